@@ -1,0 +1,95 @@
+// A network instantiated on a backend: the one interface every backend implements.
+//
+// The backend is chosen once, at construction (make_net). A Net owns its parameters (fp32 master
+// weights, one contiguous buffer laid out by the ParamTable), the mirrored gradient buffer and the
+// SGD momentum buffer, wherever the backend keeps them; every copy between the host and the backend
+// is an explicit call below (set_params, get_params, get_grads, ...), never hidden.
+//
+// The gradient rule, once for all layers: backward() OVERWRITES the parameter gradients with the
+// gradient of this batch's mean loss (no accumulation across calls) and the input gradient of every
+// layer is written (=), never accumulated.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/net_spec.h"
+#include "tensor/tensor.h"
+
+namespace alexnet {
+
+enum class Device { CPU, CUDA };
+enum class Precision { F32, BF16, TF32 };  // TF32: CUDA only. BF16: bf16 compute, fp32 master weights.
+enum class BackendKind { Reference, OneDNN, CUDA };
+
+const char* precision_name(Precision p);  // "fp32", "bf16", "tf32"
+Precision parse_precision(const std::string& s);  // throws alexnet::Error for anything else
+const char* backend_name(BackendKind b);  // "reference", "onednn", "cuda"
+
+enum class Mode { Train, Eval };
+
+struct SgdOptions {
+  float momentum = 0.9f;
+  float weight_decay = 0.f;
+  float dampening = 0.f;
+  bool nesterov = false;
+};
+
+struct BuildOptions {
+  int max_batch = 64;          // largest batch forward() will see
+  Precision precision = Precision::F32;
+  uint64_t seed = 0;           // dropout masks derive from (seed, step, layer, element)
+  float label_smoothing = 0.f; // cross-entropy target smoothing, as torch.nn.CrossEntropyLoss
+};
+
+class Net {
+ public:
+  virtual ~Net() = default;
+
+  const NetSpec& spec() const { return spec_; }
+  const ParamTable& params() const { return table_; }
+  const std::vector<ActShape>& shapes() const { return shapes_; }
+  const BuildOptions& options() const { return options_; }
+  virtual BackendKind backend() const = 0;
+
+  // ---- parameters (host <-> backend copies; spans cover the whole buffer, params().total floats)
+  virtual void set_params(std::span<const float> host) = 0;
+  virtual void get_params(std::span<float> host) const = 0;
+  virtual void get_grads(std::span<float> host) const = 0;
+  virtual void set_momentum(std::span<const float> host) = 0;
+  virtual void get_momentum(std::span<float> host) const = 0;
+
+  // ---- one training or evaluation step
+  // input: host fp32 NCHW [n, C, H, W], n <= max_batch. Train mode keeps what backward needs and
+  // draws dropout masks for `step` (the global step counter; masks depend on seed, step, layer, index).
+  virtual void forward(const float* input, int n, Mode mode, uint64_t step = 0) = 0;
+  // The last forward's logits, [n, num_classes], copied to the host.
+  virtual void get_logits(float* host) const = 0;
+  // Softmax cross-entropy of the last forward's logits (mean over the batch, labels in [0, classes))
+  // and the backward pass through every layer. Returns the loss. Requires forward(..., Mode::Train).
+  virtual float backward(const int64_t* labels) = 0;
+  // p -= lr * momentum-SGD direction (PyTorch's torch.optim.SGD) over the whole buffer, using the
+  // gradients of the last backward().
+  virtual void sgd_step(const SgdOptions& sgd, float lr) = 0;
+
+  // ---- inspection, for tests and per-layer reports: host fp32 NCHW copies
+  virtual Tensor activation(int layer) const = 0;       // output of layer i, [n, C, H, W] or [n, F]
+  virtual Tensor activation_grad(int layer) const = 0;  // d loss / d (output of layer i)
+  virtual Tensor input_grad() const = 0;                // d loss / d input
+
+ protected:
+  Net(NetSpec spec, BuildOptions options);
+  NetSpec spec_;
+  ParamTable table_;
+  std::vector<ActShape> shapes_;
+  BuildOptions options_;
+};
+
+// Builds `spec` on a backend. Throws alexnet::Error when the backend is not compiled in, no device
+// is present, or the precision is not supported there.
+std::unique_ptr<Net> make_net(BackendKind backend, const NetSpec& spec, const BuildOptions& options);
+
+}  // namespace alexnet
