@@ -11,7 +11,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev googletest
   clang libclang-rt-14-dev          # sanitizers and libFuzzer
-  python3 python3-numpy python3-torch python3-torchvision  # golden files and side-by-side benchmarks
+  python3 python3-numpy python3-torch python3-torchvision python3-pil  # golden files, side-by-side benchmarks
+  libopenmpi-dev openmpi-bin        # data-parallel training over processes
 )
 
 missing=()

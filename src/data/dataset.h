@@ -1,0 +1,49 @@
+// Datasets: indexed collections of labelled images, whatever their format on disk.
+//
+// A Dataset hands out one sample at a time, decoded to 8-bit RGB, height x width x 3 (HWC), and is
+// safe to call from many loader threads at once. Formats (data/readers): CIFAR-10/100 binary
+// (folder or official .tar.gz), ImageFolder (folder, .tar or .tar.gz), and safetensors tensor files.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace alexnet {
+
+struct Image {
+  int height = 0, width = 0;     // H, W
+  std::vector<uint8_t> pixels;   // [H, W, 3] RGB
+};
+
+// Thrown for one unreadable sample inside an otherwise good dataset (a corrupt JPEG, say): the
+// loader skips it with a warning and counts it. Structural problems throw alexnet::Error instead.
+class CorruptSample : public Error {
+ public:
+  using Error::Error;
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+
+  virtual size_t size() const = 0;
+  virtual int64_t label(size_t index) const = 0;
+  virtual const std::vector<std::string>& classes() const = 0;
+  // Decodes sample `index`. Thread-safe.
+  virtual Image image(size_t index) const = 0;
+
+  // Tensor datasets that hold float images ([N, 3, H, W] F32, used exactly as given) say so here and
+  // copy sample `index` (3*H*W floats) with float_image; every other dataset decodes with image().
+  virtual bool has_float_images() const { return false; }
+  virtual void float_image(size_t /*index*/, float* /*out*/) const { fail("dataset has no float images"); }
+
+  // A short description: "CIFAR-10 binary (train split)", "ImageFolder in tar.gz", ...
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace alexnet
