@@ -36,9 +36,11 @@ struct NetSpec {
   std::vector<Layer> layers;
 };
 
-// Per-sample activation shape after a layer: [C, H, W]; after Flatten/Linear H = W = 1.
+// Per-sample activation shape after a layer: [C, H, W]; after Flatten/Linear `flat` is set, the
+// features are in C and H = W = 1 (tensors of such layers are [N, F]).
 struct ActShape {
   int c = 0, h = 0, w = 0;
+  bool flat = false;
   int64_t numel() const { return int64_t(c) * h * w; }
   bool operator==(const ActShape&) const = default;
 };
