@@ -1,0 +1,106 @@
+// alexnet bench: training and inference speed of a model on random data (after warm-up, the median
+// of timed steps), like `caffe time`.
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/rng.h"
+
+namespace alexnet::cli {
+
+namespace {
+
+struct BenchFlags {
+  ModelFlags model;
+  DeviceFlags device;
+  int batch_size = 64;
+  int steps = 5;
+  int warmup = 2;
+  bool json = false;
+  bool train_only = false, infer_only = false;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// Times `step` `warmup + steps` times and returns the median of the last `steps` durations.
+template <class F>
+double time_median(int warmup, int steps, F&& step) {
+  std::vector<double> times;
+  for (int i = 0; i < warmup + steps; ++i) {
+    const double t0 = now_seconds();
+    step(i);
+    if (i >= warmup) times.push_back(now_seconds() - t0);
+  }
+  return median(times);
+}
+
+void run_bench(const BenchFlags& f) {
+  const int threads = f.device.apply_threads();
+  const NetSpec spec = f.model.spec();
+  BuildOptions options;
+  options.max_batch = f.batch_size;
+  options.precision = f.device.precision_value();
+  std::unique_ptr<Net> net = make_net(f.device.backend_kind(), spec, options);
+
+  std::vector<float> params(net->params().total);
+  init_params(spec, net->params(), params, 1);
+  net->set_params(params);
+  const int B = f.batch_size;
+  Rng rng(7);
+  std::vector<float> input(size_t(B) * 3 * spec.input_size * spec.input_size);
+  for (float& v : input) v = float(rng.normal());
+  std::vector<int64_t> labels(static_cast<size_t>(B));
+  for (auto& l : labels) l = int64_t(rng.below(uint64_t(spec.num_classes)));
+
+  std::fprintf(stderr, "bench: model %s (%zu parameters), batch %d, %s, %s backend, %d threads\n", spec.variant.c_str(),
+               net->params().total, B, precision_name(options.precision), backend_name(net->backend()), threads);
+  nlohmann::json out{{"model", spec.variant},
+                     {"batch_size", B},
+                     {"precision", precision_name(options.precision)},
+                     {"backend", backend_name(net->backend())},
+                     {"threads", threads},
+                     {"steps", f.steps}};
+  if (!f.infer_only) {
+    const SgdOptions sgd{0.9f, 5e-4f, 0.f, false};
+    const double t = time_median(f.warmup, f.steps, [&](int i) {
+      net->forward(input.data(), B, Mode::Train, uint64_t(i));
+      net->backward(labels.data());
+      net->sgd_step(sgd, 1e-4f);
+    });
+    out["train_step_ms"] = t * 1e3;
+    out["train_img_s"] = B / t;
+    std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s\n", t * 1e3, B / t);
+  }
+  if (!f.train_only) {
+    const double t = time_median(f.warmup, f.steps, [&](int) { net->forward(input.data(), B, Mode::Eval); });
+    out["infer_step_ms"] = t * 1e3;
+    out["infer_img_s"] = B / t;
+    std::fprintf(stderr, "inference: %.1f ms/batch, %.2f img/s\n", t * 1e3, B / t);
+  }
+  if (f.json) print_json_line(out.dump());
+}
+
+}  // namespace
+
+void add_bench(CLI::App& app) {
+  auto f = std::make_shared<BenchFlags>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure training and inference speed on random data");
+  f->model.add(cmd, false);
+  f->device.add(cmd);
+  cmd->add_option("-b,--batch-size", f->batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", f->steps, "Timed steps (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--warmup", f->warmup, "Untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--train-only", f->train_only, "Time only the training step");
+  cmd->add_flag("--infer-only", f->infer_only, "Time only inference");
+  cmd->add_flag("--json", f->json, "Print the results as one JSON object on the last line");
+  cmd->callback([f] { run_bench(*f); });
+}
+
+}  // namespace alexnet::cli

@@ -1,0 +1,44 @@
+// Flags shared by several subcommands, and small helpers for the command line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "backend/net.h"
+#include "model/net_spec.h"
+
+namespace alexnet::cli {
+
+// --model, --num-classes, --width, --input-size, --dropout
+struct ModelFlags {
+  std::string model = "seed";
+  int num_classes = 10;
+  double width = 1.0;
+  int input_size = 0;
+  float dropout = -1.f;
+
+  void add(CLI::App* cmd, bool with_dropout);
+  NetSpec spec() const;
+};
+
+// --device, --precision, --threads, --backend
+struct DeviceFlags {
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  int threads = 0;
+  std::string backend;  // empty: the device's fast backend
+
+  void add(CLI::App* cmd);
+  BackendKind backend_kind() const;
+  Precision precision_value() const { return parse_precision(precision); }
+  // Sets the number of CPU threads (OpenMP) when --threads was given; returns the number in use.
+  int apply_threads() const;
+};
+
+// Seconds since an arbitrary start, monotonic.
+double now_seconds();
+
+// Prints one JSON object on its own line (the last line of --json output).
+void print_json_line(const std::string& json);
+
+}  // namespace alexnet::cli

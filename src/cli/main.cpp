@@ -1,0 +1,31 @@
+// alexnet: train, evaluate, benchmark and run AlexNet from the command line.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"alexnet: train, evaluate and run the AlexNet image classifier on CPUs and GPUs"};
+  app.set_version_flag("--version", ALEXNET_VERSION);
+  app.require_subcommand(1);
+  alexnet::cli::add_train(app);
+  alexnet::cli::add_predict(app);
+  alexnet::cli::add_bench(app);
+  alexnet::cli::add_info(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const alexnet::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "error: out of memory (try a smaller --batch-size)\n");
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

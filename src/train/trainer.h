@@ -1,0 +1,40 @@
+// The training loop: pulls batches, runs forward/backward/SGD on a Net, follows the schedule, and
+// reports progress through a callback. Everything about files and the console lives elsewhere.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "backend/net.h"
+#include "train/batch_source.h"
+#include "train/schedule.h"
+
+namespace alexnet {
+
+struct StepReport {
+  int64_t step = 0;        // global step just finished (0-based)
+  int64_t epoch = 0;       // 0-based
+  int64_t step_in_epoch = 0;
+  int64_t steps_per_epoch = 0;
+  int64_t total_steps = 0;
+  float loss = 0;          // this batch
+  float lr = 0;
+  int correct = 0, samples = 0;   // top-1 on this batch (training mode)
+  double compute_seconds = 0, wait_seconds = 0;
+};
+
+struct TrainLoopOptions {
+  int batch_size = 64;
+  int64_t total_steps = 1;
+  int64_t start_step = 0;  // > 0 when resuming
+  SgdOptions sgd;
+};
+
+// Runs steps [start_step, total_steps). `on_step` is called after every step; returning false stops
+// the loop after that step. Throws alexnet::Error when the loss becomes NaN or infinite (parameters
+// are then those of the last step that was still finite: the update of the bad step is not applied).
+int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, const TrainLoopOptions& options,
+                   const std::function<bool(const StepReport&)>& on_step);
+
+}  // namespace alexnet
