@@ -1,0 +1,714 @@
+#include "data/transforms.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+namespace alexnet {
+
+// ---------------------------------------------------------------------------------------------
+// Randomness
+
+namespace {
+uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
+}  // namespace
+
+SampleRng::SampleRng(uint64_t seed, uint64_t epoch, uint64_t index)
+    : state_(mix64(mix64(mix64(seed + kGolden) ^ (epoch + 0x632be59bd9b4e019ULL)) ^ (index + 0x8cb92ba72f3d8dd7ULL))) {}
+
+uint64_t SampleRng::next_u64() {
+  state_ += kGolden;
+  return mix64(state_);
+}
+
+double SampleRng::uniform() { return double(next_u64() >> 11) * 0x1.0p-53; }
+
+double SampleRng::uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+
+int SampleRng::uniform_int(int lo, int hi) {
+  ALEXNET_ASSERT(hi >= lo);
+  uint64_t range = uint64_t(int64_t(hi) - lo) + 1;
+  return int(int64_t(lo) + int64_t((unsigned __int128)next_u64() * range >> 64));
+}
+
+double SampleRng::normal() {
+  double u1 = 1.0 - uniform();  // (0, 1]
+  double u2 = uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resize tables
+
+ResizeAxis make_resize_axis(int in_size, int out_size) {
+  ALEXNET_ASSERT(in_size > 0 && out_size > 0, cat("resize ", in_size, " -> ", out_size));
+  const double scale = double(in_size) / out_size;
+  const double support = std::max(scale, 1.0);  // the triangle's half-width, in input pixels
+  std::vector<int> lo(static_cast<size_t>(out_size)), hi(static_cast<size_t>(out_size));
+  int taps = 1;
+  for (int o = 0; o < out_size; ++o) {
+    double center = (o + 0.5) * scale;
+    lo[size_t(o)] = std::max(int(std::floor(center - support + 0.5)), 0);
+    hi[size_t(o)] = std::min(int(std::floor(center + support + 0.5)), in_size);
+    if (hi[size_t(o)] <= lo[size_t(o)]) hi[size_t(o)] = lo[size_t(o)] + 1;  // never empty
+    taps = std::max(taps, hi[size_t(o)] - lo[size_t(o)]);
+  }
+  ResizeAxis axis;
+  axis.in_size = in_size;
+  axis.out_size = out_size;
+  axis.taps = taps;
+  axis.first.resize(size_t(out_size));
+  axis.weight.assign(size_t(out_size) * size_t(taps), 0.f);
+  for (int o = 0; o < out_size; ++o) {
+    double center = (o + 0.5) * scale;
+    // Keep every read inside the image: a row with fewer taps starts early and pads with zeros.
+    int first = std::min(lo[size_t(o)], in_size - taps);
+    axis.first[size_t(o)] = first;
+    double w[64];
+    ALEXNET_ASSERT(taps <= 64, cat("downscale ", in_size, " -> ", out_size, " needs too many taps"));
+    double total = 0;
+    for (int x = lo[size_t(o)]; x < hi[size_t(o)]; ++x) {
+      double t = (x + 0.5 - center) / support;
+      double v = std::max(0.0, 1.0 - std::abs(t));
+      w[x - lo[size_t(o)]] = v;
+      total += v;
+    }
+    for (int x = lo[size_t(o)]; x < hi[size_t(o)]; ++x) {
+      double v = total > 0 ? w[x - lo[size_t(o)]] / total : (x == lo[size_t(o)] ? 1.0 : 0.0);
+      axis.weight[size_t(o) * size_t(taps) + size_t(x - first)] = float(v);
+    }
+  }
+  return axis;
+}
+
+ResizeAxis window_axis(const ResizeAxis& axis, int start, int length, bool flip) {
+  ALEXNET_ASSERT(start >= 0 && length > 0 && start + length <= axis.out_size,
+                 cat("window [", start, ", ", start + length, ") of ", axis.out_size));
+  ResizeAxis out;
+  out.in_size = axis.in_size;
+  out.out_size = length;
+  out.taps = axis.taps;
+  out.first.resize(size_t(length));
+  out.weight.resize(size_t(length) * size_t(axis.taps));
+  for (int o = 0; o < length; ++o) {
+    int src = flip ? start + length - 1 - o : start + o;
+    out.first[size_t(o)] = axis.first[size_t(src)];
+    std::copy_n(&axis.weight[size_t(src) * size_t(axis.taps)], axis.taps, &out.weight[size_t(o) * size_t(axis.taps)]);
+  }
+  return out;
+}
+
+ResizeAxis crop_resize_axis(int image_size, int crop_start, int crop_size, int out_size, bool flip) {
+  ALEXNET_ASSERT(crop_start >= 0 && crop_size > 0 && crop_start + crop_size <= image_size,
+                 cat("crop [", crop_start, ", ", crop_start + crop_size, ") of ", image_size));
+  ResizeAxis axis = make_resize_axis(crop_size, out_size);
+  axis.in_size = image_size;
+  for (int& f : axis.first) f += crop_start;
+  return flip ? window_axis(axis, 0, out_size, true) : axis;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fused resize + normalise
+
+namespace {
+
+// lut[c * 256 + v]: the normalised float value of byte v in channel c.
+void make_lut(const Normalization& norm, float* lut) {
+  for (int c = 0; c < 3; ++c) {
+    const float scale = 1.f / (255.f * norm.std[size_t(c)]);
+    const float shift = (norm.offset[size_t(c)] - norm.mean[size_t(c)]) / norm.std[size_t(c)];
+    for (int v = 0; v < 256; ++v) lut[c * 256 + v] = float(v) * scale + shift;
+  }
+}
+
+// dst[q] = sum_k w[q, k] * src[first[q] + k]: one row of the horizontal pass.
+void horizontal_row(const float* src, const ResizeAxis& cols, float* dst) {
+  const int Q = cols.out_size, taps = cols.taps;
+  const int* first = cols.first.data();
+  const float* w = cols.weight.data();
+  if (taps == 2) {
+    for (int q = 0; q < Q; ++q) dst[q] = w[2 * q] * src[first[q]] + w[2 * q + 1] * src[first[q] + 1];
+  } else {
+    for (int q = 0; q < Q; ++q) {
+      float s = 0;
+      for (int k = 0; k < taps; ++k) s += w[q * taps + k] * src[first[q] + k];
+      dst[q] = s;
+    }
+  }
+}
+
+}  // namespace
+
+void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAxis& cols, const Normalization& norm,
+                      float* out) {
+  const int H = image.height, W = image.width;
+  ALEXNET_ASSERT(rows.in_size == H && cols.in_size == W,
+                 cat("resize tables for ", rows.in_size, "x", cols.in_size, ", image ", H, "x", W));
+  const int P = rows.out_size, Q = cols.out_size, ty = rows.taps;
+
+  // Only the input rows that some output row reads.
+  int r_lo = H, r_hi = 0;
+  for (int p = 0; p < P; ++p) {
+    r_lo = std::min(r_lo, rows.first[size_t(p)]);
+    r_hi = std::max(r_hi, rows.first[size_t(p)] + ty);
+  }
+  const int R = r_hi - r_lo;
+
+  thread_local std::vector<float> lut, planar, tmp;
+  lut.resize(3 * 256);
+  make_lut(norm, lut.data());
+  planar.resize(size_t(3) * size_t(W));
+  tmp.resize(size_t(3) * size_t(R) * size_t(Q));
+
+  // Pass 1, horizontal: tmp[c, r, q] for every needed input row r, normalised through the LUT.
+  for (int r = 0; r < R; ++r) {
+    const uint8_t* px = image.pixels.data() + size_t(r + r_lo) * size_t(W) * 3;
+    float* p0 = planar.data();
+    float* p1 = p0 + W;
+    float* p2 = p1 + W;
+    for (int x = 0; x < W; ++x) {
+      p0[x] = lut[px[3 * x]];
+      p1[x] = lut[256 + px[3 * x + 1]];
+      p2[x] = lut[512 + px[3 * x + 2]];
+    }
+    for (int c = 0; c < 3; ++c)
+      horizontal_row(planar.data() + size_t(c) * size_t(W), cols, tmp.data() + (size_t(c) * size_t(R) + size_t(r)) * size_t(Q));
+  }
+
+  // Pass 2, vertical: contiguous rows of Q floats, vectorised by the compiler.
+  for (int c = 0; c < 3; ++c) {
+    const float* plane = tmp.data() + size_t(c) * size_t(R) * size_t(Q);
+    for (int p = 0; p < P; ++p) {
+      float* __restrict dst = out + (size_t(c) * size_t(P) + size_t(p)) * size_t(Q);
+      const float* w = rows.weight.data() + size_t(p) * size_t(ty);
+      const float* __restrict a = plane + size_t(rows.first[size_t(p)] - r_lo) * size_t(Q);
+      if (ty == 1) {
+        std::memcpy(dst, a, sizeof(float) * size_t(Q));
+      } else if (ty == 2) {
+        const float* __restrict b = a + Q;
+        const float w0 = w[0], w1 = w[1];
+        for (int q = 0; q < Q; ++q) dst[q] = w0 * a[q] + w1 * b[q];
+      } else {
+        for (int q = 0; q < Q; ++q) dst[q] = w[0] * a[q];
+        for (int k = 1; k < ty; ++k) {
+          const float* __restrict s = a + size_t(k) * size_t(Q);
+          const float wk = w[k];
+          for (int q = 0; q < Q; ++q) dst[q] += wk * s[q];
+        }
+      }
+    }
+  }
+}
+
+void to_float_chw(const Image& image, const Normalization& norm, float* out) {
+  float lut[3 * 256];
+  make_lut(norm, lut);
+  const size_t n = size_t(image.height) * size_t(image.width);
+  const uint8_t* px = image.pixels.data();
+  float* o0 = out;
+  float* o1 = out + n;
+  float* o2 = out + 2 * n;
+  for (size_t i = 0; i < n; ++i) {
+    o0[i] = lut[px[3 * i]];
+    o1[i] = lut[256 + px[3 * i + 1]];
+    o2[i] = lut[512 + px[3 * i + 2]];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// uint8 transforms
+
+namespace {
+
+Image make_image(int h, int w) {
+  Image im;
+  im.height = h;
+  im.width = w;
+  im.pixels.assign(size_t(h) * size_t(w) * 3, 0);
+  return im;
+}
+
+void check_image(const Image& image) {
+  ALEXNET_ASSERT(image.height > 0 && image.width > 0 &&
+                     image.pixels.size() == size_t(image.height) * size_t(image.width) * 3,
+                 cat("image ", image.height, "x", image.width, " with ", image.pixels.size(), " bytes"));
+}
+
+// Values 0..255 in float CHW, without normalisation.
+const Normalization kByteScale{{0.f, 0.f, 0.f}, {1.f / 255.f, 1.f / 255.f, 1.f / 255.f}, {0.f, 0.f, 0.f}};
+
+// Resamples through the float kernel and rounds back to uint8 HWC: out [rows.out_size, cols.out_size, 3].
+void resample_u8(const Image& image, const ResizeAxis& rows, const ResizeAxis& cols, uint8_t* out) {
+  const size_t n = size_t(rows.out_size) * size_t(cols.out_size);
+  thread_local std::vector<float> chw;
+  chw.resize(3 * n);
+  resize_normalize(image, rows, cols, kByteScale, chw.data());
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < 3; ++c) out[3 * i + c] = uint8_t(std::clamp(std::nearbyint(chw[c * n + i]), 0.f, 255.f));
+}
+
+}  // namespace
+
+Image resize(const Image& image, int out_h, int out_w) {
+  check_image(image);
+  Image out = make_image(out_h, out_w);
+  resample_u8(image, make_resize_axis(image.height, out_h), make_resize_axis(image.width, out_w), out.pixels.data());
+  return out;
+}
+
+std::array<int, 2> shorter_side_size(int height, int width, int size) {
+  if (height <= width) return {size, int(int64_t(size) * width / height)};
+  return {int(int64_t(size) * height / width), size};
+}
+
+Image resize_shorter(const Image& image, int size) {
+  auto [h, w] = shorter_side_size(image.height, image.width, size);
+  return resize(image, h, w);
+}
+
+Image crop(const Image& image, int top, int left, int h, int w) {
+  check_image(image);
+  Image out = make_image(h, w);
+  const int x0 = std::max(left, 0), x1 = std::min(left + w, image.width);
+  for (int y = 0; y < h; ++y) {
+    int sy = top + y;
+    if (sy < 0 || sy >= image.height || x1 <= x0) continue;
+    std::memcpy(&out.pixels[(size_t(y) * size_t(w) + size_t(x0 - left)) * 3],
+                &image.pixels[(size_t(sy) * size_t(image.width) + size_t(x0)) * 3], size_t(x1 - x0) * 3);
+  }
+  return out;
+}
+
+std::array<int, 2> center_crop_offset(int height, int width, int h, int w) {
+  return {int(std::nearbyint((height - h) / 2.0)), int(std::nearbyint((width - w) / 2.0))};
+}
+
+Image center_crop(const Image& image, int h, int w) {
+  auto [top, left] = center_crop_offset(image.height, image.width, h, w);
+  return crop(image, top, left, h, w);
+}
+
+Image random_crop(const Image& image, int h, int w, int pad, SampleRng& rng) {
+  int top = rng.uniform_int(0, image.height + 2 * pad - h) - pad;
+  int left = rng.uniform_int(0, image.width + 2 * pad - w) - pad;
+  return crop(image, top, left, h, w);
+}
+
+void flip_horizontal(Image& image) {
+  const int W = image.width;
+  for (int y = 0; y < image.height; ++y) {
+    uint8_t* row = image.pixels.data() + size_t(y) * size_t(W) * 3;
+    for (int a = 0, b = W - 1; a < b; ++a, --b)
+      for (int c = 0; c < 3; ++c) std::swap(row[3 * a + c], row[3 * b + c]);
+  }
+}
+
+CropBox random_resized_crop_box(int height, int width, SampleRng& rng, std::array<double, 2> scale,
+                                std::array<double, 2> ratio) {
+  const double area = double(height) * width;
+  const double log_lo = std::log(ratio[0]), log_hi = std::log(ratio[1]);
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    double target_area = area * rng.uniform(scale[0], scale[1]);
+    double aspect = std::exp(rng.uniform(log_lo, log_hi));
+    int w = int(std::nearbyint(std::sqrt(target_area * aspect)));
+    int h = int(std::nearbyint(std::sqrt(target_area / aspect)));
+    if (w > 0 && w <= width && h > 0 && h <= height) {
+      int top = rng.uniform_int(0, height - h);
+      int left = rng.uniform_int(0, width - w);
+      return {top, left, h, w};
+    }
+  }
+  double in_ratio = double(width) / height;
+  int w = width, h = height;
+  if (in_ratio < ratio[0]) {
+    h = int(std::nearbyint(w / ratio[0]));
+  } else if (in_ratio > ratio[1]) {
+    w = int(std::nearbyint(h * ratio[1]));
+  }
+  return {(height - h) / 2, (width - w) / 2, h, w};
+}
+
+void color_jitter(Image& image, const ColorJitter& jitter, SampleRng& rng) {
+  if (!jitter.enabled()) return;
+  int order[3] = {0, 1, 2};
+  for (int i = 2; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i)]);
+  auto factor = [&](float x) { return x > 0 ? float(rng.uniform(std::max(0.f, 1.f - x), 1.f + x)) : 1.f; };
+  const float fb = factor(jitter.brightness), fc = factor(jitter.contrast), fs = factor(jitter.saturation);
+  const size_t n = size_t(image.height) * size_t(image.width);
+  uint8_t* px = image.pixels.data();
+  auto to_u8 = [](float v) { return uint8_t(std::clamp(std::nearbyint(v), 0.f, 255.f)); };
+  auto gray = [](const uint8_t* p) { return 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]; };
+  for (int op : order) {
+    if (op == 0 && fb != 1.f) {
+      for (size_t i = 0; i < 3 * n; ++i) px[i] = to_u8(px[i] * fb);
+    } else if (op == 1 && fc != 1.f) {
+      double sum = 0;
+      for (size_t i = 0; i < n; ++i) sum += gray(px + 3 * i);
+      const float mean = float(sum / double(n)) * (1.f - fc);
+      for (size_t i = 0; i < 3 * n; ++i) px[i] = to_u8(px[i] * fc + mean);
+    } else if (op == 2 && fs != 1.f) {
+      for (size_t i = 0; i < n; ++i) {
+        float g = gray(px + 3 * i) * (1.f - fs);
+        for (size_t c = 0; c < 3; ++c) px[3 * i + c] = to_u8(px[3 * i + c] * fs + g);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PCA colour
+
+std::array<float, 3> PcaLighting::draw(SampleRng& rng) const {
+  std::array<float, 3> shift{0.f, 0.f, 0.f};
+  for (size_t i = 0; i < 3; ++i) {
+    float alpha = float(rng.normal()) * sigma;
+    for (size_t c = 0; c < 3; ++c) shift[c] += alpha * eigenvalues[i] * eigenvectors[i][c];
+  }
+  return shift;
+}
+
+namespace {
+// Eigen-decomposition of a symmetric 3x3 matrix by cyclic Jacobi rotations: a becomes diagonal,
+// the columns of v the eigenvectors.
+void jacobi3(double a[3][3], double v[3][3]) {
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) v[i][j] = i == j;
+  for (int sweep = 0; sweep < 50; ++sweep) {
+    double off = std::abs(a[0][1]) + std::abs(a[0][2]) + std::abs(a[1][2]);
+    if (off < 1e-30) break;
+    for (int p = 0; p < 2; ++p)
+      for (int q = p + 1; q < 3; ++q) {
+        if (std::abs(a[p][q]) < 1e-300) continue;
+        double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
+        double t = (theta >= 0 ? 1 : -1) / (std::abs(theta) + std::sqrt(theta * theta + 1));
+        double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (int k = 0; k < 3; ++k) {  // a = a * J
+          double akp = a[k][p], akq = a[k][q];
+          a[k][p] = c * akp - s * akq;
+          a[k][q] = s * akp + c * akq;
+        }
+        for (int k = 0; k < 3; ++k) {  // a = J^T * a
+          double apk = a[p][k], aqk = a[q][k];
+          a[p][k] = c * apk - s * aqk;
+          a[q][k] = s * apk + c * aqk;
+        }
+        for (int k = 0; k < 3; ++k) {
+          double vkp = v[k][p], vkq = v[k][q];
+          v[k][p] = c * vkp - s * vkq;
+          v[k][q] = s * vkp + c * vkq;
+        }
+      }
+  }
+}
+}  // namespace
+
+PcaLighting compute_pca_lighting(const Dataset& dataset, size_t max_images) {
+  const size_t n = dataset.size();
+  const size_t count = std::min(n, std::max<size_t>(max_images, 1));
+  double sum[3] = {0, 0, 0}, prod[3][3] = {};
+  double pixels = 0;
+  for (size_t k = 0; k < count; ++k) {
+    Image image;
+    try {
+      image = dataset.image(k * n / count);
+    } catch (const CorruptSample&) {
+      continue;
+    }
+    const size_t m = size_t(image.height) * size_t(image.width);
+    for (size_t i = 0; i < m; ++i) {
+      double p[3] = {image.pixels[3 * i] / 255.0, image.pixels[3 * i + 1] / 255.0, image.pixels[3 * i + 2] / 255.0};
+      for (int a = 0; a < 3; ++a) {
+        sum[a] += p[a];
+        for (int b = a; b < 3; ++b) prod[a][b] += p[a] * p[b];
+      }
+    }
+    pixels += double(m);
+  }
+  if (pixels == 0) fail("PCA colour statistics: none of the ", count, " sampled images of ", dataset.describe(), " could be read");
+  double cov[3][3], vec[3][3];
+  for (int a = 0; a < 3; ++a)
+    for (int b = a; b < 3; ++b) cov[a][b] = cov[b][a] = prod[a][b] / pixels - (sum[a] / pixels) * (sum[b] / pixels);
+  jacobi3(cov, vec);
+  int order[3] = {0, 1, 2};
+  std::sort(order, order + 3, [&](int x, int y) { return cov[x][x] > cov[y][y]; });
+  PcaLighting pca;
+  for (size_t i = 0; i < 3; ++i) {
+    int col = order[i];
+    pca.eigenvalues[i] = float(std::max(cov[col][col], 0.0));
+    // A fixed sign (largest component positive) so the result does not depend on rotation order.
+    int big = 0;
+    for (int c = 1; c < 3; ++c)
+      if (std::abs(vec[c][col]) > std::abs(vec[big][col])) big = c;
+    double sign = vec[big][col] < 0 ? -1 : 1;
+    for (size_t c = 0; c < 3; ++c) pca.eigenvectors[i][c] = float(sign * vec[c][col]);
+  }
+  return pca;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 10-crop
+
+std::array<CropBox, 5> five_crop_boxes(int height, int width, int size) {
+  if (size > height || size > width)
+    fail("10-crop of size ", size, " does not fit an image of ", height, "x", width);
+  auto [ct, cl] = center_crop_offset(height, width, size, size);
+  return {CropBox{0, 0, size, size}, CropBox{0, width - size, size, size}, CropBox{height - size, 0, size, size},
+          CropBox{height - size, width - size, size, size}, CropBox{ct, cl, size, size}};
+}
+
+std::vector<Image> ten_crop(const Image& image, int size) {
+  std::vector<Image> crops;
+  for (const CropBox& b : five_crop_boxes(image.height, image.width, size))
+    crops.push_back(crop(image, b.top, b.left, b.height, b.width));
+  for (int i = 0; i < 5; ++i) {
+    crops.push_back(crops[size_t(i)]);
+    flip_horizontal(crops.back());
+  }
+  return crops;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Presets
+
+Preset parse_preset(const std::string& name) {
+  if (name == "none") return Preset::None;
+  if (name == "seed") return Preset::Seed;
+  if (name == "standard") return Preset::Standard;
+  if (name == "paper") return Preset::Paper;
+  fail("unknown transform preset '", name, "' (expected none, seed, standard or paper)");
+}
+
+const char* preset_name(Preset preset) {
+  switch (preset) {
+    case Preset::None: return "none";
+    case Preset::Seed: return "seed";
+    case Preset::Standard: return "standard";
+    case Preset::Paper: return "paper";
+  }
+  ALEXNET_ASSERT(false, "unknown preset");
+}
+
+Pipeline::Pipeline(TransformConfig config, bool train)
+    : config_(std::move(config)), preset_(parse_preset(config_.preset)), train_(train) {
+  if (config_.input_size <= 0) fail("transform input size must be positive, got ", config_.input_size);
+  for (size_t c = 0; c < 3; ++c)
+    if (!(config_.std[c] > 0.f)) fail("normalisation std must be positive, got ", config_.std[c], " for channel ", c);
+  if (config_.pad < 0) fail("crop padding must be >= 0, got ", config_.pad);
+  if (!(config_.crop_scale[0] > 0 && config_.crop_scale[0] <= config_.crop_scale[1] && config_.crop_scale[1] <= 1))
+    fail("random-resized crop scale must satisfy 0 < min <= max <= 1, got (", config_.crop_scale[0], ", ",
+         config_.crop_scale[1], ")");
+  if (!(config_.crop_ratio[0] > 0 && config_.crop_ratio[0] <= config_.crop_ratio[1]))
+    fail("random-resized crop ratio must satisfy 0 < min <= max, got (", config_.crop_ratio[0], ", ",
+         config_.crop_ratio[1], ")");
+  if (config_.jitter.brightness < 0 || config_.jitter.contrast < 0 || config_.jitter.saturation < 0)
+    fail("colour jitter strengths must be >= 0");
+  if (config_.source_size < 0) fail("source size must be >= 0, got ", config_.source_size);
+}
+
+int Pipeline::resize_side() const { return int(std::lround(256.0 * config_.input_size / 224.0)); }
+
+Normalization Pipeline::normalization(SampleRng& rng) const {
+  Normalization norm{config_.mean, config_.std, {0.f, 0.f, 0.f}};
+  if (needs_pca()) {
+    if (!config_.pca) fail("the 'paper' preset needs PCA colour statistics (TransformConfig::pca)");
+    norm.offset = config_.pca->draw(rng);
+  }
+  return norm;
+}
+
+std::string Pipeline::describe() const {
+  const int S = config_.input_size;
+  std::string s = cat(preset_name(preset_), train_ ? " (train): " : " (eval): ");
+  switch (preset_) {
+    case Preset::None: s += cat("no resize (images must be ", S, "x", S, ")"); break;
+    case Preset::Seed: s += cat("resize shorter side to ", S, ", centre crop ", S); break;
+    case Preset::Standard:
+      if (!train_)
+        s += config_.small_images ? cat("resize shorter side to ", S, ", centre crop ", S)
+                                  : cat("resize shorter side to ", resize_side(), ", centre crop ", S);
+      else if (config_.small_images)
+        s += cat("random crop with padding ", config_.pad, " at source size, flip, resize to ", S);
+      else
+        s += cat("random-resized crop to ", S, " (scale ", config_.crop_scale[0], "..", config_.crop_scale[1],
+                 ", ratio ", config_.crop_ratio[0], "..", config_.crop_ratio[1], "), flip");
+      break;
+    case Preset::Paper:
+      s += train_ ? cat("resize shorter side to ", resize_side(), ", random crop ", S, ", flip, PCA colour (sigma ",
+                        config_.pca ? config_.pca->sigma : 0.1f, ")")
+                  : cat("resize shorter side to ", resize_side(), ", centre crop ", S);
+      break;
+  }
+  if (train_ && config_.jitter.enabled())
+    s += cat(", colour jitter (", config_.jitter.brightness, ", ", config_.jitter.contrast, ", ",
+             config_.jitter.saturation, ")");
+  s += cat(", normalise mean (", config_.mean[0], ", ", config_.mean[1], ", ", config_.mean[2], ") std (",
+           config_.std[0], ", ", config_.std[1], ", ", config_.std[2], ")");
+  return s;
+}
+
+namespace {
+// Resize the shorter side of `image` to `side`, then the S x S window at (top, left) of the result.
+void resize_window(const Image& image, int side, int top, int left, int S, bool flip, const Normalization& norm,
+                   float* out) {
+  auto [rh, rw] = shorter_side_size(image.height, image.width, side);
+  ResizeAxis rows = window_axis(make_resize_axis(image.height, rh), top, S, false);
+  ResizeAxis cols = window_axis(make_resize_axis(image.width, rw), left, S, flip);
+  resize_normalize(image, rows, cols, norm, out);
+}
+
+void resize_center(const Image& image, int side, int S, const Normalization& norm, float* out) {
+  auto [rh, rw] = shorter_side_size(image.height, image.width, side);
+  auto [top, left] = center_crop_offset(rh, rw, S, S);
+  resize_window(image, side, top, left, S, false, norm, out);
+}
+}  // namespace
+
+void Pipeline::to_float(const Image& source, SampleRng& rng, float* out) const {
+  check_image(source);
+  const int S = config_.input_size;
+  const bool jitter = train_ && config_.jitter.enabled();
+  const Image* image = &source;
+  Image staged;  // a uint8 copy, only when an augmentation must change pixels before resizing
+
+  if (preset_ == Preset::None) {
+    if (source.height != S || source.width != S)
+      fail("preset 'none' does not resize: images must be ", S, "x", S, ", got ", source.height, "x", source.width);
+    if (jitter) {
+      staged = source;
+      color_jitter(staged, config_.jitter, rng);
+      image = &staged;
+    }
+    to_float_chw(*image, normalization(rng), out);
+    return;
+  }
+
+  if (!train_ || preset_ == Preset::Seed) {
+    if (jitter) {
+      staged = source;
+      color_jitter(staged, config_.jitter, rng);
+      image = &staged;
+    }
+    const bool small = preset_ == Preset::Seed || (preset_ == Preset::Standard && config_.small_images);
+    resize_center(*image, small ? S : resize_side(), S, normalization(rng), out);
+    return;
+  }
+
+  if (preset_ == Preset::Standard && config_.small_images) {
+    staged = random_crop(source, source.height, source.width, config_.pad, rng);
+    if (rng.coin()) flip_horizontal(staged);
+    color_jitter(staged, config_.jitter, rng);
+    resize_center(staged, S, S, normalization(rng), out);
+    return;
+  }
+
+  if (preset_ == Preset::Standard) {  // large images: random-resized crop + flip
+    CropBox box = random_resized_crop_box(source.height, source.width, rng, config_.crop_scale, config_.crop_ratio);
+    bool flip = rng.coin();
+    if (jitter) {
+      staged = crop(source, box.top, box.left, box.height, box.width);
+      color_jitter(staged, config_.jitter, rng);
+      image = &staged;
+      box.top = box.left = 0;
+    }
+    ResizeAxis rows = crop_resize_axis(image->height, box.top, box.height, S, false);
+    ResizeAxis cols = crop_resize_axis(image->width, box.left, box.width, S, flip);
+    resize_normalize(*image, rows, cols, normalization(rng), out);
+    return;
+  }
+
+  // paper, training: shorter side to 256 (for S = 224), random S x S crop, flip, PCA colour.
+  auto [rh, rw] = shorter_side_size(source.height, source.width, resize_side());
+  int top = rng.uniform_int(0, rh - S);
+  int left = rng.uniform_int(0, rw - S);
+  bool flip = rng.coin();
+  if (jitter) {
+    staged = source;
+    color_jitter(staged, config_.jitter, rng);
+    image = &staged;
+  }
+  resize_window(*image, resize_side(), top, left, S, flip, normalization(rng), out);
+}
+
+void Pipeline::to_u8(const Image& source, SampleRng& rng, int out_size, uint8_t* out) const {
+  check_image(source);
+  const int S0 = out_size;
+  const size_t bytes = size_t(S0) * size_t(S0) * 3;
+  auto emit = [&](const Image& im) {  // im is S0 x S0
+    std::memcpy(out, im.pixels.data(), bytes);
+  };
+  // Brings an image to S0 x S0: shorter side to `side`, then the window at (top, left), mirrored.
+  auto resample = [&](const Image& im, int side, int top, int left, bool flip) {
+    auto [rh, rw] = shorter_side_size(im.height, im.width, side);
+    if (rh == im.height && rw == im.width && !flip) {
+      emit(crop(im, top, left, S0, S0));
+      return;
+    }
+    ResizeAxis rows = window_axis(make_resize_axis(im.height, rh), top, S0, false);
+    ResizeAxis cols = window_axis(make_resize_axis(im.width, rw), left, S0, flip);
+    resample_u8(im, rows, cols, out);
+  };
+  auto center = [&](const Image& im, int side) {
+    auto [rh, rw] = shorter_side_size(im.height, im.width, side);
+    auto [top, left] = center_crop_offset(rh, rw, S0, S0);
+    resample(im, side, top, left, false);
+  };
+
+  if (!train_ || preset_ == Preset::None || preset_ == Preset::Seed) {
+    if (source.height == S0 && source.width == S0) {
+      emit(source);
+    } else {
+      center(source, S0);
+    }
+    return;
+  }
+  if (preset_ == Preset::Standard && config_.small_images) {
+    Image staged = random_crop(source, source.height, source.width, config_.pad, rng);
+    if (rng.coin()) flip_horizontal(staged);
+    if (staged.height == S0 && staged.width == S0) {
+      emit(staged);
+    } else {
+      center(staged, S0);
+    }
+    return;
+  }
+  if (preset_ == Preset::Standard) {
+    CropBox box = random_resized_crop_box(source.height, source.width, rng, config_.crop_scale, config_.crop_ratio);
+    bool flip = rng.coin();
+    ResizeAxis rows = crop_resize_axis(source.height, box.top, box.height, S0, false);
+    ResizeAxis cols = crop_resize_axis(source.width, box.left, box.width, S0, flip);
+    resample_u8(source, rows, cols, out);
+    return;
+  }
+  // paper: the same 224/256 crop fraction as at full size.
+  const int side = int(std::lround(256.0 * S0 / 224.0));
+  auto [rh, rw] = shorter_side_size(source.height, source.width, side);
+  int top = rng.uniform_int(0, rh - S0);
+  int left = rng.uniform_int(0, rw - S0);
+  bool flip = rng.coin();
+  resample(source, side, top, left, flip);
+}
+
+void Pipeline::to_float_ten_crop(const Image& source, float* out) const {
+  check_image(source);
+  const int S = config_.input_size;
+  const int side = preset_ == Preset::Seed || (preset_ == Preset::Standard && config_.small_images) ? S : resize_side();
+  auto [rh, rw] = shorter_side_size(source.height, source.width, side);
+  ResizeAxis rows_full = make_resize_axis(source.height, rh), cols_full = make_resize_axis(source.width, rw);
+  Normalization norm{config_.mean, config_.std, {0.f, 0.f, 0.f}};
+  const size_t plane = size_t(3) * size_t(S) * size_t(S);
+  std::array<CropBox, 5> boxes = five_crop_boxes(rh, rw, S);
+  for (int mirror = 0; mirror < 2; ++mirror)
+    for (size_t i = 0; i < 5; ++i) {
+      ResizeAxis rows = window_axis(rows_full, boxes[i].top, S, false);
+      ResizeAxis cols = window_axis(cols_full, boxes[i].left, S, mirror == 1);
+      resize_normalize(source, rows, cols, norm, out + (size_t(mirror) * 5 + i) * plane);
+    }
+}
+
+}  // namespace alexnet
