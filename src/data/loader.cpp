@@ -1,0 +1,321 @@
+#include "data/loader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+namespace alexnet {
+
+std::vector<size_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shuffle, int rank, int world_size) {
+  if (world_size < 1 || rank < 0 || rank >= world_size)
+    fail("rank ", rank, " is not in [0, world size ", world_size, ")");
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  if (shuffle) {
+    // The sample streams use index keys < n; the order's stream uses the largest key.
+    SampleRng rng(seed, uint64_t(epoch), ~uint64_t(0));
+    for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[size_t(rng.uniform_int(0, int(i - 1)))]);
+  }
+  if (world_size == 1 || n == 0) return order;
+  const size_t W = size_t(world_size);
+  const size_t total = (n + W - 1) / W * W;
+  for (size_t i = n; i < total; ++i) order.push_back(order[(i - n) % n]);  // pad with the beginning
+  std::vector<size_t> mine;
+  mine.reserve(total / W);
+  for (size_t i = size_t(rank); i < total; i += W) mine.push_back(order[i]);
+  return mine;
+}
+
+std::string LoaderStats::summary() const {
+  std::string s = cat(batches, " batches, ", samples, " samples, waited ", wait_seconds, " s");
+  if (corrupt == 0) return s + "; no corrupt samples";
+  s += cat("; ", corrupt, " corrupt decode", corrupt == 1 ? "" : "s", " replaced (", corrupt_indices.size(),
+           " distinct sample", corrupt_indices.size() == 1 ? "" : "s", ": ");
+  for (size_t i = 0; i < corrupt_indices.size() && i < 20; ++i) s += cat(i ? ", " : "", corrupt_indices[i]);
+  if (corrupt_indices.size() > 20) s += ", ...";
+  return s + ")";
+}
+
+namespace {
+
+class AlignedAllocator : public BatchAllocator {
+ public:
+  void* allocate(size_t bytes) override {
+    void* p = std::aligned_alloc(64, (std::max<size_t>(bytes, 1) + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void deallocate(void* p, size_t) override { std::free(p); }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+TransformConfig prepared_transform(const Dataset& dataset, const LoaderOptions& options) {
+  TransformConfig config = options.transform;
+  Pipeline probe(config, options.train);  // validates the config (unknown preset, bad values)
+  if (probe.needs_pca() && !config.pca && !dataset.has_float_images())
+    config.pca = compute_pca_lighting(dataset, options.pca_images);
+  return config;
+}
+
+// The first readable image's square side, for the uint8 output's size.
+int first_image_side(const Dataset& dataset) {
+  for (size_t i = 0; i < dataset.size() && i < 100; ++i) {
+    try {
+      Image im = dataset.image(i);
+      return std::min(im.height, im.width);
+    } catch (const CorruptSample&) {
+    }
+  }
+  fail("cannot find the source image size: the first images of ", dataset.describe(),
+       " are corrupt (set TransformConfig::source_size)");
+}
+
+}  // namespace
+
+// One ring slot: the buffers of one batch.
+struct Loader::Slot {
+  std::shared_ptr<BatchAllocator> allocator;
+  void* images = nullptr;
+  size_t image_bytes = 0;
+  int64_t* labels = nullptr;
+  std::vector<size_t> indices;
+  int64_t done = 0;  // samples written for the batch this slot holds
+  Batch view;
+
+  ~Slot() {
+    if (images) allocator->deallocate(images, image_bytes);
+    if (labels) allocator->deallocate(labels, sizeof(int64_t) * indices.size());
+  }
+};
+
+Loader::Loader(const Dataset& dataset, LoaderOptions options)
+    : dataset_(dataset), options_(std::move(options)), pipeline_(prepared_transform(dataset_, options_), options_.train) {
+  const LoaderOptions& o = options_;
+  if (o.batch_size < 1) fail("batch size must be >= 1, got ", o.batch_size);
+  if (o.threads < 1) fail("loader threads must be >= 1, got ", o.threads);
+  if (o.prefetch < 1) fail("loader prefetch depth must be >= 1, got ", o.prefetch);
+  if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size)
+    fail("rank ", o.rank, " is not in [0, world size ", o.world_size, ")");
+  if (dataset_.size() == 0) fail("dataset ", dataset_.describe(), " is empty");
+
+  const int S = pipeline_.config().input_size;
+  if (o.format == BatchFormat::U8_NHWC) {
+    if (dataset_.has_float_images())
+      fail("dataset ", dataset_.describe(), " holds float images: it cannot produce uint8 batches");
+    source_size_ = pipeline_.config().source_size > 0 ? pipeline_.config().source_size : first_image_side(dataset_);
+    sample_bytes_ = size_t(source_size_) * size_t(source_size_) * 3;
+  } else {
+    sample_floats_ = size_t(3) * size_t(S) * size_t(S);
+    sample_bytes_ = sample_floats_ * sizeof(float);
+  }
+
+  std::shared_ptr<BatchAllocator> allocator = o.allocator ? o.allocator : std::make_shared<AlignedAllocator>();
+  const size_t B = size_t(o.batch_size);
+  for (int i = 0; i < o.prefetch; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->allocator = allocator;
+    slot->image_bytes = B * sample_bytes_;
+    slot->images = allocator->allocate(slot->image_bytes);
+    slot->indices.resize(B);
+    slot->labels = static_cast<int64_t*>(allocator->allocate(sizeof(int64_t) * B));
+    if (!slot->images || !slot->labels) fail("batch allocator returned null for ", slot->image_bytes, " bytes");
+    ring_.push_back(std::move(slot));
+  }
+  // Chunks of a few samples, so that all threads work on the batch the consumer needs next.
+  const int64_t chunk = std::clamp<int64_t>((o.batch_size + 4 * o.threads - 1) / (4 * o.threads), 1, 16);
+  chunks_per_batch_ = (o.batch_size + chunk - 1) / chunk;
+  for (int i = 0; i < o.threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+Loader::~Loader() { stop(); }
+
+void Loader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  work_cv_.notify_all();
+  done_cv_.notify_all();
+  for (std::thread& t : workers_)
+    if (t.joinable()) t.join();
+  workers_.clear();
+}
+
+int64_t Loader::batch_length(int64_t batch) const {
+  const int64_t B = options_.batch_size;
+  return std::min<int64_t>(B, int64_t(order_.size()) - batch * B);
+}
+
+int64_t Loader::batches_per_epoch() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return num_batches_;
+}
+
+size_t Loader::samples_per_epoch() const {
+  const size_t n = dataset_.size(), W = size_t(options_.world_size);
+  return (n + W - 1) / W;
+}
+
+LoaderStats Loader::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void Loader::start_epoch(int64_t epoch) {
+  std::vector<size_t> order =
+      epoch_order(dataset_.size(), options_.seed, epoch, options_.shuffle, options_.rank, options_.world_size);
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (error_) std::rethrow_exception(error_);
+  if (stopping_) fail("the loader was stopped");
+  // Hand out no more work of the old epoch and let the chunks in flight finish (their results are
+  // dropped: the generation changed).
+  ++generation_;
+  next_task_ = num_batches_ * chunks_per_batch_;
+  done_cv_.wait(lock, [&] { return active_workers_ == 0; });
+  order_ = std::move(order);
+  const int64_t n = int64_t(order_.size()), B = options_.batch_size;
+  num_batches_ = options_.drop_last ? n / B : (n + B - 1) / B;
+  epoch_ = epoch;
+  next_task_ = consumed_ = released_ = 0;
+  holding_ = false;
+  for (auto& slot : ring_) slot->done = 0;
+  lock.unlock();
+  work_cv_.notify_all();
+}
+
+const Batch* Loader::next() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (error_) std::rethrow_exception(error_);
+  if (stopping_) fail("the loader was stopped");
+  if (epoch_ < 0) fail("Loader::next() called before start_epoch()");
+  if (holding_) {  // the consumer is done with the previous batch: its slot is free again
+    holding_ = false;
+    ring_[size_t(released_ % options_.prefetch)]->done = 0;
+    ++released_;
+    work_cv_.notify_all();
+  }
+  if (consumed_ == num_batches_) return nullptr;
+
+  const int64_t b = consumed_;
+  Slot& slot = *ring_[size_t(b % options_.prefetch)];
+  const int64_t length = batch_length(b);
+  if (slot.done < length && !error_) {
+    auto t0 = std::chrono::steady_clock::now();
+    done_cv_.wait(lock, [&] { return slot.done >= length || error_ || stopping_; });
+    stats_.wait_seconds += seconds_since(t0);
+  }
+  if (error_) std::rethrow_exception(error_);
+  if (stopping_) fail("the loader was stopped");
+
+  Batch& v = slot.view;
+  v = Batch{};
+  v.epoch = epoch_;
+  v.number = b;
+  v.size = length;
+  v.format = options_.format;
+  if (options_.format == BatchFormat::F32_NCHW) {
+    v.height = v.width = pipeline_.config().input_size;
+    v.images_f32 = static_cast<float*>(slot.images);
+  } else {
+    v.height = v.width = source_size_;
+    v.images_u8 = static_cast<uint8_t*>(slot.images);
+  }
+  v.labels = slot.labels;
+  v.indices = slot.indices.data();
+  ++consumed_;
+  holding_ = true;
+  stats_.batches += 1;
+  stats_.samples += length;
+  return &v;
+}
+
+void Loader::warn(const std::string& message) {
+  std::lock_guard<std::mutex> lock(warn_mutex_);
+  if (options_.warn) {
+    options_.warn(message);
+  } else {
+    std::fprintf(stderr, "warning: %s\n", message.c_str());
+  }
+}
+
+void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
+  const size_t key = order_[pos];  // the augmentation follows the scheduled sample, even when replaced
+  size_t p = pos;
+  for (size_t tries = 0;; ++tries) {
+    const size_t index = order_[p];
+    try {
+      SampleRng rng(options_.seed, uint64_t(epoch), key);
+      if (options_.format == BatchFormat::F32_NCHW) {
+        float* out = static_cast<float*>(slot.images) + size_t(row) * sample_floats_;
+        if (dataset_.has_float_images()) {
+          dataset_.float_image(index, out);
+        } else {
+          pipeline_.to_float(dataset_.image(index), rng, out);
+        }
+      } else {
+        uint8_t* out = static_cast<uint8_t*>(slot.images) + size_t(row) * sample_bytes_;
+        pipeline_.to_u8(dataset_.image(index), rng, source_size_, out);
+      }
+      slot.labels[row] = dataset_.label(index);
+      slot.indices[size_t(row)] = index;
+      return;
+    } catch (const CorruptSample& e) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++stats_.corrupt;
+        auto it = std::lower_bound(stats_.corrupt_indices.begin(), stats_.corrupt_indices.end(), index);
+        if (it == stats_.corrupt_indices.end() || *it != index) stats_.corrupt_indices.insert(it, index);
+      }
+      if (tries + 1 >= order_.size()) fail("every sample of ", dataset_.describe(), " is corrupt");
+      p = (p + 1) % order_.size();
+      warn(cat("skipping corrupt sample ", index, " (", e.what(), "); using sample ", order_[p], " in its place"));
+    }
+  }
+}
+
+void Loader::worker_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const int64_t B = options_.batch_size;
+  const int64_t chunk = (B + chunks_per_batch_ - 1) / chunks_per_batch_;
+  for (;;) {
+    work_cv_.wait(lock, [&] {
+      if (stopping_) return true;
+      if (error_ || next_task_ >= num_batches_ * chunks_per_batch_) return false;
+      return next_task_ / chunks_per_batch_ < released_ + options_.prefetch;  // its slot is free
+    });
+    if (stopping_) return;
+    const int64_t task = next_task_++;
+    const int64_t b = task / chunks_per_batch_;
+    const int64_t begin = (task % chunks_per_batch_) * chunk;
+    const int64_t end = std::min(begin + chunk, batch_length(b));
+    if (begin >= end) continue;
+    const uint64_t generation = generation_;
+    const int64_t epoch = epoch_;
+    Slot& slot = *ring_[size_t(b % options_.prefetch)];
+    ++active_workers_;
+    lock.unlock();
+
+    auto t0 = std::chrono::steady_clock::now();
+    std::exception_ptr error;
+    try {
+      for (int64_t r = begin; r < end; ++r) load_sample(slot, r, size_t(b * B + r), epoch);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    const double busy = seconds_since(t0);
+
+    lock.lock();
+    --active_workers_;
+    stats_.busy_seconds += busy;
+    if (error && !error_) error_ = error;
+    if (generation == generation_) slot.done += end - begin;
+    if (error || slot.done >= batch_length(b) || active_workers_ == 0) done_cv_.notify_all();
+  }
+}
+
+}  // namespace alexnet
