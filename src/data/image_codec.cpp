@@ -1,0 +1,481 @@
+// libjpeg and libpng report errors through a callback that must not return. Ours longjmps back to
+// the single function that called setjmp. Everything that function touches lives in a state struct
+// owned by its caller, and no C++ object with a destructor sits between the setjmp and the library
+// frames it jumps over, so the jump is well defined; the caller turns a failure into an exception.
+#include "data/image_codec.h"
+
+#include <csetjmp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+// jpeglib.h needs FILE and size_t declared first.
+#include <jerror.h>
+#include <jpeglib.h>
+#include <png.h>
+
+namespace alexnet {
+
+ImageFormat detect_image_format(const uint8_t* data, size_t size) {
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return ImageFormat::Jpeg;
+  if (size >= 8 && std::memcmp(data, kPng, 8) == 0) return ImageFormat::Png;
+  return ImageFormat::Unknown;
+}
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors) {
+  switch (detect_image_format(data, size)) {
+    case ImageFormat::Jpeg: return decode_jpeg(data, size, name_for_errors);
+    case ImageFormat::Png: return decode_png(data, size, name_for_errors);
+    case ImageFormat::Unknown: break;
+  }
+  if (size == 0) throw CorruptSample(cat(name_for_errors, ": empty file"));
+  throw CorruptSample(cat(name_for_errors, ": not a JPEG or PNG image (unrecognised first bytes)"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG decoding
+
+namespace {
+
+// Progressive files may hold any number of scans; a hostile one with thousands makes decoding
+// crawl. Real encoders write about ten.
+constexpr int kMaxJpegScans = 1000;
+
+// libjpeg's error manager with the jump target and message beside it. `pub` comes first, so the
+// pointer libjpeg hands back (cinfo->err) is also a pointer to this struct.
+struct JpegErrorJump {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX + 64];
+};
+
+JpegErrorJump* jpeg_jump(j_common_ptr cinfo) { return reinterpret_cast<JpegErrorJump*>(cinfo->err); }
+
+struct JpegDecodeState {
+  jpeg_decompress_struct cinfo;
+  JpegErrorJump error;
+  jpeg_progress_mgr progress;
+
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  int height = 0, width = 0, components = 0;  // of `raw`
+  bool adobe = false;                         // an Adobe marker: CMYK is stored inverted
+  std::vector<uint8_t> raw;                   // [H, W, components]
+};
+
+[[noreturn]] void jpeg_error_exit(j_common_ptr cinfo) {
+  JpegErrorJump* e = jpeg_jump(cinfo);
+  (*cinfo->err->format_message)(cinfo, e->message);
+  std::longjmp(e->jump, 1);
+}
+
+void jpeg_emit_message(j_common_ptr cinfo, int level) {
+  if (level >= 0) return;  // trace output
+  // A truncated file: libjpeg would pad the rest with grey and carry on. Stop instead, so a cut-off
+  // image is reported as corrupt rather than trained on (and a tiny file claiming huge dimensions
+  // costs nothing).
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    JpegErrorJump* e = jpeg_jump(cinfo);
+    std::snprintf(e->message, sizeof e->message, "file is truncated (premature end of JPEG data)");
+    std::longjmp(e->jump, 1);
+  }
+  cinfo->err->num_warnings++;
+}
+
+void jpeg_silent(j_common_ptr) {}
+
+void jpeg_limit_scans(j_common_ptr cinfo) {
+  if (!cinfo->is_decompressor) return;
+  auto* d = reinterpret_cast<j_decompress_ptr>(cinfo);
+  if (d->input_scan_number > kMaxJpegScans) {
+    JpegErrorJump* e = jpeg_jump(cinfo);
+    std::snprintf(e->message, sizeof e->message, "more than %d progressive scans", kMaxJpegScans);
+    std::longjmp(e->jump, 1);
+  }
+}
+
+// Decodes s.data into s.raw as RGB (3 components) or CMYK (4). Returns false with s.error.message set.
+bool run_jpeg_decode(JpegDecodeState& s) {
+  s.cinfo.err = jpeg_std_error(&s.error.pub);
+  s.error.pub.error_exit = jpeg_error_exit;
+  s.error.pub.emit_message = jpeg_emit_message;
+  s.error.pub.output_message = jpeg_silent;
+  if (setjmp(s.error.jump)) {
+    jpeg_destroy_decompress(&s.cinfo);
+    return false;
+  }
+  jpeg_create_decompress(&s.cinfo);
+  s.progress.progress_monitor = jpeg_limit_scans;
+  s.cinfo.progress = &s.progress;
+  jpeg_mem_src(&s.cinfo, s.data, static_cast<unsigned long>(s.size));
+  jpeg_read_header(&s.cinfo, TRUE);
+
+  if (int64_t(s.cinfo.image_width) * int64_t(s.cinfo.image_height) > kMaxImagePixels) {
+    std::snprintf(s.error.message, sizeof s.error.message, "image is %ux%u, larger than the %lld pixels accepted",
+                  s.cinfo.image_width, s.cinfo.image_height, static_cast<long long>(kMaxImagePixels));
+    jpeg_destroy_decompress(&s.cinfo);
+    return false;
+  }
+  switch (s.cinfo.jpeg_color_space) {
+    case JCS_CMYK:
+    case JCS_YCCK: s.cinfo.out_color_space = JCS_CMYK; break;
+    default: s.cinfo.out_color_space = JCS_RGB; break;  // grayscale, YCbCr, RGB
+  }
+  s.adobe = s.cinfo.saw_Adobe_marker;
+  jpeg_start_decompress(&s.cinfo);
+
+  s.height = int(s.cinfo.output_height);
+  s.width = int(s.cinfo.output_width);
+  s.components = s.cinfo.output_components;
+  const size_t row_bytes = size_t(s.width) * size_t(s.components);
+  s.raw.resize(row_bytes * size_t(s.height));
+  while (s.cinfo.output_scanline < s.cinfo.output_height) {
+    JSAMPROW row = s.raw.data() + row_bytes * s.cinfo.output_scanline;
+    jpeg_read_scanlines(&s.cinfo, &row, 1);
+  }
+  // Not jpeg_finish_decompress: every pixel is in, and a file that merely lacks its final marker
+  // is still a good image.
+  jpeg_destroy_decompress(&s.cinfo);
+  return true;
+}
+
+}  // namespace
+
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_errors) {
+  auto state = std::make_unique<JpegDecodeState>();
+  state->data = data;
+  state->size = size;
+  if (size == 0) throw CorruptSample(cat(name_for_errors, ": empty file"));
+  if (!run_jpeg_decode(*state)) throw CorruptSample(cat(name_for_errors, ": corrupt JPEG: ", state->error.message));
+  if (state->height <= 0 || state->width <= 0)
+    throw CorruptSample(cat(name_for_errors, ": corrupt JPEG: zero-sized image"));
+
+  Image image;
+  image.height = state->height;
+  image.width = state->width;
+  const size_t pixels = size_t(image.height) * size_t(image.width);
+  if (state->components == 3) {
+    image.pixels = std::move(state->raw);
+    return image;
+  }
+  if (state->components != 4)
+    throw CorruptSample(cat(name_for_errors, ": corrupt JPEG: ", state->components, " colour components"));
+  // CMYK -> RGB: R = (255 - C) * (255 - K) / 255, and so on. Adobe files store 255 - C etc.
+  image.pixels.resize(pixels * 3);
+  const uint8_t* in = state->raw.data();
+  uint8_t* out = image.pixels.data();
+  for (size_t i = 0; i < pixels; ++i, in += 4, out += 3) {
+    const unsigned k = state->adobe ? in[3] : 255u - in[3];
+    for (int c = 0; c < 3; ++c) {
+      const unsigned v = state->adobe ? in[c] : 255u - in[c];
+      out[c] = uint8_t((v * k + 127) / 255);
+    }
+  }
+  return image;
+}
+
+// ---------------------------------------------------------------------------------------------
+// PNG decoding
+
+namespace {
+
+struct PngDecodeState {
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  std::jmp_buf jump;
+  char message[256] = {};
+
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  size_t position = 0;
+  int height = 0, width = 0;
+  std::vector<uint8_t> pixels;  // [H, W, 3]
+  std::vector<png_bytep> rows;  // H pointers into pixels
+};
+
+[[noreturn]] void png_error_to_jump(png_structp png, png_const_charp message) {
+  auto* s = static_cast<PngDecodeState*>(png_get_error_ptr(png));
+  std::snprintf(s->message, sizeof s->message, "%s", message);
+  std::longjmp(s->jump, 1);
+}
+
+void png_ignore_warning(png_structp, png_const_charp) {}
+
+void png_read_from_memory(png_structp png, png_bytep out, size_t count) {
+  auto* s = static_cast<PngDecodeState*>(png_get_io_ptr(png));
+  if (count > s->size - s->position) png_error(png, "file is truncated");
+  std::memcpy(out, s->data + s->position, count);
+  s->position += count;
+}
+
+bool run_png_decode(PngDecodeState& s) {
+  s.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_error_to_jump, png_ignore_warning);
+  if (!s.png) {
+    std::snprintf(s.message, sizeof s.message, "cannot allocate a PNG reader");
+    return false;
+  }
+  s.info = png_create_info_struct(s.png);
+  if (!s.info) {
+    png_destroy_read_struct(&s.png, nullptr, nullptr);
+    std::snprintf(s.message, sizeof s.message, "cannot allocate a PNG reader");
+    return false;
+  }
+  if (setjmp(s.jump)) {
+    png_destroy_read_struct(&s.png, &s.info, nullptr);
+    return false;
+  }
+  png_set_read_fn(s.png, &s, png_read_from_memory);
+  png_set_user_limits(s.png, 1u << 16, 1u << 16);
+  png_read_info(s.png, s.info);
+
+  const png_uint_32 width = png_get_image_width(s.png, s.info);
+  const png_uint_32 height = png_get_image_height(s.png, s.info);
+  if (int64_t(width) * int64_t(height) > kMaxImagePixels) png_error(s.png, "image too large");
+  const int color_type = png_get_color_type(s.png, s.info);
+  const int bit_depth = png_get_bit_depth(s.png, s.info);
+
+  if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(s.png);
+  if ((color_type & PNG_COLOR_MASK_COLOR) == 0 && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(s.png);
+  if (bit_depth == 16) png_set_strip_16(s.png);
+  // Palette expansion turns a tRNS chunk into an alpha channel; drop it with the rest.
+  if ((color_type & PNG_COLOR_MASK_ALPHA) || png_get_valid(s.png, s.info, PNG_INFO_tRNS)) png_set_strip_alpha(s.png);
+  if ((color_type & PNG_COLOR_MASK_COLOR) == 0) png_set_gray_to_rgb(s.png);
+  png_set_interlace_handling(s.png);
+  png_read_update_info(s.png, s.info);
+  if (png_get_rowbytes(s.png, s.info) != size_t(width) * 3) png_error(s.png, "unexpected row size after conversion");
+
+  s.height = int(height);
+  s.width = int(width);
+  s.pixels.resize(size_t(width) * size_t(height) * 3);
+  s.rows.resize(height);
+  for (png_uint_32 y = 0; y < height; ++y) s.rows[y] = s.pixels.data() + size_t(y) * width * 3;
+  png_read_image(s.png, s.rows.data());
+  // Not png_read_end: the pixels are complete, and what follows them (text, IEND) does not matter.
+  png_destroy_read_struct(&s.png, &s.info, nullptr);
+  return true;
+}
+
+}  // namespace
+
+Image decode_png(const uint8_t* data, size_t size, const std::string& name_for_errors) {
+  auto state = std::make_unique<PngDecodeState>();
+  state->data = data;
+  state->size = size;
+  if (size == 0) throw CorruptSample(cat(name_for_errors, ": empty file"));
+  if (!run_png_decode(*state)) throw CorruptSample(cat(name_for_errors, ": corrupt PNG: ", state->message));
+  if (state->height <= 0 || state->width <= 0) throw CorruptSample(cat(name_for_errors, ": corrupt PNG: zero-sized image"));
+  Image image;
+  image.height = state->height;
+  image.width = state->width;
+  image.pixels = std::move(state->pixels);
+  return image;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+std::vector<uint8_t> read_file_bytes(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw CorruptSample(cat(path, ": cannot open: ", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    throw CorruptSample(cat(path, ": cannot stat: ", std::strerror(e)));
+  }
+  std::vector<uint8_t> bytes(size_t(st.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int e = n < 0 ? errno : 0;
+      ::close(fd);
+      throw CorruptSample(cat(path, ": cannot read: ", e ? std::strerror(e) : "file shrank while reading"));
+    }
+    done += size_t(n);
+  }
+  ::close(fd);
+  return bytes;
+}
+
+Image read_image_file(const std::string& path) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path);
+  return decode_image(bytes.data(), bytes.size(), path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PNG encoding
+
+namespace {
+
+struct PngEncodeState {
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  std::jmp_buf jump;
+  char message[256] = {};
+
+  int height = 0, width = 0;
+  const uint8_t* rgb = nullptr;
+  std::vector<uint8_t> out;
+};
+
+void png_write_to_memory(png_structp png, png_bytep data, size_t count) {
+  auto* s = static_cast<PngEncodeState*>(png_get_io_ptr(png));
+  s->out.insert(s->out.end(), data, data + count);
+}
+
+void png_flush_nothing(png_structp) {}
+
+[[noreturn]] void png_encode_error(png_structp png, png_const_charp message) {
+  auto* s = static_cast<PngEncodeState*>(png_get_error_ptr(png));
+  std::snprintf(s->message, sizeof s->message, "%s", message);
+  std::longjmp(s->jump, 1);
+}
+
+bool run_png_encode(PngEncodeState& s) {
+  s.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, png_encode_error, png_ignore_warning);
+  if (!s.png) return false;
+  s.info = png_create_info_struct(s.png);
+  if (!s.info) {
+    png_destroy_write_struct(&s.png, nullptr);
+    return false;
+  }
+  if (setjmp(s.jump)) {
+    png_destroy_write_struct(&s.png, &s.info);
+    return false;
+  }
+  png_set_write_fn(s.png, &s, png_write_to_memory, png_flush_nothing);
+  png_set_IHDR(s.png, s.info, png_uint_32(s.width), png_uint_32(s.height), 8, PNG_COLOR_TYPE_RGB,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(s.png, s.info);
+  for (int y = 0; y < s.height; ++y) png_write_row(s.png, s.rgb + size_t(y) * size_t(s.width) * 3);
+  png_write_end(s.png, s.info);
+  png_destroy_write_struct(&s.png, &s.info);
+  return true;
+}
+
+void check_image_shape(int height, int width, size_t bytes, const char* what) {
+  if (height <= 0 || width <= 0 || bytes != size_t(height) * size_t(width) * 3)
+    fail(what, ": image is ", height, "x", width, " but holds ", bytes, " bytes (expected H*W*3)");
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_png(const Image& image) {
+  check_image_shape(image.height, image.width, image.pixels.size(), "encode_png");
+  auto state = std::make_unique<PngEncodeState>();
+  state->height = image.height;
+  state->width = image.width;
+  state->rgb = image.pixels.data();
+  if (!run_png_encode(*state)) fail("encode_png: ", state->message[0] ? state->message : "cannot allocate a PNG writer");
+  return std::move(state->out);
+}
+
+void write_png_rgb(const std::string& path, int height, int width, const uint8_t* rgb) {
+  Image image;
+  image.height = height;
+  image.width = width;
+  if (height > 0 && width > 0) image.pixels.assign(rgb, rgb + size_t(height) * size_t(width) * 3);
+  write_png(path, image);
+}
+
+void write_png(const std::string& path, const Image& image) {
+  const std::vector<uint8_t> bytes = encode_png(image);
+  const std::string temp = cat(path, ".tmp.", ::getpid());
+  std::FILE* f = std::fopen(temp.c_str(), "wb");
+  if (!f) fail(path, ": cannot write: ", std::strerror(errno));
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  const int write_errno = errno;
+  if (std::fclose(f) != 0 || !written) {
+    std::remove(temp.c_str());
+    fail(path, ": cannot write: ", std::strerror(write_errno ? write_errno : EIO));
+  }
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    std::remove(temp.c_str());
+    fail(path, ": cannot write: ", std::strerror(e));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG encoding
+
+namespace {
+
+struct JpegEncodeState {
+  jpeg_compress_struct cinfo;
+  JpegErrorJump error;
+
+  int height = 0, width = 0, components = 0, quality = 90;
+  const uint8_t* pixels = nullptr;
+  unsigned char* buffer = nullptr;  // malloc'ed by libjpeg
+  unsigned long buffer_size = 0;
+  std::vector<uint8_t> row;         // one row, inverted for CMYK
+};
+
+bool run_jpeg_encode(JpegEncodeState& s) {
+  s.cinfo.err = jpeg_std_error(&s.error.pub);
+  s.error.pub.error_exit = jpeg_error_exit;
+  s.error.pub.output_message = jpeg_silent;
+  if (setjmp(s.error.jump)) {
+    jpeg_destroy_compress(&s.cinfo);
+    return false;
+  }
+  jpeg_create_compress(&s.cinfo);
+  jpeg_mem_dest(&s.cinfo, &s.buffer, &s.buffer_size);
+  s.cinfo.image_width = JDIMENSION(s.width);
+  s.cinfo.image_height = JDIMENSION(s.height);
+  s.cinfo.input_components = s.components;
+  s.cinfo.in_color_space = s.components == 1 ? JCS_GRAYSCALE : s.components == 3 ? JCS_RGB : JCS_CMYK;
+  jpeg_set_defaults(&s.cinfo);  // CMYK input is written as CMYK with an Adobe marker
+  jpeg_set_quality(&s.cinfo, s.quality, TRUE);
+  jpeg_start_compress(&s.cinfo, TRUE);
+  const size_t row_bytes = size_t(s.width) * size_t(s.components);
+  s.row.resize(row_bytes);
+  while (s.cinfo.next_scanline < s.cinfo.image_height) {
+    const uint8_t* src = s.pixels + row_bytes * s.cinfo.next_scanline;
+    for (size_t i = 0; i < row_bytes; ++i) s.row[i] = s.components == 4 ? uint8_t(255 - src[i]) : src[i];
+    JSAMPROW row = s.row.data();
+    jpeg_write_scanlines(&s.cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&s.cinfo);
+  jpeg_destroy_compress(&s.cinfo);
+  return true;
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_jpeg(int height, int width, int components, const uint8_t* pixels, int quality) {
+  if (height <= 0 || width <= 0) fail("encode_jpeg: image is ", height, "x", width);
+  if (components != 1 && components != 3 && components != 4)
+    fail("encode_jpeg: components must be 1, 3 or 4, got ", components);
+  if (quality < 1 || quality > 100) fail("encode_jpeg: quality must be in 1..100, got ", quality);
+  auto state = std::make_unique<JpegEncodeState>();
+  state->height = height;
+  state->width = width;
+  state->components = components;
+  state->quality = quality;
+  state->pixels = pixels;
+  const bool ok = run_jpeg_encode(*state);
+  std::vector<uint8_t> out;
+  if (ok) out.assign(state->buffer, state->buffer + state->buffer_size);
+  std::free(state->buffer);
+  if (!ok) fail("encode_jpeg: ", state->error.message);
+  return out;
+}
+
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality) {
+  check_image_shape(image.height, image.width, image.pixels.size(), "encode_jpeg");
+  return encode_jpeg(image.height, image.width, 3, image.pixels.data(), quality);
+}
+
+}  // namespace alexnet

@@ -1,0 +1,55 @@
+// Image files in memory: decoding JPEG and PNG to 8-bit RGB, and writing PNG (pictures) and JPEG
+// (test data).
+//
+// Decoders never crash or exit on bad input: a corrupt, truncated or oversized file throws
+// CorruptSample naming the file. The format is told by magic bytes, never by the file name.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+
+namespace alexnet {
+
+enum class ImageFormat { Unknown, Jpeg, Png };
+
+// Looks at the first bytes: FF D8 FF is JPEG, 89 'P' 'N' 'G' 0D 0A 1A 0A is PNG.
+ImageFormat detect_image_format(const uint8_t* data, size_t size);
+
+// The largest image the decoders accept, in pixels (H*W): 8192 x 8192. Anything larger is treated as
+// corrupt, so that a few bytes of header cannot ask for gigabytes.
+constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+
+// Decodes a JPEG or PNG held in memory to RGB, 8 bits per channel, [H, W, 3].
+//   JPEG: grayscale is replicated to RGB; CMYK and YCCK are converted (Adobe files store inverted CMYK).
+//   PNG: gray, gray+alpha, palette, RGB and RGBA, 1 to 16 bits. Alpha is dropped (not composited) and
+//        16-bit samples keep their high byte, as PIL's convert("RGB") does.
+// Throws CorruptSample("NAME: ...") for anything it cannot decode; `name_for_errors` is the file or
+// archive member the bytes came from.
+Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors);
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_errors);
+Image decode_png(const uint8_t* data, size_t size, const std::string& name_for_errors);
+
+// Reads a whole file; throws CorruptSample naming the path when it cannot be read.
+std::vector<uint8_t> read_file_bytes(const std::string& path);
+// Reads and decodes an image file.
+Image read_image_file(const std::string& path);
+
+// PNG, 8-bit RGB, no interlacing. Throws alexnet::Error for an image whose pixel count is not H*W*3.
+std::vector<uint8_t> encode_png(const Image& image);
+// Writes `image` as an RGB PNG to PATH (via PATH.tmp.<pid> and a rename, so a reader never sees half
+// a file). Throws alexnet::Error naming the path when it cannot be written.
+void write_png(const std::string& path, const Image& image);
+// The same from raw pixels: `rgb` is [height, width, 3].
+void write_png_rgb(const std::string& path, int height, int width, const uint8_t* rgb);
+
+// JPEG, baseline, 4:2:0 for colour, at `quality` (1..100). `components` says what `pixels` holds per
+// pixel: 1 grayscale, 3 RGB, 4 CMYK stored inverted with an Adobe marker (as Photoshop writes it).
+// Used to make test data.
+std::vector<uint8_t> encode_jpeg(int height, int width, int components, const uint8_t* pixels, int quality);
+std::vector<uint8_t> encode_jpeg(const Image& image, int quality);
+
+}  // namespace alexnet

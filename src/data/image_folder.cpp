@@ -1,0 +1,332 @@
+// ImageFolder, as torchvision reads it: ROOT/<class>/<any depth>/<image>. The class index is the
+// position of the class folder's name in byte order; samples are in path order.
+//
+// Finding ROOT inside what PATH holds (a folder or a tar's members):
+//   1. At each level, a folder named train, val or test makes this the split level: the split picks
+//      one of them, and that folder is ROOT.
+//   2. Otherwise a level holding a single folder and no images, whose folder in turn holds no images
+//      directly (it is not a class), is stepped into: "cifar10/" at the top of a tar is skipped.
+//   3. Otherwise this level is ROOT.
+// Names starting with '.' are ignored (".DS_Store", "._x.jpg" from macOS tar, ".ipynb_checkpoints").
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "data/image_codec.h"
+#include "data/readers.h"
+#include "data/readers_internal.h"
+
+namespace alexnet {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kMaxLeadingFolders = 16;
+
+bool is_hidden(const std::string& name) { return !name.empty() && name[0] == '.'; }
+
+bool has_image_extension(const std::string& name) {
+  const size_t dot = name.find_last_of('.');
+  if (dot == std::string::npos) return false;
+  std::string ext = name.substr(dot + 1);
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return ext == "jpg" || ext == "jpeg" || ext == "png";
+}
+
+std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+// What ImageFolder needs to know about a tree of files, whether on disk or in an archive. Paths are
+// relative, '/'-separated, "" for the top.
+class Tree {
+ public:
+  virtual ~Tree() = default;
+  // The folders and files directly inside `dir`, each sorted, hidden names left out.
+  virtual void list(const std::string& dir, std::vector<std::string>& folders, std::vector<std::string>& files) const = 0;
+  // Every file below `dir` at any depth, as paths relative to the top, sorted; hidden names left out.
+  virtual std::vector<std::string> walk(const std::string& dir) const = 0;
+  // For messages: "PATH" or "PATH:dir".
+  virtual std::string where(const std::string& dir) const = 0;
+};
+
+class DiskTree : public Tree {
+ public:
+  explicit DiskTree(std::string root) : root_(std::move(root)) {}
+
+  void list(const std::string& dir, std::vector<std::string>& folders, std::vector<std::string>& files) const override {
+    folders.clear();
+    files.clear();
+    std::error_code ec;
+    fs::directory_iterator it(full(dir), ec), end;
+    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+    for (; it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (is_hidden(name)) continue;
+      std::error_code type_ec;
+      if (it->is_directory(type_ec)) {
+        folders.push_back(name);
+      } else {
+        files.push_back(name);
+      }
+    }
+    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+    std::sort(folders.begin(), folders.end());
+    std::sort(files.begin(), files.end());
+  }
+
+  std::vector<std::string> walk(const std::string& dir) const override {
+    std::vector<std::string> out;
+    std::error_code ec;
+    const fs::path top = full(dir);
+    fs::recursive_directory_iterator it(top, fs::directory_options::follow_directory_symlink, ec), end;
+    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+    for (; it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      std::error_code type_ec;
+      const bool folder = it->is_directory(type_ec);
+      if (is_hidden(name)) {
+        if (folder) it.disable_recursion_pending();
+        continue;
+      }
+      if (!folder) out.push_back(join(dir, fs::relative(it->path(), top, type_ec).generic_string()));
+    }
+    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::string where(const std::string& dir) const override { return dir.empty() ? root_ : join(root_, dir); }
+  std::string full(const std::string& dir) const { return dir.empty() ? root_ : root_ + "/" + dir; }
+
+ private:
+  std::string root_;
+};
+
+class ArchiveTree : public Tree {
+ public:
+  ArchiveTree(const std::vector<ArchiveMember>& members, std::string archive) : archive_(std::move(archive)) {
+    for (size_t i = 0; i < members.size(); ++i) {
+      std::string name = members[i].name;
+      const bool folder = !name.empty() && name.back() == '/';
+      while (!name.empty() && name.back() == '/') name.pop_back();
+      if (name.empty()) continue;
+      if (!folder) files_.emplace(name, i);
+      // Record every folder on the way down; tars need not hold entries for folders.
+      std::string dir;
+      size_t start = 0;
+      for (size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', start)) {
+        const std::string part = name.substr(start, slash - start);
+        if (!part.empty()) {
+          children_[dir].folders.insert(part);
+          dir = join(dir, part);
+        }
+        start = slash + 1;
+      }
+      const std::string last = name.substr(start);
+      if (last.empty()) continue;
+      if (folder) {
+        children_[dir].folders.insert(last);
+      } else {
+        children_[dir].files.insert(last);
+      }
+    }
+  }
+
+  void list(const std::string& dir, std::vector<std::string>& folders, std::vector<std::string>& files) const override {
+    folders.clear();
+    files.clear();
+    auto it = children_.find(dir);
+    if (it == children_.end()) return;
+    for (const std::string& f : it->second.folders)
+      if (!is_hidden(f)) folders.push_back(f);
+    for (const std::string& f : it->second.files)
+      if (!is_hidden(f)) files.push_back(f);
+  }
+
+  std::vector<std::string> walk(const std::string& dir) const override {
+    std::vector<std::string> out;
+    const std::string prefix = dir.empty() ? "" : dir + "/";
+    for (auto it = files_.lower_bound(prefix); it != files_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      // Leave out anything with a hidden component below `dir`.
+      const std::string rest = it->first.substr(prefix.size());
+      bool hidden = is_hidden(rest);
+      for (size_t slash = rest.find('/'); !hidden && slash != std::string::npos; slash = rest.find('/', slash + 1))
+        hidden = is_hidden(rest.substr(slash + 1));
+      if (!hidden) out.push_back(it->first);
+    }
+    return out;
+  }
+
+  std::string where(const std::string& dir) const override { return dir.empty() ? archive_ : archive_ + ":" + dir; }
+
+  size_t member_index(const std::string& path) const { return files_.at(path); }
+
+ private:
+  struct Children {
+    std::set<std::string> folders, files;
+  };
+  std::string archive_;
+  std::map<std::string, size_t> files_;  // member name -> index; sorted, so a folder is one range
+  std::map<std::string, Children> children_;
+};
+
+struct Layout {
+  std::string root;                       // relative path of ROOT
+  std::string split_note;                 // "train/" or "no split folders" for describe()
+  std::vector<std::string> classes;       // sorted
+  std::vector<std::string> paths;         // every image, relative to the top
+  std::vector<int64_t> labels;            // per path
+  size_t skipped = 0;                     // files that are not .jpg/.jpeg/.png
+  std::string first_skipped;
+};
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+bool holds_images(const std::vector<std::string>& files) { return std::any_of(files.begin(), files.end(), has_image_extension); }
+
+Layout find_layout(const Tree& tree, Split split) {
+  Layout layout;
+  std::vector<std::string> folders, files, inner_folders, inner_files;
+  std::string level;
+  bool split_found = false;
+  for (int depth = 0; depth <= kMaxLeadingFolders; ++depth) {
+    tree.list(level, folders, files);
+    if (contains(folders, "train") || contains(folders, "val") || contains(folders, "test")) {
+      const std::vector<std::string> wanted = split == Split::Train  ? std::vector<std::string>{"train"}
+                                              : split == Split::Val ? std::vector<std::string>{"val", "test"}
+                                                                    : std::vector<std::string>{"test", "val"};
+      std::string chosen;
+      for (const std::string& w : wanted)
+        if (chosen.empty() && contains(folders, w)) chosen = w;
+      if (chosen.empty()) {
+        std::string present;
+        for (const char* s : {"train", "val", "test"})
+          if (contains(folders, s)) present += cat(present.empty() ? "" : ", ", s, "/");
+        fail(tree.where(level), ": has ", present, " but no ", split == Split::Train ? "train/" : wanted[0] + "/ or " + wanted[1] + "/",
+             " folder for the ", split_name(split), " split");
+      }
+      level = join(level, chosen);
+      layout.split_note = chosen + "/";
+      split_found = true;
+      break;
+    }
+    if (folders.size() == 1 && !holds_images(files)) {
+      tree.list(join(level, folders[0]), inner_folders, inner_files);
+      if (!inner_folders.empty() && !holds_images(inner_files)) {
+        level = join(level, folders[0]);
+        continue;
+      }
+    }
+    break;
+  }
+  if (!split_found) layout.split_note = "no train/val/test folders";
+  layout.root = level;
+
+  tree.list(level, folders, files);
+  if (folders.empty())
+    fail(tree.where(level), ": no class folders (an ImageFolder is ROOT/<class>/<image>.jpg|.jpeg|.png)");
+  layout.classes = folders;
+  for (size_t c = 0; c < folders.size(); ++c) {
+    const std::string class_dir = join(level, folders[c]);
+    size_t images = 0;
+    for (std::string& path : tree.walk(class_dir)) {
+      if (!has_image_extension(path)) {
+        if (layout.skipped++ == 0) layout.first_skipped = path;
+        continue;
+      }
+      layout.paths.push_back(std::move(path));
+      layout.labels.push_back(int64_t(c));
+      ++images;
+    }
+    if (images == 0) fail(tree.where(class_dir), ": class folder has no images (.jpg, .jpeg, .png)");
+  }
+  return layout;
+}
+
+void warn_skipped(const Layout& layout, const Tree& tree, const DatasetOptions& options) {
+  if (layout.skipped == 0) return;
+  dataset_warning(options, cat(tree.where(layout.root), ": skipped ", layout.skipped, " file",
+                               layout.skipped == 1 ? "" : "s", " that are not .jpg, .jpeg or .png (first: ",
+                               layout.first_skipped, ")"));
+}
+
+class FolderDataset : public Dataset {
+ public:
+  FolderDataset(std::string top, Layout layout, std::string description)
+      : top_(std::move(top)), layout_(std::move(layout)), description_(std::move(description)) {}
+
+  size_t size() const override { return layout_.paths.size(); }
+  int64_t label(size_t index) const override { return layout_.labels.at(index); }
+  const std::vector<std::string>& classes() const override { return layout_.classes; }
+  std::string describe() const override { return description_; }
+  Image image(size_t index) const override { return read_image_file(top_ + "/" + layout_.paths.at(index)); }
+
+ private:
+  std::string top_;
+  Layout layout_;
+  std::string description_;
+};
+
+// The image bytes of the chosen split, kept in memory; decoded on request.
+class ArchiveFolderDataset : public Dataset {
+ public:
+  ArchiveFolderDataset(std::string archive, std::vector<std::string> classes, std::vector<ArchiveMember> samples,
+                       std::vector<int64_t> labels, std::string description)
+      : archive_(std::move(archive)),
+        classes_(std::move(classes)),
+        samples_(std::move(samples)),
+        labels_(std::move(labels)),
+        description_(std::move(description)) {}
+
+  size_t size() const override { return samples_.size(); }
+  int64_t label(size_t index) const override { return labels_.at(index); }
+  const std::vector<std::string>& classes() const override { return classes_; }
+  std::string describe() const override { return description_; }
+  Image image(size_t index) const override {
+    const ArchiveMember& m = samples_.at(index);
+    return decode_image(m.data.data(), m.data.size(), archive_ + ":" + m.name);
+  }
+
+ private:
+  std::string archive_;
+  std::vector<std::string> classes_;
+  std::vector<ArchiveMember> samples_;
+  std::vector<int64_t> labels_;
+  std::string description_;
+};
+
+std::string describe_folder(const char* what, const std::string& where, const Layout& layout) {
+  return cat("ImageFolder ", what, " ", where, " (", layout.split_note, ", ", layout.classes.size(), " classes, ",
+             layout.paths.size(), " images)");
+}
+
+}  // namespace
+
+std::unique_ptr<Dataset> open_image_folder(const std::string& root, Split split, const DatasetOptions& options) {
+  DiskTree tree(root);
+  Layout layout = find_layout(tree, split);
+  warn_skipped(layout, tree, options);
+  std::string description = describe_folder("folder", root, layout);
+  return std::make_unique<FolderDataset>(root, std::move(layout), std::move(description));
+}
+
+std::unique_ptr<Dataset> open_image_folder_archive(std::vector<ArchiveMember> members, const std::string& archive_name,
+                                                   Split split, const DatasetOptions& options) {
+  if (members.empty()) fail(archive_name, ": archive holds no files");
+  ArchiveTree tree(members, archive_name);
+  Layout layout = find_layout(tree, split);
+  warn_skipped(layout, tree, options);
+
+  std::vector<ArchiveMember> samples;
+  samples.reserve(layout.paths.size());
+  for (const std::string& path : layout.paths) samples.push_back(std::move(members[tree.member_index(path)]));
+  std::string description = describe_folder("archive", archive_name, layout);
+  return std::make_unique<ArchiveFolderDataset>(archive_name, std::move(layout.classes), std::move(samples),
+                                                std::move(layout.labels), std::move(description));
+}
+
+}  // namespace alexnet
