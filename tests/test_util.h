@@ -1,0 +1,78 @@
+// Helpers shared by the tests: where the golden files live, and comparison of tensors by relative norm.
+//
+// tensors_close(name, actual, expected, rtol) passes when ||actual - expected|| / ||expected|| <= rtol
+// (Euclidean norms over the whole tensor, accumulated in double). On failure the message gives the
+// relative error, both norms and the worst element (largest |a - b|, with its index in the expected
+// shape); any NaN or infinity in `actual` fails and is reported as such.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <string>
+
+#include "tensor/safetensors.h"
+#include "tensor/tensor.h"
+
+namespace alexnet::test {
+
+// A file under tests/golden/ of the source tree.
+inline std::string golden_path(const std::string& name) { return std::string(ALEXNET_SOURCE_DIR) + "/tests/golden/" + name; }
+
+// "[1, 0, 3, 2]": the multi-index of flat element `i` in `shape` (or "[i]" without a shape).
+inline std::string index_str(size_t i, const Shape& shape) {
+  if (shape.empty()) return cat("[", i, "]");
+  Shape index(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    const auto extent = size_t(std::max<int64_t>(shape[d], 1));
+    index[d] = int64_t(i % extent);
+    i /= extent;
+  }
+  return shape_str(index);
+}
+
+inline ::testing::AssertionResult spans_close(const std::string& name, std::span<const float> actual,
+                                              std::span<const float> expected, double rtol, const Shape& shape = {}) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure() << name << ": " << actual.size() << " elements, expected " << expected.size();
+  double diff2 = 0, norm2 = 0, anorm2 = 0, worst = -1;
+  size_t at = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const double a = actual[i], b = expected[i];
+    if (!std::isfinite(a))
+      return ::testing::AssertionFailure() << name << ": element " << index_str(i, shape) << " is " << a
+                                           << " (expected " << b << ")";
+    diff2 += (a - b) * (a - b);
+    norm2 += b * b;
+    anorm2 += a * a;
+    if (std::abs(a - b) > worst) worst = std::abs(a - b), at = i;
+  }
+  const double rel = std::sqrt(diff2) / std::max(std::sqrt(norm2), 1e-30);
+  if (rel <= rtol) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << name << ": relative error " << rel << " > " << rtol << " (||actual|| " << std::sqrt(anorm2)
+         << ", ||expected|| " << std::sqrt(norm2) << "); worst element " << index_str(at, shape) << ": actual "
+         << actual[at] << ", expected " << expected[at];
+}
+
+// `expected` may be F32 or BF16 (compared after conversion to fp32).
+inline ::testing::AssertionResult tensors_close(const std::string& name, const float* actual, const Tensor& expected,
+                                                double rtol) {
+  const Tensor want = expected.dtype() == DType::F32 ? expected : expected.to(DType::F32);
+  return spans_close(name, {actual, size_t(want.numel())}, want.span<float>(), rtol, want.shape());
+}
+
+// Also requires the same shape.
+inline ::testing::AssertionResult tensors_close(const std::string& name, const Tensor& actual, const Tensor& expected,
+                                                double rtol) {
+  if (actual.shape() != expected.shape())
+    return ::testing::AssertionFailure() << name << ": shape " << shape_str(actual.shape()) << ", expected "
+                                         << shape_str(expected.shape());
+  const Tensor got = actual.dtype() == DType::F32 ? actual : actual.to(DType::F32);
+  return tensors_close(name, got.data<float>(), expected, rtol);
+}
+
+}  // namespace alexnet::test

@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""Writes the golden files the C++ tests compare against (tests/golden_test.cpp).
+
+    /usr/bin/python3 tools/make_golden.py [OUTPUT_DIR]      (default: tests/golden)
+
+For each variant (seed, paper, torchvision, cifar), at a reduced size, tests/golden/<variant>.safetensors:
+    input              F32 [N, 3, H, W]
+    labels             I64 [N]
+    param.<name>       every parameter as initialised by PyTorch (nn.Conv2d / nn.Linear defaults)
+    act.<layer>        every layer's output, <layer> = module path (features.0, ..., avgpool, flatten, classifier.6)
+    loss               F32 [1]  nn.CrossEntropyLoss() (mean over the batch)
+    grad_act.<layer>   d loss / d (output of the layer)
+    grad_input         d loss / d input
+    grad.<name>        d loss / d parameter
+    after3.<name>      every parameter after 3 steps of torch.optim.SGD(lr, momentum, weight_decay), each
+                       step a forward and backward pass on the same batch
+    __metadata__       the options (variant, num_classes, width, hidden, input_size, batch, lr, ...)
+Dropout is 0 so the results do not depend on a random mask.
+
+tests/golden/loss_smoothing.safetensors: nn.CrossEntropyLoss(label_smoothing=0.1) of the cifar
+golden's logits: logits F32 [N, C], labels I64 [N], loss F32 [1], grad F32 [N, C] (d loss / d logits).
+
+tests/golden/adaptive_avgpool.safetensors: nn.AdaptiveAvgPool2d((6, 6)) of small maps whose windows
+overlap and differ in size (the networks above only reach it with 2x2 maps). Per case NAME:
+NAME.input, NAME.output, NAME.grad_output (random), NAME.grad_input.
+
+Parameters are initialised and inputs drawn in float32 with fixed seeds; everything after that is
+computed in float64 and stored as float32, so the reference carries no float32 rounding of its own
+and does not depend on the machine's BLAS or thread count.
+"""
+import json
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import alexnet_torch as at  # noqa: E402
+
+SEED = 20121203
+LR, MOMENTUM, WEIGHT_DECAY, STEPS = 0.01, 0.9, 5e-4, 3
+NUM_CLASSES = 10
+
+# (variant, width, hidden, input_size, batch, input_std). Small enough that all the golden files
+# together stay under 3 MB, large enough that every layer is exercised: overlapping max-pool windows,
+# grouped convolutions and LRN (paper), AdaptiveAvgPool2d mapping a 1x1 map to 6x6 (torchvision), and
+# cifar's 3x3 final maps, which pin the flatten order (C, H, W). The paper's network takes
+# raw-pixel-scale inputs (mean subtracted, not divided by the spread), where its LRN departs from a
+# plain scaling. cifar uses an odd batch.
+CONFIGS = [
+    ("seed", 0.0625, 32, 67, 2, 1.0),
+    ("paper", 0.0625, 32, 67, 2, 50.0),
+    ("torchvision", 0.0625, 16, 67, 2, 1.0),
+    ("cifar", 0.0625, 32, 32, 3, 1.0),
+]
+
+# (name, input shape, output size) for the standalone adaptive average pooling file.
+POOL_CASES = [
+    ("5x7", (2, 3, 5, 7), (6, 6)),
+    ("13x9", (1, 2, 13, 9), (6, 6)),
+    ("4x4", (1, 2, 4, 4), (6, 6)),
+]
+
+
+def f32(t):
+    return t.detach().to(torch.float32).contiguous()
+
+
+class _RoundBF16(torch.autograd.Function):
+    """Rounds a value to bfloat16 going forward and its gradient going back (compute stays float64)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.to(torch.bfloat16).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.to(torch.bfloat16).to(grad.dtype)
+
+
+def _apply(layer, h, bf16):
+    """One layer; with bf16, its weight is rounded as a bf16 backend rounds it (biases stay fp32)."""
+    if bf16 and isinstance(layer, torch.nn.Conv2d):
+        return F.conv2d(h, _RoundBF16.apply(layer.weight), layer.bias, layer.stride, layer.padding, layer.dilation,
+                        layer.groups)
+    if bf16 and isinstance(layer, torch.nn.Linear):
+        return F.linear(h, _RoundBF16.apply(layer.weight), layer.bias)
+    return layer(h)
+
+
+def train(net, x32, labels, bf16):
+    """One traced forward and backward, then STEPS SGD steps on the same batch (the first using the
+    traced gradients). With bf16, every layer's input, output, weight and gradient is rounded to bf16:
+    what a bf16 backend with fp32 master weights does, up to where exactly it rounds.
+    Returns (acts [(name, tensor with .grad)], loss, input tensor with .grad, {name: grad}, {name: param after})."""
+    x = x32.double().requires_grad_(True)
+
+    def forward(inp, keep):
+        h = _RoundBF16.apply(inp) if bf16 else inp
+        for name, layer in net.layers():
+            h = _apply(layer, h, bf16)
+            if bf16:
+                h = _RoundBF16.apply(h)
+            if keep is not None:
+                h.retain_grad()
+                keep.append((name, h))
+        return h
+
+    acts = []
+    loss = F.cross_entropy(forward(x, acts), labels)
+    net.zero_grad()
+    loss.backward()
+    grads = {name: p.grad.detach().clone() for name, p in net.named_parameters()}
+    opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    for step in range(STEPS):
+        if step > 0:
+            opt.zero_grad()
+            F.cross_entropy(forward(x32.double(), None), labels).backward()
+        opt.step()
+    after = {name: p.detach().clone() for name, p in net.named_parameters()}
+    return acts, loss, x, grads, after
+
+
+def rel_error(a, b):
+    return float((a.double() - b.double()).norm() / max(float(b.double().norm()), 1e-30))
+
+
+def make_variant(variant, width, hidden, input_size, batch, input_std):
+    torch.manual_seed(SEED)
+    net = at.make_net(variant, num_classes=NUM_CLASSES, width=width, hidden=hidden, input_size=input_size,
+                      dropout=0.0)
+    gen = torch.Generator().manual_seed(SEED + 1)
+    x32 = torch.randn(batch, 3, input_size, input_size, generator=gen) * input_std
+    labels = torch.randint(0, NUM_CLASSES, (batch,), generator=gen, dtype=torch.int64)
+
+    out = {"input": f32(x32), "labels": labels.clone()}
+    for name, p in net.named_parameters():
+        out["param." + name] = f32(p)
+
+    initial = {name: p.detach().clone() for name, p in net.named_parameters()}
+    net = net.double()
+    net.train()
+    acts, loss, x, grads, after = train(net, x32, labels, bf16=False)
+    for name, a in acts:
+        out["act." + name] = f32(a)
+        out["grad_act." + name] = f32(a.grad)
+    out["loss"] = f32(loss.reshape(1))
+    out["grad_input"] = f32(x.grad)
+    for name, g in grads.items():
+        out["grad." + name] = f32(g)
+    for name, p in after.items():
+        out[f"after{STEPS}." + name] = f32(p)
+    logits = acts[-1][1].detach()
+
+    # The same in simulated bf16, from the same start: how far bf16 rounding alone moves each result.
+    # bf16 moves max-pool winners (near-ties become ties), which reroutes gradients below the pool, so
+    # some gradients legitimately differ by 10-30%; the C++ test bounds a bf16 backend by these errors.
+    sim = at.make_net(variant, num_classes=NUM_CLASSES, width=width, hidden=hidden, input_size=input_size, dropout=0.0)
+    sim.load_state_dict(initial)
+    sim = sim.double()
+    s_acts, s_loss, s_x, s_grads, s_after = train(sim, x32, labels, bf16=True)
+    bf16_error = {"loss": rel_error(s_loss.reshape(1), out["loss"]), "grad_input": rel_error(s_x.grad, out["grad_input"])}
+    for name, a in s_acts:
+        bf16_error["act." + name] = rel_error(a, out["act." + name])
+        bf16_error["grad_act." + name] = rel_error(a.grad, out["grad_act." + name])
+    for name in grads:
+        bf16_error["grad." + name] = rel_error(s_grads[name], out["grad." + name])
+        bf16_error[f"after{STEPS}." + name] = rel_error(s_after[name], out[f"after{STEPS}." + name])
+        bf16_error["update." + name] = rel_error(s_after[name] - initial[name], after[name] - initial[name])
+
+    metadata = {
+        "variant": variant, "num_classes": NUM_CLASSES, "width": repr(width), "hidden": hidden,
+        "input_size": input_size, "batch": batch, "dropout": "0", "input_std": repr(input_std),
+        "lr": repr(LR), "momentum": repr(MOMENTUM), "weight_decay": repr(WEIGHT_DECAY), "sgd_steps": STEPS,
+        "seed": SEED, "torch_version": torch.__version__, "compute": "float64 from float32 parameters and input",
+        "generator": "tools/make_golden.py",
+        "bf16_error": json.dumps({k: float(f"{v:.4g}") for k, v in sorted(bf16_error.items())}, separators=(",", ":")),
+    }
+    return out, metadata, logits, labels
+
+
+def make_smoothing(logits, labels):
+    z = f32(logits).double().requires_grad_(True)  # start from the stored (float32) logits
+    loss = F.cross_entropy(z, labels, label_smoothing=0.1)
+    loss.backward()
+    tensors = {"logits": f32(z), "labels": labels.clone(), "loss": f32(loss.reshape(1)), "grad": f32(z.grad)}
+    metadata = {"label_smoothing": "0.1", "logits_from": "cifar.safetensors act.classifier.6",
+                "torch_version": torch.__version__, "generator": "tools/make_golden.py"}
+    return tensors, metadata
+
+
+def make_adaptive_pool():
+    gen = torch.Generator().manual_seed(SEED + 2)
+    tensors = {}
+    for name, shape, size in POOL_CASES:
+        x32 = torch.randn(*shape, generator=gen)
+        x = x32.double().requires_grad_(True)
+        y = F.adaptive_avg_pool2d(x, size)
+        dy32 = torch.randn(*y.shape, generator=gen)
+        y.backward(dy32.double())
+        tensors[name + ".input"] = f32(x32)
+        tensors[name + ".output"] = f32(y)
+        tensors[name + ".grad_output"] = f32(dy32)
+        tensors[name + ".grad_input"] = f32(x.grad)
+    return tensors, {"torch_version": torch.__version__, "generator": "tools/make_golden.py"}
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
+    os.makedirs(out_dir, exist_ok=True)
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)
+    total = 0
+
+    def write(name, tensors, metadata):
+        nonlocal total
+        path = os.path.join(out_dir, name)
+        at.write_safetensors(path, tensors, metadata)
+        size = os.path.getsize(path)
+        total += size
+        print(f"{path}: {len(tensors)} tensors, {size / 1024:.0f} KiB")
+
+    for variant, width, hidden, input_size, batch, input_std in CONFIGS:
+        tensors, metadata, logits, labels = make_variant(variant, width, hidden, input_size, batch, input_std)
+        write(f"{variant}.safetensors", tensors, metadata)
+        if variant == "cifar":
+            write("loss_smoothing.safetensors", *make_smoothing(logits, labels))
+    write("adaptive_avgpool.safetensors", *make_adaptive_pool())
+    print(f"total {total / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()
