@@ -14,14 +14,16 @@ For each variant (seed, paper, torchvision, cifar), at a reduced size, tests/gol
     grad.<name>        d loss / d parameter
     after3.<name>      every parameter after 3 steps of torch.optim.SGD(lr, momentum, weight_decay), each
                        step a forward and backward pass on the same batch
-    __metadata__       the options (variant, num_classes, width, hidden, input_size, batch, lr, ...)
+    __metadata__       the options (variant, num_classes, width, hidden, input_size, batch, lr, ...) and
+                       bf16_error: JSON {tensor: relative error} of the same run with every layer's
+                       values, weights and gradients rounded to bf16 (the bf16 tolerance's basis)
 Dropout is 0 so the results do not depend on a random mask.
 
 tests/golden/loss_smoothing.safetensors: nn.CrossEntropyLoss(label_smoothing=0.1) of the cifar
 golden's logits: logits F32 [N, C], labels I64 [N], loss F32 [1], grad F32 [N, C] (d loss / d logits).
 
 tests/golden/adaptive_avgpool.safetensors: nn.AdaptiveAvgPool2d((6, 6)) of small maps whose windows
-overlap and differ in size (the networks above only reach it with 2x2 maps). Per case NAME:
+overlap and differ in size (the torchvision golden only reaches it with a 1x1 map). Per case NAME:
 NAME.input, NAME.output, NAME.grad_output (random), NAME.grad_input.
 
 Parameters are initialised and inputs drawn in float32 with fixed seeds; everything after that is
