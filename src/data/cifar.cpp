@@ -46,7 +46,7 @@ const std::vector<std::string> kCifar100Fine = {
     "squirrel", "streetcar", "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
     "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm"};
 
-enum class CifarKind { Ten, Hundred };
+enum class CifarVersion { Ten, Hundred };
 
 struct Batch {
   std::string name;  // a path, or "ARCHIVE:MEMBER", for messages
@@ -93,9 +93,9 @@ class CifarDataset : public Dataset {
 };
 
 // Checks every batch (whole records, labels in range) and joins them into one record array.
-std::unique_ptr<Dataset> build(CifarKind kind, Cifar100Labels labels, std::vector<Batch> batches,
+std::unique_ptr<Dataset> build(CifarVersion kind, Cifar100Labels labels, std::vector<Batch> batches,
                                std::vector<std::string> classes, const std::string& description) {
-  const bool ten = kind == CifarKind::Ten;
+  const bool ten = kind == CifarVersion::Ten;
   const char* kind_name = ten ? "CIFAR-10" : "CIFAR-100";
   const size_t record_size = ten ? 1 + kPixelBytes : 2 + kPixelBytes;
   const size_t label_offset = ten ? 0 : labels == Cifar100Labels::Coarse ? 0 : 1;
@@ -151,28 +151,28 @@ std::vector<std::string> parse_names(const std::string& text, const std::string&
   return names;
 }
 
-const char* names_file(CifarKind kind, Cifar100Labels labels) {
-  if (kind == CifarKind::Ten) return "batches.meta.txt";
+const char* names_file(CifarVersion kind, Cifar100Labels labels) {
+  if (kind == CifarVersion::Ten) return "batches.meta.txt";
   return labels == Cifar100Labels::Coarse ? "coarse_label_names.txt" : "fine_label_names.txt";
 }
 
-const std::vector<std::string>& builtin_names(CifarKind kind, Cifar100Labels labels) {
-  if (kind == CifarKind::Ten) return kCifar10Classes;
+const std::vector<std::string>& builtin_names(CifarVersion kind, Cifar100Labels labels) {
+  if (kind == CifarVersion::Ten) return kCifar10Classes;
   return labels == Cifar100Labels::Coarse ? kCifar100Coarse : kCifar100Fine;
 }
 
 // The batch files a split reads, in order.
-std::vector<std::string> batch_names(CifarKind kind, Split split) {
-  if (kind == CifarKind::Hundred) return {split == Split::Train ? "train.bin" : "test.bin"};
+std::vector<std::string> batch_names(CifarVersion kind, Split split) {
+  if (kind == CifarVersion::Hundred) return {split == Split::Train ? "train.bin" : "test.bin"};
   if (split != Split::Train) return {"test_batch.bin"};
   std::vector<std::string> names;
   for (int i = 1; i <= 5; ++i) names.push_back(cat("data_batch_", i, ".bin"));
   return names;
 }
 
-std::string describe(CifarKind kind, Cifar100Labels labels, Split split, const std::string& where) {
+std::string describe(CifarVersion kind, Cifar100Labels labels, Split split, const std::string& where) {
   const char* split_text = split == Split::Train ? "train split" : "test split";
-  if (kind == CifarKind::Ten) return cat("CIFAR-10 binary (", split_text, ") from ", where);
+  if (kind == CifarVersion::Ten) return cat("CIFAR-10 binary (", split_text, ") from ", where);
   return cat("CIFAR-100 binary (", split_text, ", ", labels == Cifar100Labels::Coarse ? "20 coarse" : "100 fine",
              " labels) from ", where);
 }
@@ -185,7 +185,7 @@ std::unique_ptr<Dataset> open_cifar_folder(const std::string& folder, Split spli
   std::error_code ec;
   const fs::path dir(folder);
   const bool ten = fs::exists(dir / "data_batch_1.bin", ec) || fs::exists(dir / "test_batch.bin", ec);
-  const CifarKind kind = ten ? CifarKind::Ten : CifarKind::Hundred;
+  const CifarVersion kind = ten ? CifarVersion::Ten : CifarVersion::Hundred;
   const Cifar100Labels labels = options.cifar100_labels;
 
   std::vector<Batch> batches;
@@ -228,7 +228,7 @@ std::unique_ptr<Dataset> open_cifar_archive(std::vector<ArchiveMember> members, 
   const bool ten = std::any_of(by_base.begin(), by_base.end(), [](const auto& kv) {
     return kv.first == "test_batch.bin" || kv.first.rfind("data_batch_", 0) == 0;
   }) || by_base.count("batches.meta.txt") != 0;
-  const CifarKind kind = ten ? CifarKind::Ten : CifarKind::Hundred;
+  const CifarVersion kind = ten ? CifarVersion::Ten : CifarVersion::Hundred;
   const Cifar100Labels labels = options.cifar100_labels;
 
   std::vector<Batch> batches;
