@@ -5,6 +5,10 @@
 #include <cstring>
 #include <numeric>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace alexnet {
 
 // ---------------------------------------------------------------------------------------------
@@ -50,14 +54,37 @@ ResizeAxis make_resize_axis(int in_size, int out_size) {
   ALEXNET_ASSERT(in_size > 0 && out_size > 0, cat("resize ", in_size, " -> ", out_size));
   const double scale = double(in_size) / out_size;
   const double support = std::max(scale, 1.0);  // the triangle's half-width, in input pixels
-  std::vector<int> lo(static_cast<size_t>(out_size)), hi(static_cast<size_t>(out_size));
+  // Per output: the input range [lo, hi) with non-zero weight and the weights themselves.
+  std::vector<int> lo(static_cast<size_t>(out_size)), count(static_cast<size_t>(out_size));
+  std::vector<double> w;
   int taps = 1;
   for (int o = 0; o < out_size; ++o) {
-    double center = (o + 0.5) * scale;
-    lo[size_t(o)] = std::max(int(std::floor(center - support + 0.5)), 0);
-    hi[size_t(o)] = std::min(int(std::floor(center + support + 0.5)), in_size);
-    if (hi[size_t(o)] <= lo[size_t(o)]) hi[size_t(o)] = lo[size_t(o)] + 1;  // never empty
-    taps = std::max(taps, hi[size_t(o)] - lo[size_t(o)]);
+    const double center = (o + 0.5) * scale;
+    int a = std::max(int(std::floor(center - support)), 0);
+    int b = std::min(int(std::ceil(center + support)), in_size);
+    double total = 0;
+    thread_local std::vector<double> v;
+    v.clear();
+    for (int x = a; x < b; ++x) {
+      double t = (x + 0.5 - center) / support;
+      v.push_back(std::max(0.0, 1.0 - std::abs(t)));
+      total += v.back();
+    }
+    // Drop zero-weight ends (an output centred exactly on an input pixel needs one tap, not three).
+    size_t first = 0, last = v.size();
+    while (first < last && v[first] <= 0) ++first;
+    while (last > first && v[last - 1] <= 0) --last;
+    if (first == last) {  // cannot happen for a triangle of half-width >= 1; keep the nearest pixel
+      v.assign(1, 1.0);
+      first = 0;
+      last = 1;
+      a = std::clamp(int(center), 0, in_size - 1);
+      total = 1;
+    }
+    lo[size_t(o)] = a + int(first);
+    count[size_t(o)] = int(last - first);
+    for (size_t i = first; i < last; ++i) w.push_back(v[i] / total);
+    taps = std::max(taps, count[size_t(o)]);
   }
   ResizeAxis axis;
   axis.in_size = in_size;
@@ -65,24 +92,13 @@ ResizeAxis make_resize_axis(int in_size, int out_size) {
   axis.taps = taps;
   axis.first.resize(size_t(out_size));
   axis.weight.assign(size_t(out_size) * size_t(taps), 0.f);
+  size_t k = 0;
   for (int o = 0; o < out_size; ++o) {
-    double center = (o + 0.5) * scale;
     // Keep every read inside the image: a row with fewer taps starts early and pads with zeros.
     int first = std::min(lo[size_t(o)], in_size - taps);
     axis.first[size_t(o)] = first;
-    double w[64];
-    ALEXNET_ASSERT(taps <= 64, cat("downscale ", in_size, " -> ", out_size, " needs too many taps"));
-    double total = 0;
-    for (int x = lo[size_t(o)]; x < hi[size_t(o)]; ++x) {
-      double t = (x + 0.5 - center) / support;
-      double v = std::max(0.0, 1.0 - std::abs(t));
-      w[x - lo[size_t(o)]] = v;
-      total += v;
-    }
-    for (int x = lo[size_t(o)]; x < hi[size_t(o)]; ++x) {
-      double v = total > 0 ? w[x - lo[size_t(o)]] / total : (x == lo[size_t(o)] ? 1.0 : 0.0);
-      axis.weight[size_t(o) * size_t(taps) + size_t(x - first)] = float(v);
-    }
+    for (int x = lo[size_t(o)]; x < lo[size_t(o)] + count[size_t(o)]; ++x)
+      axis.weight[size_t(o) * size_t(taps) + size_t(x - first)] = float(w[k++]);
   }
   return axis;
 }
@@ -127,13 +143,35 @@ void make_lut(const Normalization& norm, float* lut) {
   }
 }
 
-// dst[q] = sum_k w[q, k] * src[first[q] + k]: one row of the horizontal pass.
+// dst[q] = sum_k w[q, k] * src[first[q] + k]: one row of the horizontal pass. `src` has 8 readable
+// floats past its end.
 void horizontal_row(const float* src, const ResizeAxis& cols, float* dst) {
   const int Q = cols.out_size, taps = cols.taps;
   const int* first = cols.first.data();
   const float* w = cols.weight.data();
   if (taps == 2) {
-    for (int q = 0; q < Q; ++q) dst[q] = w[2 * q] * src[first[q]] + w[2 * q + 1] * src[first[q] + 1];
+    int q = 0;
+#if defined(__AVX2__)
+    // Upscaling: 8 neighbouring outputs read at most 8 neighbouring inputs, so one load and a
+    // permute replace 8 scalar gathers.
+    for (; q + 8 <= Q; q += 8) {
+      const int base = std::min(first[q], first[q + 7]);  // tables are monotonic (decreasing if mirrored)
+      if (std::abs(first[q + 7] - first[q]) > 6) break;   // a downscale: the scalar loop below
+      __m256i idx = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(first + q)),
+                                     _mm256_set1_epi32(base));
+      __m256 a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(src + base), idx);
+      __m256 b = _mm256_permutevar8x32_ps(_mm256_loadu_ps(src + base + 1), idx);
+      // weights are interleaved (w0, w1) per output: split them.
+      __m256 wlo = _mm256_loadu_ps(w + 2 * q), whi = _mm256_loadu_ps(w + 2 * q + 8);
+      const __m256i even = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+      wlo = _mm256_permutevar8x32_ps(wlo, even);  // w0 of q..q+3, w1 of q..q+3
+      whi = _mm256_permutevar8x32_ps(whi, even);  // w0 of q+4..q+7, w1 of q+4..q+7
+      __m256 w0 = _mm256_permute2f128_ps(wlo, whi, 0x20), w1 = _mm256_permute2f128_ps(wlo, whi, 0x31);
+      _mm256_storeu_ps(dst + q, _mm256_fmadd_ps(w1, b, _mm256_mul_ps(w0, a)));
+    }
+#endif
+    // std::fma: the same rounding as the vector path, so results never depend on alignment.
+    for (; q < Q; ++q) dst[q] = std::fma(w[2 * q + 1], src[first[q] + 1], w[2 * q] * src[first[q]]);
   } else {
     for (int q = 0; q < Q; ++q) {
       float s = 0;
@@ -141,6 +179,21 @@ void horizontal_row(const float* src, const ResizeAxis& cols, float* dst) {
       dst[q] = s;
     }
   }
+}
+
+// dst[q] = w0 * a[q] + w1 * b[q]. The output is large (600 kB a 224 x 224 image) and read much later
+// by the network: streaming stores skip reading every line into the cache first.
+void blend_rows(float* __restrict dst, const float* __restrict a, const float* __restrict b, float w0, float w1,
+                int Q) {
+  int q = 0;
+#if defined(__AVX2__)
+  if ((reinterpret_cast<uintptr_t>(dst) & 31) == 0) {
+    const __m256 v0 = _mm256_set1_ps(w0), v1 = _mm256_set1_ps(w1);
+    for (; q + 8 <= Q; q += 8)
+      _mm256_stream_ps(dst + q, _mm256_fmadd_ps(v1, _mm256_loadu_ps(b + q), _mm256_mul_ps(v0, _mm256_loadu_ps(a + q))));
+  }
+#endif
+  for (; q < Q; ++q) dst[q] = std::fma(w1, b[q], w0 * a[q]);
 }
 
 }  // namespace
@@ -163,7 +216,7 @@ void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAx
   thread_local std::vector<float> lut, planar, tmp;
   lut.resize(3 * 256);
   make_lut(norm, lut.data());
-  planar.resize(size_t(3) * size_t(W));
+  planar.resize(size_t(3) * size_t(W) + 8);  // + 8: horizontal_row may load past the last pixel
   tmp.resize(size_t(3) * size_t(R) * size_t(Q));
 
   // Pass 1, horizontal: tmp[c, r, q] for every needed input row r, normalised through the LUT.
@@ -191,9 +244,7 @@ void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAx
       if (ty == 1) {
         std::memcpy(dst, a, sizeof(float) * size_t(Q));
       } else if (ty == 2) {
-        const float* __restrict b = a + Q;
-        const float w0 = w[0], w1 = w[1];
-        for (int q = 0; q < Q; ++q) dst[q] = w0 * a[q] + w1 * b[q];
+        blend_rows(dst, a, a + Q, w[0], w[1], Q);
       } else {
         for (int q = 0; q < Q; ++q) dst[q] = w[0] * a[q];
         for (int k = 1; k < ty; ++k) {
@@ -204,6 +255,9 @@ void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAx
       }
     }
   }
+#if defined(__AVX2__)
+  _mm_sfence();  // order the streaming stores before the batch is handed on
+#endif
 }
 
 void to_float_chw(const Image& image, const Normalization& norm, float* out) {
@@ -553,12 +607,37 @@ std::string Pipeline::describe() const {
 }
 
 namespace {
+// The tables of the last few (in, out) sizes this thread used: a dataset has few distinct image sizes,
+// and building a table costs about as much as resizing a small image.
+// Entries are replaced round-robin, so the two tables of one image (rows, columns) never evict
+// each other.
+const ResizeAxis& cached_axis(int in_size, int out_size) {
+  thread_local std::array<ResizeAxis, 16> cache;
+  thread_local size_t victim = 0;
+  for (const ResizeAxis& a : cache)
+    if (a.in_size == in_size && a.out_size == out_size) return a;
+  ResizeAxis& slot = cache[victim];
+  victim = (victim + 1) % cache.size();
+  slot = make_resize_axis(in_size, out_size);
+  return slot;
+}
+
+// The window [start, start + length) of a cached table, mirrored when `flip`; the table itself
+// (no copy) when the window is all of it.
+const ResizeAxis& windowed(int in_size, int out_size, int start, int length, bool flip, ResizeAxis& storage) {
+  const ResizeAxis& full = cached_axis(in_size, out_size);
+  if (start == 0 && length == out_size && !flip) return full;
+  storage = window_axis(full, start, length, flip);
+  return storage;
+}
+
 // Resize the shorter side of `image` to `side`, then the S x S window at (top, left) of the result.
 void resize_window(const Image& image, int side, int top, int left, int S, bool flip, const Normalization& norm,
                    float* out) {
   auto [rh, rw] = shorter_side_size(image.height, image.width, side);
-  ResizeAxis rows = window_axis(make_resize_axis(image.height, rh), top, S, false);
-  ResizeAxis cols = window_axis(make_resize_axis(image.width, rw), left, S, flip);
+  thread_local ResizeAxis row_storage, col_storage;
+  const ResizeAxis& rows = windowed(image.height, rh, top, S, false, row_storage);
+  const ResizeAxis& cols = windowed(image.width, rw, left, S, flip, col_storage);
   resize_normalize(image, rows, cols, norm, out);
 }
 
