@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <variant>
 #include <vector>
 
@@ -325,8 +326,10 @@ TEST(OneDnnBenchmark, DISABLED_SeedBatch64) {
       std::sort(v.begin(), v.end());
       return v[v.size() / 2];
     };
+    const char* env = std::getenv("ALEXNET_BENCH_STEPS");  // timed steps (after 2 warm-up steps)
+    const int steps = env ? std::max(1, std::atoi(env)) : 5;
     std::vector<double> train, fwd, bwd, sgd, infer;
-    for (int it = 0; it < 7; ++it) {
+    for (int it = 0; it < steps + 2; ++it) {
       const auto t0 = clock::now();
       net->forward(input.data(), n, Mode::Train, uint64_t(it));
       const auto t1 = clock::now();
@@ -340,7 +343,7 @@ TEST(OneDnnBenchmark, DISABLED_SeedBatch64) {
       bwd.push_back(std::chrono::duration<double>(t2 - t1).count());
       sgd.push_back(std::chrono::duration<double>(t3 - t2).count());
     }
-    for (int it = 0; it < 8; ++it) {
+    for (int it = 0; it < steps + 2; ++it) {
       const auto t0 = clock::now();
       net->forward(input.data(), n, Mode::Eval);
       if (it >= 2) infer.push_back(std::chrono::duration<double>(clock::now() - t0).count());
