@@ -1,0 +1,187 @@
+// The `alexnet` program end to end: training on a tensor dataset, predicting, and one clear line
+// with a non-zero exit for every kind of bad input.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/rng.h"
+#include "model/net_spec.h"
+#include "model/weights.h"
+#include "tensor/safetensors.h"
+#include "test_cli_util.h"
+
+namespace alexnet {
+namespace {
+
+using testing::run_alexnet;
+using testing::TempDir;
+
+const char* kSmallModel = "--model cifar --width 0.25 --num-classes 4";
+
+NetSpec small_spec() {
+  NetOptions o;
+  o.num_classes = 4;
+  o.width = 0.25;
+  return make_net_spec("cifar", o);
+}
+
+// A learnable toy dataset: the class is which quadrant of the image is bright.
+void write_dataset(const std::string& path, int n) {
+  Tensor images(DType::F32, {n, 3, 32, 32});
+  Tensor labels(DType::I64, {n});
+  Rng rng(3);
+  for (int i = 0; i < n; ++i) {
+    const int label = i % 4;
+    labels.data<int64_t>()[i] = label;
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 32; ++y)
+        for (int x = 0; x < 32; ++x) {
+          const bool bright = (y / 16) * 2 + (x / 16) == label;
+          images.data<float>()[((size_t(i) * 3 + c) * 32 + y) * 32 + x] = float((bright ? 1.0 : -1.0) + 0.3 * rng.normal());
+        }
+  }
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(path, f);
+}
+
+void write_weights(const std::string& path, const NetSpec& spec) {
+  const ParamTable table = make_param_table(spec);
+  std::vector<float> params(table.total);
+  init_params(spec, table, params, 1);
+  save_weights(path, table, params);
+}
+
+void write_input(const std::string& path, int n, int size) {
+  Tensor x(DType::F32, {n, 3, size, size});
+  Rng rng(5);
+  for (float& v : x.span<float>()) v = float(rng.normal());
+  TensorFile f;
+  f.tensors.emplace("input", x);
+  write_safetensors(path, f);
+}
+
+// One line of error text, a non-zero exit, no crash.
+void expect_clean_failure(const testing::RunResult& r, const std::string& must_contain) {
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_LT(r.exit_code, 128) << "killed by a signal:\n" << r.output;
+  EXPECT_NE(r.output.find(must_contain), std::string::npos) << "expected '" << must_contain << "' in:\n" << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("AddressSanitizer"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("runtime error"), std::string::npos) << r.output;
+}
+
+TEST(Cli, TrainLearnsAToyProblemAndPredictUsesTheSavedWeights) {
+  TempDir dir;
+  write_dataset(dir / "train.safetensors", 64);
+  const auto train = run_alexnet(std::string("train ") + kSmallModel +
+                                 " --data " + (dir / "train.safetensors") + " --batch-size 16 --lr 0.02 --epochs 6"
+                                 " --dropout 0 --augment none -p 4 --save " + (dir / "w.safetensors"));
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  EXPECT_NE(train.output.find("Epoch [1], Step [0], Loss:"), std::string::npos) << train.output;
+
+  // The trained weights classify the training images well above chance (25%).
+  TensorFile data = read_safetensors(dir / "train.safetensors");
+  TensorFile input;
+  input.tensors.emplace("input", data.get("images"));
+  write_safetensors(dir / "x.safetensors", input);
+  const auto predict = run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors"));
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  const Tensor& logits = read_safetensors(dir / "y.safetensors").get("logits", DType::F32, {64, 4});
+  int correct = 0;
+  for (int i = 0; i < 64; ++i) {
+    const float* z = logits.data<float>() + i * 4;
+    correct += int(std::max_element(z, z + 4) - z) == data.get("labels").data<int64_t>()[i];
+  }
+  EXPECT_GE(correct, 48) << train.output;
+}
+
+TEST(CliBadInput, UnknownModel) { expect_clean_failure(run_alexnet("bench --model alexnet9"), "alexnet9"); }
+
+TEST(CliBadInput, NegativeBatchSize) { expect_clean_failure(run_alexnet("bench --model cifar -b -3"), "batch-size"); }
+
+TEST(CliBadInput, LearningRateNotANumber) {
+  TempDir dir;
+  write_dataset(dir / "d.safetensors", 8);
+  expect_clean_failure(run_alexnet("train --model cifar --data " + (dir / "d.safetensors") + " --lr fast"), "--lr");
+}
+
+TEST(CliBadInput, UnknownFlag) { expect_clean_failure(run_alexnet("bench --frobnicate"), "frobnicate"); }
+
+TEST(CliBadInput, MissingWeightsFile) {
+  TempDir dir;
+  write_input(dir / "x.safetensors", 1, 32);
+  expect_clean_failure(run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "nope.safetensors") +
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors")),
+                       "nope.safetensors");
+}
+
+TEST(CliBadInput, WeightsOfAnotherModel) {
+  TempDir dir;
+  NetOptions o;
+  o.num_classes = 7;  // another class count
+  o.width = 0.25;
+  write_weights(dir / "w.safetensors", make_net_spec("cifar", o));
+  write_input(dir / "x.safetensors", 1, 32);
+  expect_clean_failure(run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors")),
+                       "classifier.6.weight");
+}
+
+TEST(CliBadInput, WeightsWithAMissingTensor) {
+  TempDir dir;
+  const NetSpec spec = small_spec();
+  const ParamTable table = make_param_table(spec);
+  std::vector<float> params(table.total);
+  TensorFile f = weights_to_file(table, params);
+  f.tensors.erase("features.3.bias");
+  write_safetensors(dir / "w.safetensors", f);
+  write_input(dir / "x.safetensors", 1, 32);
+  expect_clean_failure(run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors")),
+                       "features.3.bias");
+}
+
+TEST(CliBadInput, TruncatedWeightsFile) {
+  TempDir dir;
+  write_weights(dir / "w.safetensors", small_spec());
+  std::filesystem::resize_file(dir / "w.safetensors", 40);  // cut inside the header
+  write_input(dir / "x.safetensors", 1, 32);
+  expect_clean_failure(run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors")),
+                       "w.safetensors");
+}
+
+TEST(CliBadInput, GarbageWeightsFile) {
+  TempDir dir;
+  std::ofstream(dir / "w.safetensors") << "this is not a safetensors file at all";
+  write_input(dir / "x.safetensors", 1, 32);
+  expect_clean_failure(run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors")),
+                       "w.safetensors");
+}
+
+TEST(CliBadInput, InputOfTheWrongSize) {
+  TempDir dir;
+  write_weights(dir / "w.safetensors", small_spec());
+  write_input(dir / "x.safetensors", 2, 28);
+  expect_clean_failure(run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors")),
+                       "expected F32 [N, 3, 32, 32]");
+}
+
+TEST(CliBadInput, LabelOutOfRange) {
+  TempDir dir;
+  write_dataset(dir / "d.safetensors", 8);
+  expect_clean_failure(run_alexnet("train --model cifar --width 0.25 --num-classes 3 --steps 1 --data " + (dir / "d.safetensors")),
+                       "out of range");
+}
+
+TEST(CliBadInput, InputTooSmallForTheModel) {
+  expect_clean_failure(run_alexnet("bench --model seed --input-size 40 --steps 1"), "too small");
+}
+
+}  // namespace
+}  // namespace alexnet
