@@ -1,153 +1,112 @@
-// alexnet train: SGD training of a variant on a dataset; the defaults are the seed article's recipe.
-#include <cmath>
-#include <cstring>
+// alexnet train: SGD training; the defaults are the seed article's recipe (seed model, 224x224 via
+// resize, batch 64, SGD lr 0.01 momentum 0.9, cross-entropy, 1 epoch, a loss line every 100 steps).
+#include <csignal>
+#include <cstdlib>
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "model/weights.h"
-#include "train/trainer.h"
+#include "data/download.h"
+#include "train/run.h"
 
 namespace alexnet::cli {
 
 namespace {
 
 struct TrainFlags {
-  ModelFlags model;
+  TrainConfig config;
   DeviceFlags device;
-  std::string data, init, save;
-  int batch_size = 64;
-  float lr = 0.01f, momentum = 0.9f, weight_decay = 0.f, label_smoothing = 0.f;
-  bool nesterov = false;
-  int64_t steps = 0;
-  int epochs = 1;
-  std::string augment = "seed";
+  std::string resume, download;
   bool no_shuffle = false;
-  uint64_t seed = 0;
-  int print_freq = 100;
-  std::string schedule = "constant";
-  float warmup_epochs = 0;
+  CLI::App* cmd = nullptr;
 };
 
-// A tensor dataset: images F32 [N, 3, S, S] used as given, or U8 [N, S, S, 3] scaled to [0, 1] and
-// normalised with mean = std = 0.5; labels I64 [N] in [0, classes).
-std::unique_ptr<BatchSource> open_tensor_source(const TrainFlags& f, const NetSpec& spec) {
-  const TensorFile file = read_safetensors(f.data);
-  const Tensor& images = file.get("images");
-  const Tensor& labels = file.get("labels");
-  const int S = spec.input_size;
-  Tensor x;
-  if (images.dtype() == DType::F32 && images.ndim() == 4 && images.dim(1) == 3 && images.dim(2) == S && images.dim(3) == S) {
-    x = images;
-  } else if (images.dtype() == DType::U8 && images.ndim() == 4 && images.dim(3) == 3 && images.dim(1) == S && images.dim(2) == S) {
-    const int64_t N = images.dim(0);
-    x = Tensor(DType::F32, {N, 3, S, S});
-    const uint8_t* src = images.data<uint8_t>();
-    float* dst = x.data<float>();
-    for (int64_t n = 0; n < N; ++n)
-      for (int c = 0; c < 3; ++c)
-        for (int i = 0; i < S * S; ++i) dst[(n * 3 + c) * S * S + i] = (src[(n * S * S + i) * 3 + c] / 255.f - 0.5f) / 0.5f;
-  } else {
-    fail(f.data, ": tensor 'images' is ", dtype_name(images.dtype()), " ", shape_str(images.shape()), ", expected F32 [N, 3, ",
-         S, ", ", S, "] or U8 [N, ", S, ", ", S, ", 3] for the '", spec.variant, "' model");
+bool given(const CLI::App* cmd, const char* name) { return cmd->get_option(name)->count() > 0; }
+
+void run_train(TrainFlags& f) {
+  f.device.apply_threads();
+  TrainConfig c = f.config;
+  c.backend = f.device.backend_kind();
+  c.precision = f.device.precision_value();
+  c.shuffle = !f.no_shuffle;
+  if (!f.resume.empty()) {
+    // The stored config wins; only how long to train and where the data is may change.
+    const ResumePoint r = load_last_checkpoint(f.resume);
+    TrainConfig stored = TrainConfig::from_json(r.config_json);
+    if (given(f.cmd, "--epochs")) stored.epochs = c.epochs, stored.steps = 0;
+    if (given(f.cmd, "--steps")) stored.steps = c.steps;
+    if (given(f.cmd, "--data")) stored.data = c.data;
+    if (given(f.cmd, "--workers")) stored.workers = c.workers;
+    if (given(f.cmd, "--print-freq")) stored.print_freq = c.print_freq;
+    c = stored;
   }
-  if (labels.dtype() != DType::I64 || labels.ndim() != 1 || labels.dim(0) != x.dim(0))
-    fail(f.data, ": tensor 'labels' is ", dtype_name(labels.dtype()), " ", shape_str(labels.shape()), ", expected I64 [",
-         x.dim(0), "]");
-  for (int64_t i = 0; i < labels.numel(); ++i) {
-    const int64_t l = labels.data<int64_t>()[i];
-    if (l < 0 || l >= spec.num_classes)
-      fail(f.data, ": label ", l, " of sample ", i, " is out of range for ", spec.num_classes, " classes");
-  }
-  return std::make_unique<TensorBatchSource>(x, labels, f.batch_size, !f.no_shuffle, f.seed);
-}
-
-void run_train(const TrainFlags& f) {
-  const int threads = f.device.apply_threads();
-  const NetSpec spec = f.model.spec();
-  if (f.augment != "none" && f.data.ends_with(".safetensors") == false)
-    fail("only tensor datasets (.safetensors) are supported by this build's train command");
-  std::unique_ptr<BatchSource> source = open_tensor_source(f, spec);
-
-  BuildOptions options;
-  options.max_batch = f.batch_size;
-  options.precision = f.device.precision_value();
-  options.seed = f.seed;
-  options.label_smoothing = f.label_smoothing;
-  std::unique_ptr<Net> net = make_net(f.device.backend_kind(), spec, options);
-
-  std::vector<float> params(net->params().total);
-  init_params(spec, net->params(), params, f.seed);
-  if (!f.init.empty()) {
-    const TensorFile init = read_safetensors(f.init);
-    const PartialLoad loaded = load_matching_weights(init, net->params(), params);
-    std::fprintf(stderr, "init: loaded %zu tensors from %s\n", loaded.loaded.size(), f.init.c_str());
-    for (const std::string& s : loaded.skipped) std::fprintf(stderr, "init: re-initialised %s\n", s.c_str());
-  }
-  net->set_params(params);
-
-  const int64_t per_epoch = source->steps_per_epoch();
-  const int64_t total = f.steps > 0 ? f.steps : per_epoch * f.epochs;
-  ScheduleConfig sc;
-  sc.kind = f.schedule;
-  sc.lr = f.lr;
-  sc.total_steps = total;
-  sc.steps_per_epoch = per_epoch;
-  sc.warmup_steps = int64_t(std::llround(f.warmup_epochs * double(per_epoch)));
-  const LrSchedule schedule(sc);
-
-  TrainLoopOptions loop;
-  loop.batch_size = f.batch_size;
-  loop.total_steps = total;
-  loop.sgd = {f.momentum, f.weight_decay, 0.f, f.nesterov};
-  std::fprintf(stderr, "train: model %s, %zu parameters, %lld steps of batch %d, %s, %s backend, %d threads\n",
-               spec.variant.c_str(), net->params().total, (long long)total, f.batch_size,
-               precision_name(options.precision), backend_name(net->backend()), threads);
-  double loss_sum = 0;
-  int loss_count = 0;
-  train_loop(*net, *source, schedule, loop, [&](const StepReport& r) {
-    loss_sum += r.loss;
-    ++loss_count;
-    if (r.step_in_epoch % f.print_freq == 0 || r.step + 1 == r.total_steps) {
-      std::printf("Epoch [%lld], Step [%lld], Loss: %.4f\n", (long long)r.epoch + 1, (long long)r.step_in_epoch, r.loss);
-      std::fflush(stdout);
-    }
-    return true;
-  });
-  net->get_params(params);
-  if (!f.save.empty()) {
-    save_weights(f.save, net->params(), params, {{"model", spec.variant}, {"num_classes", std::to_string(spec.num_classes)}});
-    std::fprintf(stderr, "saved weights to %s\n", f.save.c_str());
-  }
+  if (!f.download.empty() && resolve_data_path(c.data).empty()) c.data = download_cifar(parse_cifar_kind(f.download));
+  const TrainResult r = run_training(c, f.resume);
+  std::printf("run directory: %s", r.run_dir.c_str());
+  if (r.best_top1 >= 0) std::printf(" (best validation top-1 %.2f%%)", r.best_top1 * 100);
+  std::printf("\n");
+  std::fflush(stdout);
+  if (r.exit_code) std::exit(r.exit_code);
 }
 
 }  // namespace
 
 void add_train(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
+  TrainConfig& c = f->config;
   CLI::App* cmd = app.add_subcommand("train", "Train a network with SGD (defaults: the seed article's recipe)");
-  f->model.add(cmd, true);
-  f->device.add(cmd);
-  cmd->add_option("--data", f->data, "Training data: a .safetensors tensor dataset (images, labels)")->required();
-  cmd->add_option("--init", f->init, "Start from these weights (.safetensors); tensors whose shape differs are re-initialised");
-  cmd->add_option("--save", f->save, "Write the final weights here (.safetensors)");
-  cmd->add_option("-b,--batch-size", f->batch_size, "Images per step")->capture_default_str()->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--momentum", f->momentum, "SGD momentum")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--wd,--weight-decay", f->weight_decay, "L2 weight decay")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_flag("--nesterov", f->nesterov, "Nesterov momentum");
-  cmd->add_option("--label-smoothing", f->label_smoothing, "Cross-entropy label smoothing")->capture_default_str()->check(CLI::Range(0.0, 0.999));
-  auto* steps = cmd->add_option("--steps", f->steps, "Train for exactly this many steps (overrides --epochs)")->check(CLI::PositiveNumber);
-  cmd->add_option("--epochs", f->epochs, "Passes over the training data")->capture_default_str()->check(CLI::PositiveNumber)->excludes(steps);
-  cmd->add_option("--schedule", f->schedule, "Learning-rate schedule: constant, step, multistep, cosine, onecycle, plateau")
+  f->cmd = cmd;
+  cmd->add_option("--model", c.model, "Network: seed (the article's AlexNet, 224x224), paper (the 2012 paper's: groups=2 + "
+                                      "LRN, 227x227), torchvision (torchvision.models.alexnet), cifar (small, 32x32)")
       ->capture_default_str()
-      ->check(CLI::IsMember(LrSchedule::kinds()));
-  cmd->add_option("--warmup-epochs", f->warmup_epochs, "Linear learning-rate warm-up")->capture_default_str()->check(CLI::Range(0.0, 1000.0));
-  cmd->add_option("--augment", f->augment, "Augmentation preset: none, seed, standard, paper")->capture_default_str()
+      ->check(CLI::IsMember(net_variants()));
+  cmd->add_option("--num-classes", c.num_classes, "Output classes (0 = the dataset's)")->capture_default_str()->check(CLI::Range(0, 1000000));
+  cmd->add_option("--width", c.width, "Channel width multiplier (1 = the published network)")->capture_default_str()->check(CLI::Range(0.001, 16.0));
+  cmd->add_option("--input-size", c.input_size, "Input height and width (0 = the model's own)")->capture_default_str()->check(CLI::Range(0, 4096));
+  cmd->add_option("--dropout", c.dropout, "Dropout probability in the classifier (negative = 0.5)")->capture_default_str()->check(CLI::Range(-1.0, 0.99));
+  cmd->add_option("--data", c.data, "Training data: CIFAR-10/100 binary (folder or .tar.gz), an ImageFolder (folder, .tar, "
+                                    ".tar.gz) or a .safetensors tensor dataset. Default: $ALEXNET_DATA, then ./data");
+  cmd->add_option("--download", f->download, "When no data is found, download cifar10 or cifar100 into $ALEXNET_CACHE "
+                                             "(default ~/.cache/alexnet)")
+      ->check(CLI::IsMember({"cifar10", "cifar100", "cifar-10", "cifar-100"}));
+  cmd->add_option("--augment", c.augment, "Augmentation: none, seed (resize + normalise, as the article), standard "
+                                          "(pad-4 crop + flip, or random-resized crop + flip), paper (256-resize, random "
+                                          "crops, flips, PCA colour)")
+      ->capture_default_str()
       ->check(CLI::IsMember({"none", "seed", "standard", "paper"}));
-  cmd->add_flag("--no-shuffle", f->no_shuffle, "Visit samples in order: step s uses samples [s*B, (s+1)*B), wrapping around");
-  cmd->add_option("--seed", f->seed, "Seed of initialisation, shuffling, dropout and augmentation")->capture_default_str();
-  cmd->add_option("-p,--print-freq", f->print_freq, "Print the loss every this many steps")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--val-split", c.val_split, "Hold out this fraction of the training data for validation (negative: the "
+                                              "dataset's test split if it has one, else 0.1; 0: none)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 0.9));
+  cmd->add_option("-j,--workers", c.workers, "Data loader threads")->capture_default_str()->check(CLI::Range(1, 256));
+  cmd->add_flag("--no-shuffle", f->no_shuffle, "Visit samples in dataset order (batch s holds samples s*B .. s*B+B-1)");
+  cmd->add_option("-b,--batch-size", c.batch_size, "Images per step")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--lr", c.lr, "Learning rate (peak rate for onecycle)")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--wd,--weight-decay", c.weight_decay, "L2 weight decay (all parameters, as torch.optim.SGD)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--nesterov", c.nesterov, "Nesterov momentum");
+  cmd->add_option("--label-smoothing", c.label_smoothing, "Cross-entropy label smoothing")->capture_default_str()->check(CLI::Range(0.0, 0.999));
+  cmd->add_option("--epochs", c.epochs, "Passes over the training data")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", c.steps, "Train exactly this many steps instead of --epochs")->check(CLI::PositiveNumber);
+  cmd->add_option("--schedule", c.schedule, "Learning-rate schedule: constant, step, multistep, cosine, onecycle, plateau")
+      ->capture_default_str()->check(CLI::IsMember(LrSchedule::kinds()));
+  cmd->add_option("--warmup-epochs", c.warmup_epochs, "Linear learning-rate warm-up, in epochs (fractions allowed)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1000.0));
+  cmd->add_option("--milestones", c.milestones, "multistep: epochs at which the rate is multiplied by --gamma")->capture_default_str();
+  cmd->add_option("--step-size", c.step_size, "step: epochs between decays")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--gamma", c.gamma, "step/multistep: decay factor")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+  f->device.add(cmd);
+  cmd->add_option("--seed", c.seed, "Seed of initialisation, shuffling, dropout and augmentation")->capture_default_str();
+  cmd->add_option("--out", c.out, "Run directory (default runs/<model>-<date-time>)");
+  cmd->add_option("--resume", f->resume, "Continue the run in this directory exactly where it stopped");
+  cmd->add_option("--init", c.init, "Start from these weights (.safetensors); tensors whose shape differs (a classifier "
+                                    "with another class count) are re-initialised, and the program says so");
+  cmd->add_option("--save", c.save, "Also write the final weights to this file");
+  cmd->add_option("-p,--print-freq", c.print_freq, "Print a progress line every this many steps")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--save-every", c.save_every, "Also checkpoint every this many steps (0: at the end of each epoch only)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("--eval-every", c.eval_every, "Validate every this many epochs (0: never)")->capture_default_str()->check(CLI::NonNegativeNumber);
   cmd->callback([f] { run_train(*f); });
 }
 

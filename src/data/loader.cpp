@@ -151,9 +151,9 @@ int64_t Loader::batch_length(int64_t batch) const {
   return std::min<int64_t>(B, int64_t(order_.size()) - batch * B);
 }
 
-int64_t Loader::batches_per_epoch() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return num_batches_;
+int64_t Loader::batches_per_epoch() const {  // known before the first epoch starts
+  const int64_t n = int64_t(samples_per_epoch()), B = options_.batch_size;
+  return options_.drop_last ? n / B : (n + B - 1) / B;
 }
 
 size_t Loader::samples_per_epoch() const {

@@ -1,43 +1,42 @@
-// Where training batches come from: an interface the trainer pulls from, so it does not care whether
-// batches are decoded by the threaded loader or sliced from a tensor already in memory.
+// Where training batches come from: the trainer asks for the batch of a global step; the source
+// turns that into (epoch, batch within the epoch), so a resumed run gets exactly the same batches.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <string>
 
-#include "core/rng.h"
-#include "tensor/tensor.h"
+#include "data/loader.h"
 
 namespace alexnet {
+
+struct BatchView {
+  const float* images = nullptr;   // [n, 3, S, S], normalised
+  const int64_t* labels = nullptr; // [n]
+  int n = 0;
+};
 
 class BatchSource {
  public:
   virtual ~BatchSource() = default;
   virtual int64_t steps_per_epoch() const = 0;
-  // Fills images [B, 3, S, S] (normalised float) and labels [B] for `step` (global, 0-based) of a run;
-  // returns the number of samples (B, or fewer at the end of an epoch).
-  virtual int fill(int64_t step, float* images, int64_t* labels) = 0;
-  // Seconds the last fill() spent waiting for data (0 when data was ready).
+  // The batch of global step `step` (0-based); valid until the next call.
+  virtual BatchView get(int64_t step) = 0;
+  // Seconds the last get() spent waiting for data (0 when it was ready).
   virtual double last_wait_seconds() const { return 0; }
 };
 
-// Batches sliced from an in-memory tensor dataset (images F32 [N, 3, S, S] used as given, labels I64 [N]).
-// shuffle=false: step s uses samples [s*B, (s+1)*B) modulo N (wrapping around).
-// shuffle=true: each epoch of ceil(N/B) steps visits a permutation of the samples drawn from (seed, epoch).
-class TensorBatchSource final : public BatchSource {
+// Batches from the threaded loader. Steps run through epochs in order; asking for a step that is not
+// the next one (a resume) restarts the loader at that epoch and skips to the batch.
+class LoaderBatchSource final : public BatchSource {
  public:
-  TensorBatchSource(Tensor images, Tensor labels, int batch_size, bool shuffle, uint64_t seed);
-  int64_t steps_per_epoch() const override;
-  int fill(int64_t step, float* images, int64_t* labels) override;
+  explicit LoaderBatchSource(Loader& loader) : loader_(loader) {}
+  int64_t steps_per_epoch() const override { return loader_.batches_per_epoch(); }
+  BatchView get(int64_t step) override;
+  double last_wait_seconds() const override { return wait_; }
 
  private:
-  Tensor images_, labels_;
-  int batch_;
-  bool shuffle_;
-  uint64_t seed_;
-  int64_t order_epoch_ = -1;
-  std::vector<int64_t> order_;
+  Loader& loader_;
+  int64_t epoch_ = -1, next_batch_ = 0;
+  double wait_ = 0;
 };
 
 }  // namespace alexnet

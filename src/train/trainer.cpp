@@ -14,17 +14,17 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
                    const std::function<bool(const StepReport&)>& on_step) {
   const NetSpec& spec = net.spec();
   const int B = options.batch_size;
-  std::vector<float> images(size_t(B) * spec.in_channels * spec.input_size * spec.input_size);
-  std::vector<int64_t> labels(static_cast<size_t>(B));
   std::vector<float> logits(size_t(B) * spec.num_classes);
   const int64_t per_epoch = source.steps_per_epoch();
   int64_t step = options.start_step;
   for (; step < options.total_steps; ++step) {
-    const int n = source.fill(step, images.data(), labels.data());
+    const BatchView batch = source.get(step);
+    const int n = batch.n;
+    const int64_t* labels = batch.labels;
     const double t0 = seconds();
     const float lr = schedule.lr(step);
-    net.forward(images.data(), n, Mode::Train, uint64_t(step));
-    const float loss = net.backward(labels.data());
+    net.forward(batch.images, n, Mode::Train, uint64_t(step));
+    const float loss = net.backward(labels);
     if (!std::isfinite(loss))
       fail("the loss became ", loss, " at step ", step + 1, " (learning rate ", lr,
            "); the parameters of the previous step are kept. Try a lower --lr, or warm-up (--warmup-epochs)");
@@ -44,7 +44,7 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
       int best = 0;
       for (int c = 1; c < spec.num_classes; ++c)
         if (z[c] > z[best]) best = c;
-      r.correct += best == labels[size_t(i)];
+      r.correct += best == labels[i];
     }
     r.compute_seconds = seconds() - t0;
     r.wait_seconds = source.last_wait_seconds();

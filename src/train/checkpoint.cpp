@@ -1,0 +1,159 @@
+#include "train/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "model/weights.h"
+
+namespace alexnet {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::map<std::string, std::string> ModelInfo::metadata() const {
+  return {{"format", "alexnet-weights-1"},
+          {"model", variant},
+          {"num_classes", std::to_string(options.num_classes)},
+          {"width", json(options.width).dump()},
+          {"hidden", std::to_string(options.hidden)},
+          {"input_size", std::to_string(spec().input_size)},
+          {"dropout", json(options.dropout).dump()},
+          {"classes", json(classes).dump()},
+          {"mean", json(mean).dump()},
+          {"std", json(std).dump()},
+          {"eval_preset", eval_preset}};
+}
+
+ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& meta, const std::string& path) {
+  auto get = [&](const char* key) -> const std::string& {
+    auto it = meta.find(key);
+    if (it == meta.end())
+      fail(path, ": no '", key, "' in the file's metadata: not a checkpoint written by alexnet train "
+                 "(for plain weights use --model/--num-classes with --weights)");
+    return it->second;
+  };
+  ModelInfo m;
+  try {
+    m.variant = get("model");
+    m.options.num_classes = std::stoi(get("num_classes"));
+    m.options.width = json::parse(get("width")).get<double>();
+    m.options.hidden = std::stoi(get("hidden"));
+    m.options.input_size = std::stoi(get("input_size"));
+    m.options.dropout = json::parse(get("dropout")).get<float>();
+    m.classes = json::parse(get("classes")).get<std::vector<std::string>>();
+    m.mean = json::parse(get("mean")).get<std::array<float, 3>>();
+    m.std = json::parse(get("std")).get<std::array<float, 3>>();
+    m.eval_preset = get("eval_preset");
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail(path, ": malformed checkpoint metadata (", e.what(), ")");
+  }
+  return m;
+}
+
+void save_weights_file(const std::string& path, const ParamTable& table, std::span<const float> params,
+                       const ModelInfo& model, const std::string& config_json, int64_t step) {
+  auto meta = model.metadata();
+  meta["config"] = config_json;
+  meta["step"] = std::to_string(step);
+  save_weights(path, table, params, meta);
+}
+
+namespace {
+std::string state_name(int64_t step) { return "state-" + std::to_string(step) + ".safetensors"; }
+}  // namespace
+
+void save_last_checkpoint(const std::string& run_dir, const ParamTable& table, std::span<const float> params,
+                          std::span<const float> momentum, const ModelInfo& model, const std::string& config_json,
+                          const LoopState& state) {
+  TensorFile st;
+  Tensor m(DType::F32, {int64_t(momentum.size())});
+  std::memcpy(m.raw(), momentum.data(), momentum.size_bytes());
+  st.tensors.emplace("momentum", m);
+  st.metadata = {{"step", std::to_string(state.step)},
+                 {"best_top1", json(state.best_top1).dump()},
+                 {"schedule", json{{"reductions", state.schedule.reductions},
+                                   {"best", state.schedule.best},
+                                   {"bad_epochs", state.schedule.bad_epochs}}
+                                  .dump()}};
+  const std::string state_file = state_name(state.step);
+  write_safetensors((fs::path(run_dir) / state_file).string(), st);
+  save_weights_file((fs::path(run_dir) / "last.safetensors").string(), table, params, model, config_json, state.step);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("state-") && name.ends_with(".safetensors") && name != state_file) fs::remove(entry.path(), ec);
+  }
+}
+
+ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* expect) {
+  if (!fs::is_directory(run_dir)) fail(run_dir, ": no such run directory");
+  const std::string last = (fs::path(run_dir) / "last.safetensors").string();
+  if (!fs::exists(last)) fail(run_dir, ": not a run directory (no last.safetensors)");
+  const TensorFile weights = read_safetensors(last);
+  ResumePoint r;
+  r.model = ModelInfo::from_metadata(weights.metadata, last);
+  auto cfg = weights.metadata.find("config");
+  auto step = weights.metadata.find("step");
+  if (cfg == weights.metadata.end() || step == weights.metadata.end()) fail(last, ": no training config/step in the metadata");
+  r.config_json = cfg->second;
+  r.state.step = std::stoll(step->second);
+  const ParamTable table = make_param_table(r.model.spec());
+  if (expect && expect->total != table.total) fail(last, ": checkpoint of another model");
+  r.params.resize(table.total);
+  load_weights(weights, table, r.params);
+
+  const std::string state_path = (fs::path(run_dir) / state_name(r.state.step)).string();
+  if (!fs::exists(state_path)) fail(run_dir, ": the optimiser state of step ", r.state.step, " (", state_name(r.state.step), ") is missing");
+  const TensorFile st = read_safetensors(state_path);
+  const Tensor& m = st.get("momentum", DType::F32, {int64_t(table.total)});
+  r.momentum.assign(m.data<float>(), m.data<float>() + m.numel());
+  try {
+    r.state.best_top1 = json::parse(st.metadata.at("best_top1")).get<double>();
+    const json s = json::parse(st.metadata.at("schedule"));
+    r.state.schedule.reductions = s.at("reductions").get<int>();
+    r.state.schedule.best = s.at("best").get<double>();
+    r.state.schedule.bad_epochs = s.at("bad_epochs").get<int>();
+  } catch (const std::exception& e) {
+    fail(state_path, ": malformed optimiser state (", e.what(), ")");
+  }
+  return r;
+}
+
+void append_line(const std::string& path, const std::string& line) {
+  std::ofstream out(path, std::ios::app);
+  out << line << '\n';
+  out.flush();
+  if (!out) fail(path, ": cannot write (", std::strerror(errno), ")");
+}
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) fail(path, ": cannot write (", std::strerror(errno), ")");
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      fail(path, ": cannot write (", std::strerror(err), ")");
+    }
+    done += size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    fail(path, ": cannot write (", std::strerror(err), ")");
+  }
+}
+
+}  // namespace alexnet

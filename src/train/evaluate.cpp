@@ -1,0 +1,113 @@
+#include "train/evaluate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+
+namespace alexnet {
+
+namespace {
+
+// Adds one sample's scores (probabilities or logits; only the order and the log-probability of the
+// label matter) to the result.
+void count(EvalResult& r, const float* probs, int C, int64_t label) {
+  std::vector<int> order(static_cast<size_t>(C));
+  for (int c = 0; c < C; ++c) order[size_t(c)] = c;
+  const int k = std::min(5, C);
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int a, int b) { return probs[a] > probs[b]; });
+  r.top1 += order[0] == label;
+  r.top5 += std::find(order.begin(), order.begin() + k, label) != order.begin() + k;
+  r.loss += -std::log(std::max(probs[label], 1e-30f));
+  r.class_total[size_t(label)]++;
+  r.class_correct[size_t(label)] += order[0] == label;
+  r.confusion[size_t(label)][size_t(order[0])]++;
+  r.n++;
+}
+
+void softmax(float* z, int C) {
+  const float m = *std::max_element(z, z + C);
+  float s = 0;
+  for (int c = 0; c < C; ++c) s += (z[c] = std::exp(z[c] - m));
+  for (int c = 0; c < C; ++c) z[c] /= s;
+}
+
+}  // namespace
+
+std::string EvalResult::json(const std::vector<std::string>& classes) const {
+  nlohmann::json per_class = nlohmann::json::array();
+  for (size_t c = 0; c < class_total.size(); ++c)
+    per_class.push_back({{"class", c < classes.size() ? classes[c] : std::to_string(c)},
+                         {"n", class_total[c]},
+                         {"top1", class_total[c] ? double(class_correct[c]) / double(class_total[c]) : 0.0}});
+  return nlohmann::json{{"n", n}, {"top1", top1}, {"top5", top5}, {"loss", loss}, {"per_class", per_class}}.dump();
+}
+
+EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options) {
+  const int C = net.spec().num_classes;
+  EvalResult r;
+  r.class_total.assign(size_t(C), 0);
+  r.class_correct.assign(size_t(C), 0);
+  r.confusion.assign(size_t(C), std::vector<int64_t>(size_t(C), 0));
+  const int64_t total = int64_t(data.size());
+  std::vector<float> logits;
+  if (!options.ten_crop) {
+    LoaderOptions lo;
+    lo.batch_size = options.batch_size;
+    lo.threads = options.threads;
+    lo.shuffle = false;
+    lo.drop_last = false;
+    lo.train = false;
+    lo.transform = options.transform;
+    Loader loader(data, lo);
+    loader.start_epoch(0);
+    logits.resize(size_t(options.batch_size) * C);
+    while (const Batch* b = loader.next()) {
+      net.forward(b->images_f32, int(b->size), Mode::Eval);
+      net.get_logits(logits.data());
+      for (int64_t i = 0; i < b->size; ++i) {
+        float* z = logits.data() + i * C;
+        if (b->labels[i] < 0 || b->labels[i] >= C)
+          fail("label ", b->labels[i], " of sample ", b->indices[i], " is out of range for a ", C, "-class network");
+        softmax(z, C);
+        count(r, z, C, b->labels[i]);
+      }
+      if (options.progress) options.progress(r.n, total);
+    }
+  } else {
+    const Pipeline pipeline(options.transform, false);
+    const int S = options.transform.input_size;
+    const int per_batch = std::max(1, options.batch_size / 10);
+    std::vector<float> crops(size_t(per_batch) * 10 * 3 * S * S);
+    logits.resize(size_t(per_batch) * 10 * C);
+    std::vector<int64_t> labels(static_cast<size_t>(per_batch));
+    for (int64_t at = 0; at < total; at += per_batch) {
+      const int n = int(std::min<int64_t>(per_batch, total - at));
+      for (int i = 0; i < n; ++i) {
+        pipeline.to_float_ten_crop(data.image(size_t(at + i)), crops.data() + size_t(i) * 10 * 3 * S * S);
+        labels[size_t(i)] = data.label(size_t(at + i));
+      }
+      net.forward(crops.data(), n * 10, Mode::Eval);
+      net.get_logits(logits.data());
+      for (int i = 0; i < n; ++i) {
+        std::vector<float> mean(static_cast<size_t>(C), 0.f);
+        for (int k = 0; k < 10; ++k) {
+          float* z = logits.data() + (size_t(i) * 10 + k) * C;
+          softmax(z, C);
+          for (int c = 0; c < C; ++c) mean[size_t(c)] += z[c] / 10.f;
+        }
+        count(r, mean.data(), C, labels[size_t(i)]);
+      }
+      if (options.progress) options.progress(r.n, total);
+    }
+  }
+  if (r.n) {
+    r.loss /= double(r.n);
+    r.top1 /= double(r.n);
+    r.top5 /= double(r.n);
+  }
+  return r;
+}
+
+}  // namespace alexnet

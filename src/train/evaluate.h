@@ -1,0 +1,34 @@
+// Evaluation of a network on a dataset: loss, top-1, top-5, per-class accuracy and the confusion
+// matrix, with the preset's deterministic evaluation transform or the paper's 10 crops.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backend/net.h"
+#include "data/dataset.h"
+#include "data/transforms.h"
+
+namespace alexnet {
+
+struct EvalOptions {
+  TransformConfig transform;  // its evaluation counterpart is used
+  int batch_size = 64;        // must not exceed the net's max_batch (10-crop: images per batch * 10)
+  int threads = 2;            // loader threads
+  bool ten_crop = false;      // average the softmax over 4 corners + centre and their mirrors
+  std::function<void(int64_t done, int64_t total)> progress;
+};
+
+struct EvalResult {
+  int64_t n = 0;
+  double loss = 0, top1 = 0, top5 = 0;              // fractions
+  std::vector<int64_t> class_total, class_correct;  // per class
+  std::vector<std::vector<int64_t>> confusion;      // [true][predicted]
+  std::string json(const std::vector<std::string>& classes) const;
+};
+
+EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options);
+
+}  // namespace alexnet

@@ -1,0 +1,392 @@
+#include "train/run.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "data/loader.h"
+#include "data/readers.h"
+#include "model/weights.h"
+#include "train/batch_source.h"
+#include "train/evaluate.h"
+#include "train/trainer.h"
+
+namespace alexnet {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// ---- config <-> JSON ---------------------------------------------------------------------------
+
+std::string TrainConfig::to_json() const {
+  return json{{"model", model},       {"num_classes", num_classes}, {"width", width},
+              {"hidden", hidden},     {"input_size", input_size},   {"dropout", dropout},
+              {"data", data},         {"augment", augment},         {"val_split", val_split},
+              {"workers", workers},   {"shuffle", shuffle},         {"batch_size", batch_size},
+              {"lr", lr},             {"momentum", momentum},       {"weight_decay", weight_decay},
+              {"label_smoothing", label_smoothing}, {"nesterov", nesterov}, {"epochs", epochs},
+              {"steps", steps},       {"schedule", schedule},       {"warmup_epochs", warmup_epochs},
+              {"milestones", milestones}, {"step_size", step_size}, {"gamma", gamma},
+              {"backend", backend_name(backend)}, {"precision", precision_name(precision)},
+              {"seed", seed},         {"out", out},                 {"save", save},
+              {"init", init},         {"print_freq", print_freq},   {"save_every", save_every},
+              {"eval_every", eval_every}, {"report", report}}
+      .dump(2);
+}
+
+TrainConfig TrainConfig::from_json(const std::string& text) {
+  TrainConfig c;
+  try {
+    const json j = json::parse(text);
+    auto get = [&](const char* key, auto& field) {
+      if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+    };
+    get("model", c.model); get("num_classes", c.num_classes); get("width", c.width); get("hidden", c.hidden);
+    get("input_size", c.input_size); get("dropout", c.dropout); get("data", c.data); get("augment", c.augment);
+    get("val_split", c.val_split); get("workers", c.workers); get("shuffle", c.shuffle);
+    get("batch_size", c.batch_size); get("lr", c.lr); get("momentum", c.momentum);
+    get("weight_decay", c.weight_decay); get("label_smoothing", c.label_smoothing); get("nesterov", c.nesterov);
+    get("epochs", c.epochs); get("steps", c.steps); get("schedule", c.schedule); get("warmup_epochs", c.warmup_epochs);
+    get("milestones", c.milestones); get("step_size", c.step_size); get("gamma", c.gamma); get("seed", c.seed);
+    get("out", c.out); get("save", c.save); get("init", c.init); get("print_freq", c.print_freq);
+    get("save_every", c.save_every); get("eval_every", c.eval_every); get("report", c.report);
+    std::string b = "onednn", p = "fp32";
+    get("backend", b);
+    get("precision", p);
+    c.backend = b == "reference" ? BackendKind::Reference : b == "cuda" ? BackendKind::CUDA : BackendKind::OneDNN;
+    c.precision = parse_precision(p);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    fail("malformed training config (", e.what(), ")");
+  }
+  return c;
+}
+
+std::string resolve_data_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("ALEXNET_DATA"); env && *env) return env;
+  if (fs::exists("data")) return "data";
+  return "";
+}
+
+// ---- the run -----------------------------------------------------------------------------------
+
+namespace {
+
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int sig) { g_signal.store(sig); }
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const long t = long(s + 0.5);
+  if (t >= 3600) return cat(t / 3600, "h", (t % 3600) / 60, "m");
+  if (t >= 60) return cat(t / 60, "m", t % 60, "s");
+  return cat(t, "s");
+}
+
+std::string default_run_dir(const std::string& model) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return "runs/" + model + "-" + stamp;
+}
+
+struct Data {
+  std::shared_ptr<const Dataset> train, val;
+  std::string val_note;
+};
+
+Data open_data(const TrainConfig& c) {
+  if (c.data.empty())
+    fail("no training data: pass --data PATH (CIFAR-10/100 binary folder or .tar.gz, an ImageFolder folder/.tar/.tar.gz, "
+         "or a .safetensors tensor dataset), set ALEXNET_DATA, put it in ./data, or use --download cifar10");
+  Data d;
+  std::shared_ptr<const Dataset> base = open_dataset(c.data, Split::Train);
+  if (c.val_split > 0) {
+    TrainValSplit s = split_off_validation(base, c.val_split, c.seed);
+    d.train = std::move(s.train);
+    d.val = std::move(s.val);
+    d.val_note = cat("held-out ", c.val_split * 100, "% of the training set");
+  } else if (c.val_split < 0) {
+    std::shared_ptr<const Dataset> test;
+    try {
+      test = open_dataset(c.data, Split::Test);
+    } catch (const Error&) {  // a train/ folder without val/ or test/: no test split
+    }
+    if (test && test->describe() != base->describe()) {
+      d.train = base;
+      d.val = test;
+      d.val_note = test->describe();
+    } else {  // no separate split: hold out 10%
+      TrainValSplit s = split_off_validation(base, 0.1, c.seed);
+      d.train = std::move(s.train);
+      d.val = std::move(s.val);
+      d.val_note = "held-out 10% of the training set (the data has no test split; --val-split changes it)";
+    }
+  } else {
+    d.train = base;
+  }
+  return d;
+}
+
+}  // namespace
+
+TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
+  const bool resuming = !resume_dir.empty();
+  ResumePoint resume;
+  if (resuming) resume = load_last_checkpoint(resume_dir);
+
+  // Data and the classes it defines.
+  c.data = resolve_data_path(c.data);
+  const Data data = open_data(c);
+  const std::vector<std::string> classes = data.train->classes();
+  if (c.num_classes == 0) c.num_classes = int(classes.size());
+  if (c.num_classes < int(classes.size()))
+    fail("the data has ", classes.size(), " classes but --num-classes is ", c.num_classes);
+
+  ModelInfo model;
+  model.variant = c.model;
+  model.options = {c.num_classes, c.width, c.hidden, c.input_size, c.dropout};
+  model.classes = classes;
+  const NetSpec spec = model.spec();
+  const Image probe = data.train->has_float_images() ? Image{} : data.train->image(0);
+  const bool small = data.train->has_float_images() || std::max(probe.height, probe.width) <= 64;
+  if (!small) {
+    model.mean = kImageNetMean;
+    model.std = kImageNetStd;
+  }
+  model.eval_preset = c.augment;
+  TransformConfig tc;
+  tc.preset = c.augment;
+  tc.input_size = spec.input_size;
+  tc.mean = model.mean;
+  tc.std = model.std;
+  tc.small_images = small;
+
+  LoaderOptions lo;
+  lo.batch_size = c.batch_size;
+  lo.threads = c.workers;
+  lo.shuffle = c.shuffle;
+  lo.drop_last = false;
+  lo.train = true;
+  lo.seed = c.seed;
+  lo.transform = tc;
+  Loader loader(*data.train, lo);
+  LoaderBatchSource source(loader);
+
+  BuildOptions bo;
+  bo.max_batch = c.batch_size;
+  bo.precision = c.precision;
+  bo.seed = c.seed;
+  bo.label_smoothing = c.label_smoothing;
+  std::unique_ptr<Net> net = make_net(c.backend, spec, bo);
+  const ParamTable& table = net->params();
+
+  std::vector<float> params(table.total), momentum;
+  LoopState state;
+  if (resuming) {
+    if (resume.params.size() != table.total) fail(resume_dir, ": the checkpoint is of another model");
+    params = resume.params;
+    momentum = resume.momentum;
+    state = resume.state;
+  } else {
+    init_params(spec, table, params, c.seed);
+    if (!c.init.empty()) {
+      const TensorFile init = read_safetensors(c.init);
+      const PartialLoad loaded = load_matching_weights(init, table, params);
+      std::fprintf(stderr, "init: loaded %zu of %zu tensors from %s\n", loaded.loaded.size(), table.entries.size(), c.init.c_str());
+      for (const std::string& s : loaded.skipped) std::fprintf(stderr, "init: re-initialised %s\n", s.c_str());
+    }
+  }
+  net->set_params(params);
+  if (resuming && state.step > 0) net->set_momentum(momentum);
+
+  // The run directory.
+  TrainResult result;
+  result.run_dir = resuming ? resume_dir : (c.out.empty() ? default_run_dir(c.model) : c.out);
+  c.out = result.run_dir;
+  std::error_code ec;
+  fs::create_directories(result.run_dir, ec);
+  if (ec) fail(result.run_dir, ": cannot create the run directory (", ec.message(), ")");
+  const std::string config_json = c.to_json();
+  write_text_file((fs::path(result.run_dir) / "config.json").string(), config_json + "\n");
+  const std::string jsonl = (fs::path(result.run_dir) / "metrics.jsonl").string();
+  const std::string csv = (fs::path(result.run_dir) / "metrics.csv").string();
+  if (!fs::exists(csv)) append_line(csv, "kind,epoch,step,loss,lr,img_s,train_acc,val_loss,val_top1,val_top5");
+
+  const int64_t per_epoch = source.steps_per_epoch();
+  const int64_t total = c.steps > 0 ? c.steps : per_epoch * c.epochs;
+  ScheduleConfig sc;
+  sc.kind = c.schedule;
+  sc.lr = c.lr;
+  sc.total_steps = total;
+  sc.steps_per_epoch = per_epoch;
+  sc.warmup_steps = int64_t(std::llround(c.warmup_epochs * double(per_epoch)));
+  sc.milestones = c.milestones;
+  sc.step_size = c.step_size;
+  sc.gamma = c.gamma;
+  LrSchedule schedule(sc);
+  schedule.set_state(state.schedule);
+
+  std::fprintf(stderr, "data: %s, %zu training images, %zu classes; augment %s\n", data.train->describe().c_str(),
+               data.train->size(), classes.size(), c.augment.c_str());
+  if (data.val) std::fprintf(stderr, "validation: %zu images, %s\n", data.val->size(), data.val_note.c_str());
+  std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s\n", spec.variant.c_str(), table.total,
+               spec.input_size, spec.input_size, spec.num_classes, backend_name(net->backend()), precision_name(c.precision));
+  std::fprintf(stderr, "train: %lld steps (%lld per epoch) of batch %d, SGD lr %g momentum %g wd %g, schedule %s%s\n",
+               (long long)total, (long long)per_epoch, c.batch_size, c.lr, c.momentum, c.weight_decay, c.schedule.c_str(),
+               resuming ? cat(", resuming at step ", state.step).c_str() : "");
+  std::fprintf(stderr, "run directory: %s\n", result.run_dir.c_str());
+
+  auto checkpoint = [&] {
+    net->get_params(params);
+    momentum.resize(table.total);
+    net->get_momentum(momentum);
+    state.schedule = schedule.state();
+    save_last_checkpoint(result.run_dir, table, params, momentum, model, config_json, state);
+  };
+  auto validate = [&](int64_t epoch) {
+    EvalOptions eo;
+    eo.transform = tc;
+    eo.batch_size = c.batch_size;
+    eo.threads = c.workers;
+    const EvalResult er = evaluate(*net, *data.val, eo);
+    result.val_top1 = er.top1;
+    result.val_top5 = er.top5;
+    json confusion{{"classes", classes}, {"matrix", er.confusion}};
+    write_text_file((fs::path(result.run_dir) / "confusion.json").string(), confusion.dump() + "\n");
+    if (er.top1 > state.best_top1) {
+      state.best_top1 = er.top1;
+      net->get_params(params);
+      save_weights_file((fs::path(result.run_dir) / "best.safetensors").string(), table, params, model, config_json,
+                        state.step);
+    }
+    std::printf("epoch %lld validation: loss %.4f, top-1 %.2f%%, top-5 %.2f%% (best top-1 %.2f%%) on %lld images\n",
+                (long long)epoch + 1, er.loss, er.top1 * 100, er.top5 * 100, state.best_top1 * 100, (long long)er.n);
+    std::fflush(stdout);
+    return er;
+  };
+
+  const bool tty = ::isatty(STDOUT_FILENO);
+  auto previous_int = std::signal(SIGINT, on_signal);
+  auto previous_term = std::signal(SIGTERM, on_signal);
+  g_signal = 0;
+
+  // Running statistics.
+  double window_loss = 0, epoch_loss = 0, window_compute = 0, window_wait = 0;
+  int64_t window_steps = 0, window_samples = 0, epoch_correct = 0, epoch_samples = 0, epoch_steps = 0;
+  double window_start = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const double run_start = window_start;
+  const int64_t first_step = state.step;
+  bool warned_stuck = false;
+  const double chance_loss = std::log(double(spec.num_classes));
+
+  TrainLoopOptions loop;
+  loop.batch_size = c.batch_size;
+  loop.total_steps = total;
+  loop.start_step = state.step;
+  loop.sgd = {c.momentum, c.weight_decay, 0.f, c.nesterov};
+  try {
+    train_loop(*net, source, schedule, loop, [&](const StepReport& r) {
+      state.step = r.step + 1;
+      window_loss += r.loss, epoch_loss += r.loss;
+      window_compute += r.compute_seconds, window_wait += r.wait_seconds;
+      ++window_steps, ++epoch_steps;
+      window_samples += r.samples;
+      epoch_correct += r.correct, epoch_samples += r.samples;
+      const bool epoch_end = r.step_in_epoch + 1 == per_epoch || r.step + 1 == total;
+      const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      if (r.step_in_epoch % c.print_freq == 0 || epoch_end) {
+        const double img_s = window_samples / std::max(1e-9, now - window_start);
+        const double eta = (now - run_start) / double(r.step + 1 - first_step) * double(total - r.step - 1);
+        const double mean = window_loss / double(window_steps);
+        if (tty) std::printf("\r\033[K");
+        std::printf("Epoch [%lld], Step [%lld], Loss: %.4f | step %lld/%lld, mean loss %.4f, lr %.5g | %.1f img/s, "
+                    "waiting for data %.0f%% | ETA %s\n",
+                    (long long)r.epoch + 1, (long long)r.step_in_epoch, r.loss, (long long)r.step + 1, (long long)total,
+                    mean, r.lr, img_s, 100 * window_wait / std::max(1e-9, window_wait + window_compute),
+                    format_duration(eta).c_str());
+        std::fflush(stdout);
+        json line{{"kind", "step"}, {"epoch", r.epoch + 1}, {"step", r.step + 1}, {"loss", mean}, {"lr", r.lr},
+                  {"img_s", img_s}, {"data_wait_s", window_wait}, {"compute_s", window_compute}};
+        append_line(jsonl, line.dump());
+        append_line(csv, cat("step,", r.epoch + 1, ",", r.step + 1, ",", mean, ",", r.lr, ",", img_s, ",,,,"));
+        if (!warned_stuck && r.step + 1 - first_step >= 300 && std::abs(mean - chance_loss) < 0.02 * chance_loss) {
+          warned_stuck = true;
+          std::fprintf(stderr, "warning: the loss has stayed near ln(%d) = %.3f (chance) for %lld steps: the network is "
+                               "not learning yet. AlexNet without normalisation often needs a smaller --lr, a "
+                               "warm-up (--warmup-epochs 1) or more steps to leave this plateau.\n",
+                       spec.num_classes, chance_loss, (long long)(r.step + 1 - first_step));
+        }
+        window_loss = window_compute = window_wait = 0;
+        window_steps = window_samples = 0;
+        window_start = now;
+      } else if (tty) {
+        const int64_t done = r.step_in_epoch + 1;
+        const int width = 30, filled = int(width * done / per_epoch);
+        std::printf("\r\033[Kepoch %lld [%s%s] %lld/%lld loss %.4f", (long long)r.epoch + 1, std::string(size_t(filled), '=').c_str(),
+                    std::string(size_t(width - filled), ' ').c_str(), (long long)done, (long long)per_epoch, r.loss);
+        std::fflush(stdout);
+      }
+      if (epoch_end) {
+        const double train_loss = epoch_loss / double(std::max<int64_t>(1, epoch_steps));
+        const double train_acc = double(epoch_correct) / double(std::max<int64_t>(1, epoch_samples));
+        std::printf("epoch %lld done: train loss %.4f, train top-1 %.2f%% (training mode)\n", (long long)r.epoch + 1,
+                    train_loss, train_acc * 100);
+        std::fflush(stdout);
+        json line{{"kind", "epoch"}, {"epoch", r.epoch + 1}, {"step", r.step + 1}, {"train_loss", train_loss}, {"train_acc", train_acc}};
+        std::string csv_val = ",,";
+        if (data.val && c.eval_every > 0 && ((r.epoch + 1) % c.eval_every == 0 || r.step + 1 == total)) {
+          const EvalResult er = validate(r.epoch);
+          line["val_loss"] = er.loss;
+          line["val_top1"] = er.top1;
+          line["val_top5"] = er.top5;
+          csv_val = cat(er.loss, ",", er.top1, ",", er.top5);
+          if (schedule.end_epoch(er.loss)) std::printf("validation loss stopped improving: learning rate now %g\n", schedule.lr(r.step + 1));
+        }
+        append_line(jsonl, line.dump());
+        append_line(csv, cat("epoch,", r.epoch + 1, ",", r.step + 1, ",", train_loss, ",,,", train_acc, ",", csv_val));
+        epoch_loss = 0;
+        epoch_correct = epoch_samples = epoch_steps = 0;
+        checkpoint();
+      } else if (c.save_every > 0 && (r.step + 1) % c.save_every == 0) {
+        checkpoint();
+      }
+      if (g_signal.load()) {
+        if (!epoch_end) checkpoint();
+        const int sig = g_signal.load();
+        std::fprintf(stderr, "\n%s: stopped after step %lld; checkpoint saved in %s (continue with --resume %s)\n",
+                     sig == SIGINT ? "interrupted" : "terminated", (long long)(r.step + 1), result.run_dir.c_str(),
+                     result.run_dir.c_str());
+        result.exit_code = 128 + sig;
+        return false;
+      }
+      return true;
+    });
+  } catch (...) {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+    throw;
+  }
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
+  result.steps = state.step;
+  result.best_top1 = state.best_top1;
+  if (!c.save.empty() && result.exit_code == 0) {
+    net->get_params(params);
+    save_weights_file(c.save, table, params, model, config_json, state.step);
+    std::fprintf(stderr, "saved weights to %s\n", c.save.c_str());
+  }
+  const LoaderStats ls = loader.stats();
+  std::fprintf(stderr, "data: %s\n", ls.summary().c_str());
+  return result;
+}
+
+}  // namespace alexnet

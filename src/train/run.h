@@ -1,0 +1,69 @@
+// A whole training run as the `alexnet train` command and the C++ API perform it: data, network,
+// schedule, the loop, progress lines, validation, checkpoints in a run directory, resume, signals.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend/net.h"
+#include "train/checkpoint.h"
+
+namespace alexnet {
+
+struct TrainConfig {
+  // model
+  std::string model = "seed";
+  int num_classes = 0;           // 0: the dataset's number of classes
+  double width = 1.0;
+  int hidden = 0;
+  int input_size = 0;            // 0: the variant's own
+  float dropout = -1.f;
+  // data
+  std::string data;              // a path (any format open_dataset reads)
+  std::string augment = "seed";  // none, seed, standard, paper
+  double val_split = -1;         // <0: the dataset's own test/val split if it has one, else 0.1
+  int workers = 2;               // loader threads
+  bool shuffle = true;
+  // optimisation
+  int batch_size = 64;
+  float lr = 0.01f, momentum = 0.9f, weight_decay = 0.f, label_smoothing = 0.f;
+  bool nesterov = false;
+  int epochs = 1;
+  int64_t steps = 0;             // >0: exactly this many steps instead of epochs
+  std::string schedule = "constant";
+  float warmup_epochs = 0;
+  std::vector<int> milestones{30, 60, 90};
+  int step_size = 30;
+  float gamma = 0.1f;
+  // compute
+  BackendKind backend = BackendKind::OneDNN;
+  Precision precision = Precision::F32;
+  uint64_t seed = 0;
+  // output
+  std::string out;               // run directory; empty: runs/<model>-<date-time>
+  std::string save;              // also write the final weights here
+  std::string init;              // start from these weights (fine-tuning)
+  int print_freq = 100;
+  int64_t save_every = 0;        // steps between checkpoints (0: every epoch only)
+  int eval_every = 1;            // epochs between validations (0: never)
+  bool report = true;            // pictures + report.html at the end
+
+  std::string to_json() const;
+  static TrainConfig from_json(const std::string& json);
+};
+
+struct TrainResult {
+  std::string run_dir;
+  int64_t steps = 0;
+  double val_top1 = -1, val_top5 = -1, best_top1 = -1;
+  int exit_code = 0;             // 0, or 130/143 when stopped by SIGINT/SIGTERM
+};
+
+// Runs (or, with resume_dir, continues) a training run. Throws alexnet::Error for bad input.
+TrainResult run_training(TrainConfig config, const std::string& resume_dir = "");
+
+// Where the data is: `flag` if given, else $ALEXNET_DATA, else ./data if it exists; empty if none.
+std::string resolve_data_path(const std::string& flag);
+
+}  // namespace alexnet
