@@ -1,0 +1,15 @@
+// The CUDA backend: a Net on one GPU. Convolutions through cuDNN (NHWC), fully connected layers through
+// cuBLAS, everything else (ReLU, pooling, LRN, dropout, loss, bias gradients, SGD) by our own kernels
+// (kernels.h). See docs/cuda-backend.md.
+#pragma once
+
+#include <memory>
+
+#include "backend/net.h"
+
+namespace alexnet {
+
+// Throws alexnet::Error when no CUDA device is visible.
+std::unique_ptr<Net> make_cuda_net(const NetSpec& spec, const BuildOptions& options);
+
+}  // namespace alexnet
