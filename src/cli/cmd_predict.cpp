@@ -1,10 +1,15 @@
 // alexnet predict: logits for a tensor of images (--input-tensor), in evaluation mode.
 #include <algorithm>
 #include <cstring>
+#include <cmath>
 #include <memory>
+#include <nlohmann/json.hpp>
 
+#include "cli/checkpoint_net.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/rng.h"
+#include "data/image_codec.h"
 #include "model/weights.h"
 
 namespace alexnet::cli {
@@ -14,11 +19,63 @@ namespace {
 struct PredictFlags {
   ModelFlags model;
   DeviceFlags device;
-  std::string weights, input, output;
-  int batch_size = 64;
+  std::string weights, input, output, checkpoint;
+  std::vector<std::string> images;
+  int batch_size = 64, top = 5;
+  bool json = false;
 };
 
+// predict --checkpoint FILE IMAGE...: the top classes of each picture, preprocessed as the
+// checkpoint's metadata says (its evaluation transform, input size and normalisation).
+void run_predict_images(const PredictFlags& f) {
+  f.device.apply_threads();
+  CheckpointNet c = load_checkpoint_net(f.checkpoint, f.device.backend_kind(), f.device.precision_value(), 1);
+  const Pipeline pipeline(c.transform, false);
+  const int S = c.transform.input_size, C = c.model.options.num_classes;
+  std::vector<float> x(size_t(3) * S * S), z(static_cast<size_t>(C));
+  nlohmann::json all = nlohmann::json::array();
+  int failures = 0;
+  for (const std::string& path : f.images) {
+    Image image;
+    try {
+      image = read_image_file(path);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
+      ++failures;
+      continue;
+    }
+    SampleRng rng(0, 0, 0);
+    pipeline.to_float(image, rng, x.data());
+    c.net->forward(x.data(), 1, Mode::Eval);
+    c.net->get_logits(z.data());
+    const float m = *std::max_element(z.begin(), z.end());
+    float sum = 0;
+    for (float& v : z) sum += (v = std::exp(v - m));
+    std::vector<int> order(static_cast<size_t>(C));
+    for (int k = 0; k < C; ++k) order[size_t(k)] = k;
+    const int top = std::min(f.top, C);
+    std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int a, int b) { return z[size_t(a)] > z[size_t(b)]; });
+    std::printf("%s\n", path.c_str());
+    nlohmann::json entry{{"image", path}, {"top", nlohmann::json::array()}};
+    for (int k = 0; k < top; ++k) {
+      const int cls = order[size_t(k)];
+      const std::string name = size_t(cls) < c.model.classes.size() ? c.model.classes[size_t(cls)] : std::to_string(cls);
+      std::printf("  %6.2f%%  %s\n", 100.0 * z[size_t(cls)] / sum, name.c_str());
+      entry["top"].push_back({{"class", name}, {"index", cls}, {"probability", z[size_t(cls)] / sum}});
+    }
+    all.push_back(entry);
+  }
+  if (f.json) print_json_line(all.dump());
+  if (failures) fail(failures, " of ", f.images.size(), " images could not be read");
+}
+
 void run_predict(const PredictFlags& f) {
+  if (!f.checkpoint.empty()) {
+    if (f.images.empty()) fail("predict --checkpoint needs one or more image files");
+    return run_predict_images(f);
+  }
+  if (f.weights.empty() || f.input.empty() || f.output.empty())
+    fail("predict needs either --checkpoint FILE IMAGE... or --weights W --input-tensor X --output Y");
   f.device.apply_threads();
   const NetSpec spec = f.model.spec();
   const TensorFile weights = read_safetensors(f.weights);
@@ -58,13 +115,19 @@ void run_predict(const PredictFlags& f) {
 
 void add_predict(CLI::App& app) {
   auto f = std::make_shared<PredictFlags>();
-  CLI::App* cmd = app.add_subcommand("predict", "Classify images with trained weights (evaluation mode)");
+  CLI::App* cmd = app.add_subcommand("predict", "Classify pictures with a checkpoint (top-5 with class names), or a "
+                                                "tensor of images with plain weights (logits)");
+  cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint written by alexnet train: model, classes and "
+                                                 "preprocessing come from it");
+  cmd->add_option("images", f->images, "Pictures to classify (JPEG or PNG), with --checkpoint");
+  cmd->add_option("--top", f->top, "How many classes to list per picture")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_flag("--json", f->json, "Print the predictions as one JSON array on the last line");
   f->model.add(cmd, false);
   f->device.add(cmd);
-  cmd->add_option("--weights", f->weights, "Weights (.safetensors, PyTorch state_dict names)")->required();
-  cmd->add_option("--input-tensor", f->input, "Images: a .safetensors file with tensor 'input', F32 [N, 3, H, W], "
-                                              "already normalised")->required();
-  cmd->add_option("--output", f->output, "Where to write tensor 'logits', F32 [N, classes]")->required();
+  cmd->add_option("--weights", f->weights, "Tensor form: weights (.safetensors, PyTorch state_dict names)");
+  cmd->add_option("--input-tensor", f->input, "Tensor form: a .safetensors file with tensor 'input', F32 [N, 3, H, W], "
+                                              "already normalised");
+  cmd->add_option("--output", f->output, "Tensor form: where to write tensor 'logits', F32 [N, classes]");
   cmd->add_option("-b,--batch-size", f->batch_size, "Images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->callback([f] { run_predict(*f); });
 }

@@ -10,5 +10,7 @@ void add_train(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_info(CLI::App& app);
+void add_eval(CLI::App& app);
+void add_filters(CLI::App& app);
 
 }  // namespace alexnet::cli

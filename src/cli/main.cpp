@@ -10,9 +10,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", ALEXNET_VERSION);
   app.require_subcommand(1);
   alexnet::cli::add_train(app);
+  alexnet::cli::add_eval(app);
   alexnet::cli::add_predict(app);
   alexnet::cli::add_bench(app);
   alexnet::cli::add_info(app);
+  alexnet::cli::add_filters(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,28 @@
+#include "cli/checkpoint_net.h"
+
+#include "model/weights.h"
+
+namespace alexnet::cli {
+
+CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch) {
+  const TensorFile file = read_safetensors(path);
+  CheckpointNet c;
+  c.metadata = file.metadata;
+  c.model = ModelInfo::from_metadata(file.metadata, path);
+  const NetSpec spec = c.model.spec();
+  BuildOptions bo;
+  bo.max_batch = max_batch;
+  bo.precision = precision;
+  c.net = make_net(backend, spec, bo);
+  std::vector<float> params(c.net->params().total);
+  load_weights(file, c.net->params(), params);
+  c.net->set_params(params);
+  c.transform.preset = c.model.eval_preset;
+  c.transform.input_size = spec.input_size;
+  c.transform.mean = c.model.mean;
+  c.transform.std = c.model.std;
+  c.transform.small_images = c.model.mean == kSeedMean;
+  return c;
+}
+
+}  // namespace alexnet::cli

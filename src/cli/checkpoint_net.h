@@ -1,0 +1,23 @@
+// Builds a network from a checkpoint written by `alexnet train` (its metadata names the model, the
+// classes and the preprocessing), for eval and predict.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backend/net.h"
+#include "data/transforms.h"
+#include "train/checkpoint.h"
+
+namespace alexnet::cli {
+
+struct CheckpointNet {
+  ModelInfo model;
+  std::unique_ptr<Net> net;
+  TransformConfig transform;       // the evaluation preprocessing stored in the checkpoint
+  std::map<std::string, std::string> metadata;
+};
+
+CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch);
+
+}  // namespace alexnet::cli

@@ -1,0 +1,101 @@
+// alexnet eval: accuracy of a checkpoint on a dataset (top-1, top-5, loss, per class), optionally with
+// the paper's 10-crop test-time augmentation.
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/checkpoint_net.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "data/readers.h"
+#include "train/evaluate.h"
+#include "train/run.h"
+
+namespace alexnet::cli {
+
+namespace {
+
+struct EvalFlags {
+  DeviceFlags device;
+  std::string checkpoint, data, split = "auto", tta = "none";
+  int batch_size = 100, workers = 2;
+  bool json = false;
+};
+
+// The images to evaluate on: the dataset's test split when it has one, else the same held-out part
+// of the training set that `alexnet train` validated on (from the checkpoint's config).
+std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet& c, std::string& note) {
+  const std::string path = resolve_data_path(f.data);
+  if (path.empty()) fail("no data: pass --data PATH or set ALEXNET_DATA");
+  if (f.split == "train" || f.split == "val" || f.split == "test") {
+    auto d = std::shared_ptr<const Dataset>(open_dataset(path, parse_split(f.split)));
+    note = d->describe();
+    return d;
+  }
+  std::shared_ptr<const Dataset> train = open_dataset(path, Split::Train);
+  try {
+    std::shared_ptr<const Dataset> test = open_dataset(path, Split::Test);
+    if (test->describe() != train->describe()) {
+      note = test->describe();
+      return test;
+    }
+  } catch (const Error&) {
+  }
+  TrainConfig cfg;
+  if (auto it = c.metadata.find("config"); it != c.metadata.end()) cfg = TrainConfig::from_json(it->second);
+  const double fraction = cfg.val_split > 0 ? cfg.val_split : 0.1;
+  TrainValSplit s = split_off_validation(train, fraction, cfg.seed);
+  note = cat("held-out ", fraction * 100, "% of the training set (seed ", cfg.seed, "), as in training");
+  return std::shared_ptr<const Dataset>(std::move(s.val));
+}
+
+void run_eval(const EvalFlags& f) {
+  f.device.apply_threads();
+  const bool ten = f.tta == "10crop";
+  const int max_batch = ten ? std::max(10, f.batch_size / 10 * 10) : f.batch_size;
+  CheckpointNet c = load_checkpoint_net(f.checkpoint, f.device.backend_kind(), f.device.precision_value(), max_batch);
+  std::string note;
+  std::shared_ptr<const Dataset> data = eval_data(f, c, note);
+  if (data->classes().size() > size_t(c.model.options.num_classes))
+    fail("the data has ", data->classes().size(), " classes, the checkpoint's network ", c.model.options.num_classes);
+  std::fprintf(stderr, "eval: %s on %zu images (%s)%s\n", c.model.variant.c_str(), data->size(), note.c_str(),
+               ten ? ", 10-crop" : "");
+  EvalOptions eo;
+  eo.transform = c.transform;
+  eo.batch_size = max_batch;
+  eo.threads = f.workers;
+  eo.ten_crop = ten;
+  const bool tty = isatty(fileno(stderr));
+  eo.progress = [&](int64_t done, int64_t total) {
+    if (tty) std::fprintf(stderr, "\r%lld/%lld", (long long)done, (long long)total);
+  };
+  const EvalResult r = evaluate(*c.net, *data, eo);
+  if (tty) std::fprintf(stderr, "\n");
+  const std::vector<std::string>& names = c.model.classes.empty() ? data->classes() : c.model.classes;
+  std::printf("top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n", r.top1 * 100, r.top5 * 100, r.loss, (long long)r.n);
+  for (size_t k = 0; k < r.class_total.size(); ++k)
+    if (r.class_total[k])
+      std::printf("  %-20s %6.2f%%  (%lld)\n", k < names.size() ? names[k].c_str() : std::to_string(k).c_str(),
+                  100.0 * double(r.class_correct[k]) / double(r.class_total[k]), (long long)r.class_total[k]);
+  if (f.json) print_json_line(r.json(names));
+}
+
+}  // namespace
+
+void add_eval(CLI::App& app) {
+  auto f = std::make_shared<EvalFlags>();
+  CLI::App* cmd = app.add_subcommand("eval", "Measure a checkpoint's accuracy on a dataset");
+  cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint written by alexnet train (last/best.safetensors)")->required();
+  cmd->add_option("--data", f->data, "The data (any format train reads; default $ALEXNET_DATA, then ./data)");
+  cmd->add_option("--split", f->split, "auto (the test split, else the held-out part used in training), train, val or test")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "train", "val", "test"}));
+  cmd->add_option("--tta", f->tta, "Test-time augmentation: none, or 10crop (4 corners + centre and mirrors, as the paper)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "10crop"}));
+  cmd->add_option("-b,--batch-size", f->batch_size, "Images per forward pass")->capture_default_str()->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("-j,--workers", f->workers, "Data loader threads")->capture_default_str()->check(CLI::Range(1, 256));
+  f->device.add(cmd);
+  cmd->add_flag("--json", f->json, "Print one JSON object as the last line (top1, top5, loss, n: fractions)");
+  cmd->callback([f] { run_eval(*f); });
+}
+
+}  // namespace alexnet::cli
