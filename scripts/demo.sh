@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The demo: builds alexnet, trains the `cifar` AlexNet on real CIFAR-10 on the CPU, and prints the
+# held-out accuracy, the run directory and its report.
+#
+# Data: --data, else $ALEXNET_DATA, else ./data, else ../shared/data/cifar10-jpeg-train.tar.gz when it
+# is there; without any of them it stops at once and says how to provide the data (or pass
+# DEMO_DOWNLOAD=1 to fetch CIFAR-10 from its official site).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+data=${ALEXNET_DATA:-}
+if [ -z "$data" ] && [ -e data ]; then data=data; fi
+if [ -z "$data" ] && [ -e ../shared/data/cifar10-jpeg-train.tar.gz ]; then data=../shared/data/cifar10-jpeg-train.tar.gz; fi
+download=()
+if [ -z "$data" ]; then
+  if [ "${DEMO_DOWNLOAD:-0}" = 1 ]; then
+    download=(--download cifar10)
+  else
+    cat >&2 <<'MSG'
+demo: no CIFAR-10 data found. Provide it in one of these ways, then run the demo again:
+  ALEXNET_DATA=/path/to/cifar-10-binary.tar.gz bash scripts/demo.sh   # the official binary archive
+  ALEXNET_DATA=/path/to/cifar10-jpeg-train.tar.gz bash scripts/demo.sh # an ImageFolder .tar.gz
+  ln -s /path/to/cifar-10-batches-bin data && bash scripts/demo.sh     # an extracted folder as ./data
+  DEMO_DOWNLOAD=1 bash scripts/demo.sh                                 # download it (needs the internet)
+MSG
+    exit 2
+  fi
+fi
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build build -j"$(nproc)" --target alexnet
+
+run=runs/demo-$(date +%Y%m%d-%H%M%S)
+build/src/alexnet train --model cifar ${data:+--data "$data"} "${download[@]}" \
+  --augment standard --epochs "${DEMO_EPOCHS:-3}" --batch-size 128 --lr 0.05 --schedule onecycle \
+  --weight-decay 5e-4 --precision bf16 --print-freq 50 --out "$run"
+build/src/alexnet eval --checkpoint "$run/last.safetensors" ${data:+--data "$data"} --json | tail -n 1 > "$run/eval.json"
+echo
+echo "held-out accuracy: $(python3 -c "import json;d=json.load(open('$run/eval.json'));print(f\"top-1 {d['top1']*100:.2f}%, top-5 {d['top5']*100:.2f}% on {d['n']} images\")")"
+echo "run directory: $run   report: $run/report.html"
