@@ -4,6 +4,7 @@
 // frames it jumps over, so the jump is well defined; the caller turns a failure into an exception.
 #include "data/image_codec.h"
 
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -44,6 +45,13 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name_for
 // JPEG decoding
 
 namespace {
+
+// The size to grow a pixel buffer to when it must hold at least `needed` of `total` bytes: doubling,
+// so rows are copied O(1) times each, and never past the whole image.
+size_t grown_size(size_t current, size_t needed, size_t total) {
+  if (current >= needed) return current;
+  return std::min(total, std::max(needed, current * 2));
+}
 
 // Progressive files may hold any number of scans; a hostile one with thousands makes decoding
 // crawl. Real encoders write about ten.
@@ -136,8 +144,9 @@ bool run_jpeg_decode(JpegDecodeState& s) {
   s.width = int(s.cinfo.output_width);
   s.components = s.cinfo.output_components;
   const size_t row_bytes = size_t(s.width) * size_t(s.components);
-  s.raw.resize(row_bytes * size_t(s.height));
   while (s.cinfo.output_scanline < s.cinfo.output_height) {
+    // Grow with the rows actually decoded, so a short file claiming a huge image costs little.
+    s.raw.resize(grown_size(s.raw.size(), row_bytes * (s.cinfo.output_scanline + 1), row_bytes * size_t(s.height)));
     JSAMPROW row = s.raw.data() + row_bytes * s.cinfo.output_scanline;
     jpeg_read_scanlines(&s.cinfo, &row, 1);
   }
@@ -154,7 +163,14 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_
   state->data = data;
   state->size = size;
   if (size == 0) throw CorruptSample(cat(name_for_errors, ": empty file"));
-  if (!run_jpeg_decode(*state)) throw CorruptSample(cat(name_for_errors, ": corrupt JPEG: ", state->error.message));
+  bool decoded = false;
+  try {
+    decoded = run_jpeg_decode(*state);
+  } catch (...) {  // std::bad_alloc from a pixel buffer: release libjpeg's memory too
+    jpeg_destroy_decompress(&state->cinfo);
+    throw;
+  }
+  if (!decoded) throw CorruptSample(cat(name_for_errors, ": corrupt JPEG: ", state->error.message));
   if (state->height <= 0 || state->width <= 0)
     throw CorruptSample(cat(name_for_errors, ": corrupt JPEG: zero-sized image"));
 
@@ -254,10 +270,21 @@ bool run_png_decode(PngDecodeState& s) {
 
   s.height = int(height);
   s.width = int(width);
-  s.pixels.resize(size_t(width) * size_t(height) * 3);
-  s.rows.resize(height);
-  for (png_uint_32 y = 0; y < height; ++y) s.rows[y] = s.pixels.data() + size_t(y) * width * 3;
-  png_read_image(s.png, s.rows.data());
+  const size_t row_bytes = size_t(width) * 3;
+  if (png_get_interlace_type(s.png, s.info) == PNG_INTERLACE_NONE) {
+    // Row by row, growing with the rows actually decoded (a short file claiming a huge image
+    // costs little).
+    for (png_uint_32 y = 0; y < height; ++y) {
+      s.pixels.resize(grown_size(s.pixels.size(), row_bytes * (size_t(y) + 1), row_bytes * height));
+      png_read_row(s.png, s.pixels.data() + row_bytes * y, nullptr);
+    }
+  } else {
+    // Adam7 passes revisit every row: the whole image is needed up front.
+    s.pixels.resize(row_bytes * height);
+    s.rows.resize(height);
+    for (png_uint_32 y = 0; y < height; ++y) s.rows[y] = s.pixels.data() + size_t(y) * row_bytes;
+    png_read_image(s.png, s.rows.data());
+  }
   // Not png_read_end: the pixels are complete, and what follows them (text, IEND) does not matter.
   png_destroy_read_struct(&s.png, &s.info, nullptr);
   return true;
@@ -270,7 +297,14 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name_for_e
   state->data = data;
   state->size = size;
   if (size == 0) throw CorruptSample(cat(name_for_errors, ": empty file"));
-  if (!run_png_decode(*state)) throw CorruptSample(cat(name_for_errors, ": corrupt PNG: ", state->message));
+  bool decoded = false;
+  try {
+    decoded = run_png_decode(*state);
+  } catch (...) {  // std::bad_alloc from a pixel buffer: release libpng's memory too
+    png_destroy_read_struct(&state->png, &state->info, nullptr);
+    throw;
+  }
+  if (!decoded) throw CorruptSample(cat(name_for_errors, ": corrupt PNG: ", state->message));
   if (state->height <= 0 || state->width <= 0) throw CorruptSample(cat(name_for_errors, ": corrupt PNG: zero-sized image"));
   Image image;
   image.height = state->height;
