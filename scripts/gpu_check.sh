@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The GPU check, one command for the GPU machine, from the repository root, with .device/ made by
+# scripts/gpu_prepare.sh carried along:
+#   1. finds cuBLAS and cuDNN (CUDA toolkit, system, or PyTorch's wheels) and checks the programs load;
+#   2. runs the CUDA tests (cuda_test: the CUDA backend against the reference backend);
+#   3. times `alexnet bench --device cuda` on the seed model (10 classes, 224x224) for each workload below
+#      and PyTorch on the same workloads (tools/bench_torch_gpu.py), in the same run;
+#   4. prints one table of images per second and ratios, and writes it, the logs and the raw JSON lines
+#      to $OUT (or out/gpu-check/).
+# About 5-6 minutes. Exit status: non-zero when the tests failed or nothing could be run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUTDIR=${OUT:-$PWD/out/gpu-check}
+mkdir -p "$OUTDIR"
+exec > >(tee "$OUTDIR/gpu_check.log") 2>&1
+STEPS=${STEPS:-20}
+WARMUP=${WARMUP:-5}
+WORKLOADS=${WORKLOADS:-"train:bf16:256 train:bf16:64 train:fp32:128 train:tf32:128 infer:bf16:256 infer:fp32:256"}
+
+if [ ! -x .device/bin/alexnet ] && [ -f .device/bundle.tar.xz ]; then
+  echo "== unpacking .device/bundle.tar.xz"
+  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' .device/bundle.tar.xz .device
+fi
+if [ ! -x .device/bin/alexnet ] || [ ! -x .device/bin/cuda_test ]; then
+  echo "gpu_check: .device/bin/ is missing: run scripts/gpu_prepare.sh on the build machine and carry .device" >&2
+  exit 2
+fi
+echo "== build"; cat .device/MANIFEST | sed -n '1,3p'
+echo "== machine"; (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true)
+
+# 1. libraries: the first directory that has each of cuDNN 9 and cuBLAS 13.
+cuda_dirs=()
+candidates=(/usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu /usr/lib64)
+while IFS= read -r d; do candidates+=("$d"); done < <(python3 - <<'PY' 2>/dev/null
+import glob, os
+try:
+    import nvidia
+    for base in nvidia.__path__:
+        for d in sorted(glob.glob(os.path.join(base, "*", "lib"))):
+            print(d)
+except Exception:
+    pass
+try:
+    import torch
+    print(os.path.join(os.path.dirname(torch.__file__), "lib"))
+except Exception:
+    pass
+PY
+)
+for lib in libcudnn.so.9 libcublas.so.13 libcublasLt.so.13; do
+  for d in "${candidates[@]}"; do
+    if [ -e "$d/$lib" ]; then cuda_dirs+=("$d"); break; fi
+  done
+done
+LIBS=$PWD/.device/lib
+for d in "${cuda_dirs[@]}"; do case ":$LIBS:" in *":$d:"*) ;; *) LIBS=$LIBS:$d ;; esac; done
+# cuDNN's sub-libraries sit next to libcudnn.so.9 and are opened at run time: they need the same path.
+export LD_LIBRARY_PATH=$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-16}
+echo "== libraries: LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+RUN=()
+if ! .device/bin/alexnet --help > /dev/null 2> "$OUTDIR/load_error.txt"; then
+  echo "gpu_check: the programs do not load directly:"; cat "$OUTDIR/load_error.txt"
+  echo "gpu_check: retrying with the build machine's C library (.device/glibc)"
+  RUN=(.device/glibc/ld-linux-x86-64.so.2 --library-path "$PWD/.device/glibc:$LD_LIBRARY_PATH")
+  if ! "${RUN[@]}" .device/bin/alexnet --help > /dev/null; then
+    ldd .device/bin/alexnet | grep "not found"
+    echo "gpu_check: cannot run the programs here" >&2
+    exit 2
+  fi
+fi
+
+# 2. tests
+echo "== tests (cuda_test)"
+timeout 240 "${RUN[@]}" .device/bin/cuda_test --gtest_brief=1 --gtest_output="xml:$OUTDIR/cuda_test.xml"
+test_rc=$?
+echo "cuda_test exit status: $test_rc"
+
+# 3. benchmarks: ours, then PyTorch's
+echo "== alexnet bench --device cuda (seed, 10 classes, $STEPS steps after $WARMUP)"
+: > "$OUTDIR/ours.jsonl"
+for w in $WORKLOADS; do
+  IFS=: read -r kind prec batch <<< "$w"
+  only=--train-only
+  [ "$kind" = infer ] && only=--infer-only
+  line=$(timeout 90 "${RUN[@]}" .device/bin/alexnet bench --device cuda --model seed --num-classes 10 --precision "$prec" \
+         --batch-size "$batch" --steps "$STEPS" --warmup "$WARMUP" "$only" --json 2> "$OUTDIR/bench_${kind}_${prec}_${batch}.err" | grep '^{' | tail -1)
+  if [ -z "$line" ]; then
+    echo "$w: failed: $(tail -2 "$OUTDIR/bench_${kind}_${prec}_${batch}.err")"
+    line="{\"error\": \"failed\", \"batch_size\": $batch, \"precision\": \"$prec\"}"
+  fi
+  echo "{\"kind\": \"$kind\", \"result\": $line}" | tee -a "$OUTDIR/ours.jsonl"
+done
+echo "== PyTorch (tools/bench_torch_gpu.py)"
+torch_workloads=$(echo "$WORKLOADS" | tr ' ' ',')
+timeout 200 python3 tools/bench_torch_gpu.py --steps "$STEPS" --warmup "$WARMUP" --workloads "$torch_workloads" \
+  | tee "$OUTDIR/torch.jsonl"
+
+# 4. the table
+python3 - "$OUTDIR" <<'PY' | tee "$OUTDIR/gpu_check_table.txt"
+import json, sys, os
+out = sys.argv[1]
+goals = {("train", "bf16", 256): 45000, ("train", "bf16", 64): 30000, ("train", "fp32", 128): 1.2 * 8212,
+         ("train", "tf32", 128): 1.2 * 14714, ("infer", "bf16", 256): 1.5 * 56473, ("infer", "fp32", 256): 1.5 * 40356}
+ours, torch = {}, {}
+for line in open(os.path.join(out, "ours.jsonl")):
+    r = json.loads(line)
+    res = r["result"]
+    key = (r["kind"], res.get("precision"), res.get("batch_size"))
+    ours[key] = res.get(r["kind"] + "_img_s")
+try:
+    for line in open(os.path.join(out, "torch.jsonl")):
+        if line.startswith("{"):
+            r = json.loads(line)
+            torch[(r["kind"], r["precision"], r["batch_size"], r["input"])] = r.get("img_s")
+except FileNotFoundError:
+    pass
+def f(v):
+    return "-" if v is None else f"{v:,.0f}"
+def ratio(a, b):
+    return "-" if not a or not b else f"{a / b:.2f}x"
+print("| workload | ours img/s | torch img/s (GPU-resident input) | torch img/s (host input each step) | ours/torch resident | ours/torch host | goal img/s |")
+print("|---|---|---|---|---|---|---|")
+for key in ours:
+    k, p, b = key
+    tr, tu = torch.get((k, p, b, "resident")), torch.get((k, p, b, "upload"))
+    print(f"| {k} {p} batch {b} | {f(ours[key])} | {f(tr)} | {f(tu)} | {ratio(ours[key], tr)} | {ratio(ours[key], tu)} | {f(goals.get(key))} |")
+print()
+print("ours: `alexnet bench --device cuda` (input uploaded from host fp32 memory every step, as Net::forward takes it).")
+PY
+
+echo "== done: tests exit $test_rc; files in $OUTDIR"
+[ "$test_rc" -eq 0 ]
