@@ -172,6 +172,7 @@ class OneDnnNet final : public Net {
     step_ = step;
     backward_done_ = false;
     input_grad_ready_ = false;
+    forward_version_ = version_;
     const ActShape& s = input_shape(0);
     memory user(plain_md({n, s.c, s.h, s.w}, Dt::f32), engine_, const_cast<float*>(input));  // read only
     reorder(user, p.input);
@@ -234,7 +235,10 @@ class OneDnnNet final : public Net {
     const Plan& p = current();
     if (!backward_done_) fail("no gradients yet: run backward() first");
     if (!input_grad_ready_) {
-      // The first layer's data gradient is only computed when asked for (training never needs it).
+      // The first layer's data gradient is only computed when asked for (training never needs it),
+      // from the weights of the last forward pass.
+      if (version_ != forward_version_)
+        fail("input_grad() must be read before sgd_step() or set_params() on the oneDNN backend");
       auto* self = const_cast<OneDnnNet*>(this);
       self->backward_data(*const_cast<Plan*>(&p), 0);
       ALEXNET_DNNL(stream_.wait());
@@ -758,20 +762,15 @@ class OneDnnNet final : public Net {
         e.inspect = ALEXNET_DNNL(dnnl::inner_product_forward(dnnl::inner_product_forward::primitive_desc(d, engine_)));
       }
     }
-    // The compute copy still holds the weights of the last forward, even after sgd_step.
-    memory wei = weights_as_of_forward(i, e.wei_md);
+    if (version_ != forward_version_)
+      fail("activation(", i, ") (", layer.name, ", its ReLU fused) must be read before sgd_step() or set_params() "
+           "on the oneDNN backend");
+    memory wei = weights(i, e.wei_md);
     memory out = ALEXNET_DNNL(memory(e.out_md, engine_));
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, conv_src(p, i)}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, out}};
     if (e.bias) args[DNNL_ARG_BIAS] = e.bias;
     exec(e.inspect, args);
-    (void)layer;
     return to_host(out, shapes_[size_t(i)]);
-  }
-
-  memory weights_as_of_forward(int i, const memory::desc& md) {
-    for (LayerInfo::Copy& c : info_[size_t(i)].copies)
-      if (same(c.mem.get_desc(), md)) return c.mem;
-    return weights(i, md);
   }
 
   static void copy_in(Tensor& dst, std::span<const float> src) {
@@ -789,6 +788,7 @@ class OneDnnNet final : public Net {
   Tensor params_, grads_, momentum_;  // fp32 [params().total] each: master weights, gradients, momentum
   bool momentum_ready_ = false;
   uint64_t version_ = 0;              // bumped whenever the master weights change
+  uint64_t forward_version_ = 0;      // version_ at the last forward
   std::vector<LayerInfo> info_;
   std::map<int, std::unique_ptr<Plan>> plans_;  // by batch size
   Plan* cur_ = nullptr;                         // the plan of the last forward
