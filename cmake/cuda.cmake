@@ -8,6 +8,13 @@
 # The backend's sources become an object library whose objects go into alexnet_lib, so every program
 # that links alexnet_lib gets it; ALEXNET_HAVE_CUDA is defined for alexnet_lib's users (make_net).
 # One GPU architecture: Hopper machine code plus its PTX (CMAKE_CUDA_ARCHITECTURES overrides).
+
+# src/CMakeLists.txt globs backend/*.cpp recursively, which also catches backend/cuda/: those files are
+# compiled here (below), with the CUDA headers, or not at all.
+get_target_property(_alexnet_lib_sources alexnet_lib SOURCES)
+list(FILTER _alexnet_lib_sources EXCLUDE REGEX "/backend/cuda/")
+set_property(TARGET alexnet_lib PROPERTY SOURCES ${_alexnet_lib_sources})
+
 string(TOUPPER "${ALEXNET_CUDA}" _alexnet_cuda_mode)
 if(_alexnet_cuda_mode STREQUAL "OFF")
   message(STATUS "CUDA backend: off (ALEXNET_CUDA=OFF)")
