@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libdnnl-dev                       # oneDNN: CPU kernels
+  libdnnl-dev opencl-headers ocl-icd-opencl-dev  # oneDNN: CPU kernels (its CMake config wants OpenCL headers)
   libjpeg62-turbo-dev libpng-dev    # image decoders
   libarchive-dev libcurl4-openssl-dev
   libcli11-dev nlohmann-json3-dev

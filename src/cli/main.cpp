@@ -1,4 +1,5 @@
 // alexnet: train, evaluate, benchmark and run AlexNet from the command line.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -6,6 +7,8 @@
 #include "core/error.h"
 
 int main(int argc, char** argv) {
+  // A file-size limit (or a full disk) must fail the write with an error we report, not kill us.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"alexnet: train, evaluate and run the AlexNet image classifier on CPUs and GPUs"};
   app.set_version_flag("--version", ALEXNET_VERSION);
   app.require_subcommand(1);

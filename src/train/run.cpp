@@ -13,6 +13,7 @@
 #include "data/loader.h"
 #include "data/readers.h"
 #include "model/weights.h"
+#include "report/run_report.h"
 #include "train/batch_source.h"
 #include "train/evaluate.h"
 #include "train/trainer.h"
@@ -383,6 +384,15 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
     net->get_params(params);
     save_weights_file(c.save, table, params, model, config_json, state.step);
     std::fprintf(stderr, "saved weights to %s\n", c.save.c_str());
+  }
+  if (c.report) {
+    try {
+      const report::ReportResult rr = report::write_report_html(result.run_dir);
+      for (const std::string& note : rr.notes) std::fprintf(stderr, "report: %s\n", note.c_str());
+      std::fprintf(stderr, "report: %s\n", rr.html_path.c_str());
+    } catch (const Error& e) {  // the run itself succeeded; the pictures are a courtesy
+      std::fprintf(stderr, "warning: no report (%s)\n", e.what());
+    }
   }
   const LoaderStats ls = loader.stats();
   std::fprintf(stderr, "data: %s\n", ls.summary().c_str());

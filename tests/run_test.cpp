@@ -1,0 +1,179 @@
+// Training runs through the `alexnet` program: exact resume, checkpoints that survive being killed
+// at any instant, SIGINT, a full disk, and the run directory's contents.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/rng.h"
+#include "tensor/safetensors.h"
+#include "test_cli_util.h"
+#include "train/checkpoint.h"
+
+namespace alexnet {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_alexnet;
+using testing::TempDir;
+
+// 48 images of 4 classes, 32x32 (a tiny learnable problem).
+void write_dataset(const std::string& path) {
+  const int n = 48;
+  Tensor images(DType::F32, {n, 3, 32, 32});
+  Tensor labels(DType::I64, {n});
+  Rng rng(11);
+  for (int i = 0; i < n; ++i) {
+    labels.data<int64_t>()[i] = i % 4;
+    for (int k = 0; k < 3 * 32 * 32; ++k) images.data<float>()[size_t(i) * 3 * 32 * 32 + k] = float(rng.normal() + 0.5 * (i % 4));
+  }
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(path, f);
+}
+
+const std::string kModel = "--model cifar --width 0.25 --augment none --batch-size 16 --lr 0.01 --wd 5e-4 ";
+
+std::vector<uint8_t> weights_bytes(const std::string& path) {
+  const TensorFile f = read_safetensors(path);
+  std::vector<uint8_t> out;
+  for (const auto& [name, t] : f.tensors) {  // sorted by name
+    const auto* p = reinterpret_cast<const uint8_t*>(t.raw());
+    out.insert(out.end(), p, p + t.nbytes());
+  }
+  return out;
+}
+
+TEST(Run, ResumeGivesBitwiseIdenticalWeights) {
+  TempDir dir;
+  write_dataset(dir / "d.safetensors");
+  const std::string data = " --val-split 0.25 --data " + (dir / "d.safetensors");
+  // dropout stays on (0.5): its masks come from (seed, step, layer), so resume must reproduce them too
+  auto straight = run_alexnet("train " + kModel + data + " --epochs 2 --out " + (dir / "straight"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  auto first = run_alexnet("train " + kModel + data + " --epochs 1 --out " + (dir / "split"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto second = run_alexnet("train --resume " + (dir / "split") + " --epochs 2");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("resuming at step 3"), std::string::npos) << second.output;
+  const auto a = weights_bytes(dir / "straight/last.safetensors");
+  const auto b = weights_bytes(dir / "split/last.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_TRUE(a == b) << "weights differ after resume";
+  // and training did change them: compare with the initial weights of that seed
+  NetOptions o;
+  o.num_classes = 4;
+  o.width = 0.25;
+  const NetSpec spec = make_net_spec("cifar", o);
+  const ParamTable table = make_param_table(spec);
+  std::vector<float> init(table.total);
+  init_params(spec, table, init, 0);
+  const ResumePoint trained = load_last_checkpoint(dir / "straight");
+  EXPECT_NE(trained.params, init);
+  for (const char* f : {"config.json", "metrics.jsonl", "metrics.csv", "best.safetensors", "confusion.json"})
+    EXPECT_TRUE(fs::exists(fs::path(dir / "straight") / f)) << f;
+}
+
+TEST(Run, ResumeOfSomethingThatIsNotARunDirectory) {
+  TempDir dir;
+  auto r = run_alexnet("train --resume " + (dir / "nothing-here"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("no such run directory"), std::string::npos) << r.output;
+  fs::create_directories(dir / "empty");
+  r = run_alexnet("train --resume " + (dir / "empty"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("not a run directory"), std::string::npos) << r.output;
+  std::ofstream(dir / "empty/last.safetensors") << "garbage";
+  r = run_alexnet("train --resume " + (dir / "empty"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("last.safetensors"), std::string::npos) << r.output;
+  EXPECT_LT(r.exit_code, 128) << r.output;
+}
+
+// Starts `alexnet ARGS` and returns its pid (stdout/stderr to /dev/null).
+pid_t spawn(const std::string& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string cmd = "exec " + std::string(ALEXNET_BINARY) + " " + args + " > /dev/null 2>&1";
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
+TEST(Run, KilledAtAnyInstantLeavesALoadableCheckpoint) {
+  TempDir dir;
+  write_dataset(dir / "d.safetensors");
+  const std::string run = dir / "run";
+  // checkpoint after every step, so kills land during writes too
+  const std::string args = "train " + kModel + "--val-split 0 --data " + (dir / "d.safetensors") + " --epochs 1000 --save-every 1 --out " + run;
+  // First run: wait for its first checkpoint, then kill it.
+  pid_t pid = spawn(args);
+  for (int i = 0; i < 600 && !fs::exists(fs::path(run) / "last.safetensors"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(fs::exists(fs::path(run) / "last.safetensors")) << "no checkpoint within 60 s";
+  // Then resume and kill again at random instants; every time the checkpoint must load.
+  Rng rng(5);
+  int64_t last_step = load_last_checkpoint(run).state.step;
+  int advanced = 0;
+  for (int round = 0; round < 6; ++round) {
+    pid = spawn("train --resume " + run + " --epochs 1000");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000 + int(rng.below(3000))));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    const ResumePoint p = load_last_checkpoint(run);  // throws (fails the test) if it does not load
+    EXPECT_EQ(p.momentum.size(), p.params.size());
+    advanced += p.state.step > last_step;
+    last_step = p.state.step;
+  }
+  EXPECT_GE(advanced, 1) << "no resumed run got as far as a new checkpoint";
+}
+
+TEST(Run, SigintSavesACheckpointAndExits130) {
+  TempDir dir;
+  write_dataset(dir / "d.safetensors");
+  const std::string run = dir / "run";
+  const pid_t pid = spawn("train " + kModel + "--val-split 0 --data " + (dir / "d.safetensors") + " --epochs 1000 --out " + run);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const ResumePoint p = load_last_checkpoint(run);
+  EXPECT_GT(p.state.step, 0);
+}
+
+TEST(Run, AFullDiskGivesAClearErrorAndKeepsThePreviousCheckpoint) {
+  TempDir dir;
+  write_dataset(dir / "d.safetensors");
+  const std::string run = dir / "run";
+  auto first = run_alexnet("train " + kModel + "--val-split 0 --data " + (dir / "d.safetensors") + " --epochs 1 --out " + run);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const auto before = weights_bytes(run + "/last.safetensors");
+  // A file-size limit smaller than a checkpoint: the next write fails as on a full disk.
+  const std::string cmd = "ulimit -f 64; " + std::string(ALEXNET_BINARY) + " train --resume " + run + " --epochs 2 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) < 128) << out;
+  EXPECT_NE(out.find("error:"), std::string::npos) << out;
+  EXPECT_TRUE(weights_bytes(run + "/last.safetensors") == before);
+  EXPECT_NO_THROW(load_last_checkpoint(run));
+}
+
+}  // namespace
+}  // namespace alexnet
