@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/rng.h"
+#include "data/loader_bench.h"
+#include "data/readers.h"
 
 namespace alexnet::cli {
 
@@ -22,7 +24,32 @@ struct BenchFlags {
   int warmup = 2;
   bool json = false;
   bool train_only = false, infer_only = false;
+  // loader benchmark
+  std::string data, augment = "seed", format = "float";
+  bool loader_only = false;
+  double seconds = 5;
 };
+
+void run_loader(const BenchFlags& f) {
+  const std::unique_ptr<Dataset> data = open_dataset(f.data, Split::Train);
+  LoaderBenchOptions o;
+  o.input_size = f.model.input_size ? f.model.input_size : 224;
+  o.preset = f.augment;
+  o.threads = f.device.threads > 0 ? f.device.threads : 2;
+  o.batch_size = f.batch_size;
+  o.seconds = f.seconds;
+  o.format = f.format == "uint8" ? BatchFormat::U8_NHWC : BatchFormat::F32_NCHW;
+  if (!data->has_float_images()) {
+    const Image first = data->image(0);
+    o.small_images = std::max(first.height, first.width) <= 64;
+  }
+  std::fprintf(stderr, "bench: loader over %s, %zu images, %d threads, batch %d, %s output\n", data->describe().c_str(),
+               data->size(), o.threads, o.batch_size, f.format.c_str());
+  const LoaderBenchResult r = run_loader_bench(*data, o);
+  std::fprintf(stderr, "loader: %.0f img/s (%.0f img/s per busy thread), %s\n", r.img_s, r.img_s_per_thread(),
+               r.transform.c_str());
+  if (f.json) print_json_line(r.json());
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -42,6 +69,10 @@ double time_median(int warmup, int steps, F&& step) {
 }
 
 void run_bench(const BenchFlags& f) {
+  if (f.loader_only) {
+    if (f.data.empty()) fail("--loader-only needs --data PATH");
+    return run_loader(f);
+  }
   const int threads = f.device.apply_threads();
   const NetSpec spec = f.model.spec();
   BuildOptions options;
@@ -100,6 +131,13 @@ void add_bench(CLI::App& app) {
   cmd->add_flag("--train-only", f->train_only, "Time only the training step");
   cmd->add_flag("--infer-only", f->infer_only, "Time only inference");
   cmd->add_flag("--json", f->json, "Print the results as one JSON object on the last line");
+  cmd->add_flag("--loader-only", f->loader_only, "Measure the data loader alone (decode + augment + batch) on --data");
+  cmd->add_option("--data", f->data, "Dataset for --loader-only (any format train reads)");
+  cmd->add_option("--augment", f->augment, "--loader-only: augmentation preset none, seed, standard, paper")
+      ->capture_default_str()->check(CLI::IsMember({"none", "seed", "standard", "paper"}));
+  cmd->add_option("--format", f->format, "--loader-only: float (normalised NCHW) or uint8 (NHWC at the source size: decode, crop, flip)")
+      ->capture_default_str()->check(CLI::IsMember({"float", "uint8"}));
+  cmd->add_option("--seconds", f->seconds, "--loader-only: timed seconds")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->callback([f] { run_bench(*f); });
 }
 

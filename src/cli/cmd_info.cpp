@@ -2,7 +2,10 @@
 #include <omp.h>
 
 #include <dnnl.hpp>
+#include <map>
 #include <memory>
+
+#include "data/readers.h"
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -14,9 +17,56 @@ namespace {
 
 struct InfoFlags {
   bool json = false;
+  std::string data;
 };
 
+// info --data PATH: what a dataset holds.
+void run_data_info(const InfoFlags& f) {
+  const std::unique_ptr<Dataset> train = open_dataset(f.data, Split::Train);
+  nlohmann::json splits = nlohmann::json::object();
+  splits["train"] = train->size();
+  std::printf("%s\n", train->describe().c_str());
+  std::printf("  train: %zu images\n", train->size());
+  try {
+    const std::unique_ptr<Dataset> test = open_dataset(f.data, Split::Test);
+    if (test->describe() != train->describe()) {
+      splits["test"] = test->size();
+      std::printf("  test:  %zu images (%s)\n", test->size(), test->describe().c_str());
+    }
+  } catch (const Error&) {
+  }
+  if (!splits.contains("test")) std::printf("  no test split (train --val-split holds one out)\n");
+  const auto& classes = train->classes();
+  std::printf("  %zu classes:", classes.size());
+  for (const auto& c : classes) std::printf(" %s", c.c_str());
+  std::printf("\n");
+  // Image sizes, from a sample of up to 64 images spread over the set.
+  std::map<std::string, int> sizes;
+  const size_t n = train->size(), step = std::max<size_t>(1, n / 64);
+  for (size_t i = 0; i < n; i += step) {
+    if (train->has_float_images()) break;
+    try {
+      const Image im = train->image(i);
+      sizes[std::to_string(im.width) + "x" + std::to_string(im.height)]++;
+    } catch (const CorruptSample& e) {
+      std::printf("  warning: %s\n", e.what());
+    }
+  }
+  std::printf("  image sizes (sample):");
+  for (const auto& [size, count] : sizes) std::printf(" %s (%d)", size.c_str(), count);
+  std::printf("\n");
+  if (f.json)
+    print_json_line(nlohmann::json{{"format", train->describe()},
+                                   {"num_images", train->size()},
+                                   {"splits", splits},
+                                   {"num_classes", classes.size()},
+                                   {"classes", classes},
+                                   {"image_sizes", sizes}}
+                        .dump());
+}
+
 void run_info(const InfoFlags& f) {
+  if (!f.data.empty()) return run_data_info(f);
   const dnnl_version_t* v = dnnl_version();
   const char* isa = "unknown";
   switch (dnnl::get_effective_cpu_isa()) {
@@ -49,8 +99,9 @@ void run_info(const InfoFlags& f) {
 
 void add_info(CLI::App& app) {
   auto f = std::make_shared<InfoFlags>();
-  CLI::App* cmd = app.add_subcommand("info", "Show the build, the backends and the machine");
+  CLI::App* cmd = app.add_subcommand("info", "Show the build, the backends and the machine, or describe a dataset (--data)");
   cmd->add_flag("--json", f->json, "Print one JSON object on the last line");
+  cmd->add_option("--data", f->data, "Describe this dataset instead: format, splits, images, classes, image sizes");
   cmd->callback([f] { run_info(*f); });
 }
 
