@@ -4,7 +4,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "cli/checkpoint_net.h"
+#include "api/checkpoint_net.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "data/readers.h"

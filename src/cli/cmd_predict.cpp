@@ -5,7 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "cli/checkpoint_net.h"
+#include "api/alexnet.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/rng.h"
@@ -29,39 +29,23 @@ struct PredictFlags {
 // checkpoint's metadata says (its evaluation transform, input size and normalisation).
 void run_predict_images(const PredictFlags& f) {
   f.device.apply_threads();
-  CheckpointNet c = load_checkpoint_net(f.checkpoint, f.device.backend_kind(), f.device.precision_value(), 1);
-  const Pipeline pipeline(c.transform, false);
-  const int S = c.transform.input_size, C = c.model.options.num_classes;
-  std::vector<float> x(size_t(3) * S * S), z(static_cast<size_t>(C));
+  Classifier clf = Classifier::load(f.checkpoint, f.device.device, f.device.precision, 1);
   nlohmann::json all = nlohmann::json::array();
   int failures = 0;
   for (const std::string& path : f.images) {
-    Image image;
+    std::vector<Prediction> top;
     try {
-      image = read_image_file(path);
-    } catch (const Error& e) {
+      top = clf.classify(path, f.top);
+    } catch (const Error& e) {  // one unreadable picture does not stop the others
       std::fprintf(stderr, "error: %s\n", e.what());
       ++failures;
       continue;
     }
-    SampleRng rng(0, 0, 0);
-    pipeline.to_float(image, rng, x.data());
-    c.net->forward(x.data(), 1, Mode::Eval);
-    c.net->get_logits(z.data());
-    const float m = *std::max_element(z.begin(), z.end());
-    float sum = 0;
-    for (float& v : z) sum += (v = std::exp(v - m));
-    std::vector<int> order(static_cast<size_t>(C));
-    for (int k = 0; k < C; ++k) order[size_t(k)] = k;
-    const int top = std::min(f.top, C);
-    std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int a, int b) { return z[size_t(a)] > z[size_t(b)]; });
     std::printf("%s\n", path.c_str());
     nlohmann::json entry{{"image", path}, {"top", nlohmann::json::array()}};
-    for (int k = 0; k < top; ++k) {
-      const int cls = order[size_t(k)];
-      const std::string name = size_t(cls) < c.model.classes.size() ? c.model.classes[size_t(cls)] : std::to_string(cls);
-      std::printf("  %6.2f%%  %s\n", 100.0 * z[size_t(cls)] / sum, name.c_str());
-      entry["top"].push_back({{"class", name}, {"index", cls}, {"probability", z[size_t(cls)] / sum}});
+    for (const Prediction& p : top) {
+      std::printf("  %6.2f%%  %s\n", 100.0 * p.probability, p.name.c_str());
+      entry["top"].push_back({{"class", p.name}, {"index", p.index}, {"probability", p.probability}});
     }
     all.push_back(entry);
   }

@@ -9,7 +9,7 @@
 #include "data/transforms.h"
 #include "train/checkpoint.h"
 
-namespace alexnet::cli {
+namespace alexnet {
 
 struct CheckpointNet {
   ModelInfo model;
@@ -20,4 +20,4 @@ struct CheckpointNet {
 
 CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch);
 
-}  // namespace alexnet::cli
+}  // namespace alexnet

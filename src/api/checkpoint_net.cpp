@@ -1,8 +1,8 @@
-#include "cli/checkpoint_net.h"
+#include "api/checkpoint_net.h"
 
 #include "model/weights.h"
 
-namespace alexnet::cli {
+namespace alexnet {
 
 CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch) {
   const TensorFile file = read_safetensors(path);
@@ -25,4 +25,4 @@ CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, 
   return c;
 }
 
-}  // namespace alexnet::cli
+}  // namespace alexnet
