@@ -26,9 +26,71 @@ struct BenchFlags {
   bool train_only = false, infer_only = false;
   // loader benchmark
   std::string data, augment = "seed", format = "float";
-  bool loader_only = false;
+  bool loader_only = false, per_layer = false;
   double seconds = 5;
 };
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// Times `step` `warmup + steps` times and returns the median of the last `steps` durations.
+template <class F>
+double time_median(int warmup, int steps, F&& step) {
+  std::vector<double> times;
+  for (int i = 0; i < warmup + steps; ++i) {
+    const double t0 = now_seconds();
+    step(i);
+    if (i >= warmup) times.push_back(now_seconds() - t0);
+  }
+  return median(times);
+}
+
+// --per-layer: forward and backward time of every layer, like `caffe time`. Each layer is built as a
+// network of its own on the same backend, fed an input of its shape in the full network; its
+// "loss" is cross-entropy over its flattened output, which adds a negligible pass.
+void run_per_layer(const BenchFlags& f) {
+  const int threads = f.device.apply_threads();
+  const NetSpec spec = f.model.spec();
+  const std::vector<ActShape> shapes = activation_shapes(spec);
+  const int B = f.batch_size;
+  std::fprintf(stderr, "bench: per layer, model %s, batch %d, %s, %d threads\n", spec.variant.c_str(), B,
+               f.device.precision.c_str(), threads);
+  std::printf("%-16s %-20s %-18s %10s %10s\n", "layer", "kind", "output", "fwd ms", "bwd ms");
+  nlohmann::json rows = nlohmann::json::array();
+  double total_f = 0, total_b = 0;
+  Rng rng(3);
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const ActShape in = i ? shapes[i - 1] : ActShape{spec.in_channels, spec.input_size, spec.input_size};
+    NetSpec one;
+    one.variant = spec.variant;
+    one.in_channels = in.c;
+    one.input_size = in.h;
+    one.num_classes = int(shapes[i].numel());
+    one.layers = {spec.layers[i]};
+    BuildOptions options;
+    options.max_batch = B;
+    options.precision = f.device.precision_value();
+    std::unique_ptr<Net> net = make_net(f.device.backend_kind(), one, options);
+    std::vector<float> params(net->params().total);
+    init_params(one, net->params(), params, 1);
+    net->set_params(params);
+    std::vector<float> x(size_t(B) * in.numel());
+    for (float& v : x) v = float(rng.normal());
+    const std::vector<int64_t> labels(static_cast<size_t>(B), 0);
+    double tf = time_median(f.warmup, f.steps, [&](int s) { net->forward(x.data(), B, Mode::Train, uint64_t(s)); });
+    double tb = time_median(f.warmup, f.steps, [&](int) { net->backward(labels.data()); });
+    total_f += tf, total_b += tb;
+    const std::string out = shapes[i].flat ? cat(shapes[i].c) : cat(shapes[i].c, "x", shapes[i].h, "x", shapes[i].w);
+    std::printf("%-16s %-20s %-18s %10.2f %10.2f\n", spec.layers[i].name.c_str(), layer_kind(spec.layers[i].op), out.c_str(),
+                tf * 1e3, tb * 1e3);
+    rows.push_back({{"layer", spec.layers[i].name}, {"kind", layer_kind(spec.layers[i].op)}, {"forward_ms", tf * 1e3},
+                    {"backward_ms", tb * 1e3}});
+  }
+  std::printf("%-56s %10.2f %10.2f\n", "total", total_f * 1e3, total_b * 1e3);
+  if (f.json) print_json_line(nlohmann::json{{"model", spec.variant}, {"batch_size", B}, {"layers", rows}}.dump());
+}
 
 void run_loader(const BenchFlags& f) {
   const std::unique_ptr<Dataset> data = open_dataset(f.data, Split::Train);
@@ -51,28 +113,12 @@ void run_loader(const BenchFlags& f) {
   if (f.json) print_json_line(r.json());
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-// Times `step` `warmup + steps` times and returns the median of the last `steps` durations.
-template <class F>
-double time_median(int warmup, int steps, F&& step) {
-  std::vector<double> times;
-  for (int i = 0; i < warmup + steps; ++i) {
-    const double t0 = now_seconds();
-    step(i);
-    if (i >= warmup) times.push_back(now_seconds() - t0);
-  }
-  return median(times);
-}
-
 void run_bench(const BenchFlags& f) {
   if (f.loader_only) {
     if (f.data.empty()) fail("--loader-only needs --data PATH");
     return run_loader(f);
   }
+  if (f.per_layer) return run_per_layer(f);
   const int threads = f.device.apply_threads();
   const NetSpec spec = f.model.spec();
   BuildOptions options;
@@ -131,6 +177,7 @@ void add_bench(CLI::App& app) {
   cmd->add_flag("--train-only", f->train_only, "Time only the training step");
   cmd->add_flag("--infer-only", f->infer_only, "Time only inference");
   cmd->add_flag("--json", f->json, "Print the results as one JSON object on the last line");
+  cmd->add_flag("--per-layer", f->per_layer, "Time forward and backward of every layer separately");
   cmd->add_flag("--loader-only", f->loader_only, "Measure the data loader alone (decode + augment + batch) on --data");
   cmd->add_option("--data", f->data, "Dataset for --loader-only (any format train reads)");
   cmd->add_option("--augment", f->augment, "--loader-only: augmentation preset none, seed, standard, paper")
