@@ -59,6 +59,13 @@ class Net {
   virtual void set_params(std::span<const float> host) = 0;
   virtual void get_params(std::span<float> host) const = 0;
   virtual void get_grads(std::span<float> host) const = 0;
+  // Replaces the gradients of the last backward() (sgd_step then uses these): data-parallel
+  // training writes back the gradients averaged over all processes.
+  virtual void set_grads(std::span<const float> host) = 0;
+  // The backend's own gradient buffer when it is host memory (reference, oneDNN), to be combined
+  // in place between backward() and sgd_step() with no copy; empty when the gradients live on a
+  // device (CUDA), where get_grads/set_grads are the explicit copies.
+  virtual std::span<float> host_grads() { return {}; }
   virtual void set_momentum(std::span<const float> host) = 0;
   virtual void get_momentum(std::span<float> host) const = 0;
 

@@ -41,6 +41,8 @@ class ReferenceNet final : public Net {
   void set_params(std::span<const float> host) override { copy_in(params_, host); }
   void get_params(std::span<float> host) const override { copy_out(params_, host); }
   void get_grads(std::span<float> host) const override { copy_out(grads_, host); }
+  void set_grads(std::span<const float> host) override { copy_in(grads_, host); }
+  std::span<float> host_grads() override { return grads_; }
   void set_momentum(std::span<const float> host) override {
     copy_in(momentum_, host);
     momentum_ready_ = true;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "data/download.h"
+#include "dist/communicator.h"
 #include "train/run.h"
 
 namespace alexnet::cli {
@@ -23,7 +24,30 @@ struct TrainFlags {
 
 bool given(const CLI::App* cmd, const char* name) { return cmd->get_option(name)->count() > 0; }
 
+// Trains in this process; returns the exit code (0, or 128 + a signal that stopped the run).
+int train_process(TrainFlags& f, Communicator& comm);
+
 void run_train(TrainFlags& f) {
+  // Under an MPI launcher (mpirun -np N alexnet train ...) every process trains data-parallel on
+  // its shard; otherwise this is the single process. See docs/parallel.md.
+  std::unique_ptr<Communicator> comm = make_communicator();
+  int code = 0;
+  if (comm->size() == 1) {
+    code = train_process(f, *comm);
+  } else {
+    // One process failing leaves the others waiting in a collective: end them all, now.
+    try {
+      code = train_process(f, *comm);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "error (process %d of %d): %s\n", comm->rank(), comm->size(), e.what());
+      comm->abort(1);
+    }
+  }
+  comm.reset();  // MPI_Finalize
+  if (code) std::exit(code);
+}
+
+int train_process(TrainFlags& f, Communicator& comm) {
   f.device.apply_threads();
   TrainConfig c = f.config;
   c.backend = f.device.backend_kind();
@@ -41,12 +65,14 @@ void run_train(TrainFlags& f) {
     c = stored;
   }
   if (!f.download.empty() && resolve_data_path(c.data).empty()) c.data = download_cifar(parse_cifar_kind(f.download));
-  const TrainResult r = run_training(c, f.resume);
-  std::printf("run directory: %s", r.run_dir.c_str());
-  if (r.best_top1 >= 0) std::printf(" (best validation top-1 %.2f%%)", r.best_top1 * 100);
-  std::printf("\n");
-  std::fflush(stdout);
-  if (r.exit_code) std::exit(r.exit_code);
+  const TrainResult r = run_training(c, f.resume, &comm);
+  if (comm.is_root()) {
+    std::printf("run directory: %s", r.run_dir.c_str());
+    if (r.best_top1 >= 0) std::printf(" (best validation top-1 %.2f%%)", r.best_top1 * 100);
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  return r.exit_code;
 }
 
 }  // namespace

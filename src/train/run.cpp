@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "data/loader.h"
+#include "dist/communicator.h"
+#include "dist/data_parallel.h"
 #include "data/readers.h"
 #include "model/weights.h"
 #include "report/run_report.h"
@@ -37,7 +39,7 @@ std::string TrainConfig::to_json() const {
               {"backend", backend_name(backend)}, {"precision", precision_name(precision)},
               {"seed", seed},         {"out", out},                 {"save", save},
               {"init", init},         {"print_freq", print_freq},   {"save_every", save_every},
-              {"eval_every", eval_every}, {"report", report}}
+              {"eval_every", eval_every}, {"report", report}, {"world_size", world_size}}
       .dump(2);
 }
 
@@ -57,6 +59,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get("milestones", c.milestones); get("step_size", c.step_size); get("gamma", c.gamma); get("seed", c.seed);
     get("out", c.out); get("save", c.save); get("init", c.init); get("print_freq", c.print_freq);
     get("save_every", c.save_every); get("eval_every", c.eval_every); get("report", c.report);
+    get("world_size", c.world_size);
     std::string b = "onednn", p = "fp32";
     get("backend", b);
     get("precision", p);
@@ -139,10 +142,16 @@ Data open_data(const TrainConfig& c) {
 
 }  // namespace
 
-TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
+TrainResult run_training(TrainConfig c, const std::string& resume_dir, Communicator* comm) {
+  std::unique_ptr<Communicator> single;
+  if (!comm) comm = (single = make_single_process_communicator()).get();
+  const int rank = comm->rank(), world = comm->size();
+  const bool root = rank == 0;  // prints and writes the run directory
   const bool resuming = !resume_dir.empty();
   ResumePoint resume;
   if (resuming) resume = load_last_checkpoint(resume_dir);
+  const int stored_world = resuming ? TrainConfig::from_json(resume.config_json).world_size : world;
+  c.world_size = world;
 
   // Data and the classes it defines.
   c.data = resolve_data_path(c.data);
@@ -179,13 +188,16 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
   lo.train = true;
   lo.seed = c.seed;
   lo.transform = tc;
+  lo.rank = rank;
+  lo.world_size = world;
   Loader loader(*data.train, lo);
   LoaderBatchSource source(loader);
 
   BuildOptions bo;
   bo.max_batch = c.batch_size;
   bo.precision = c.precision;
-  bo.seed = c.seed;
+  // Dropout masks derive from (seed, step, layer, index in the batch): each process draws its own.
+  bo.seed = rank == 0 ? c.seed : fingerprint(cat("dropout seed ", c.seed, " rank ", rank));
   bo.label_smoothing = c.label_smoothing;
   std::unique_ptr<Net> net = make_net(c.backend, spec, bo);
   const ParamTable& table = net->params();
@@ -202,28 +214,44 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
     if (!c.init.empty()) {
       const TensorFile init = read_safetensors(c.init);
       const PartialLoad loaded = load_matching_weights(init, table, params);
-      std::fprintf(stderr, "init: loaded %zu of %zu tensors from %s\n", loaded.loaded.size(), table.entries.size(), c.init.c_str());
-      for (const std::string& s : loaded.skipped) std::fprintf(stderr, "init: re-initialised %s\n", s.c_str());
+      if (root) std::fprintf(stderr, "init: loaded %zu of %zu tensors from %s\n", loaded.loaded.size(), table.entries.size(), c.init.c_str());
+      for (const std::string& s : loaded.skipped)
+        if (root) std::fprintf(stderr, "init: re-initialised %s\n", s.c_str());
     }
   }
   net->set_params(params);
   if (resuming && state.step > 0) net->set_momentum(momentum);
+  // Every process must train the same thing from the same weights.
+  require_same_everywhere(*comm, "the training configuration",
+                          cat(c.to_json(), "\ntraining samples ", data.train->size(), "\nresumed at step ", state.step));
+  broadcast_params(*net, *comm);
 
   // The run directory.
   TrainResult result;
   result.run_dir = resuming ? resume_dir : (c.out.empty() ? default_run_dir(c.model) : c.out);
   c.out = result.run_dir;
   std::error_code ec;
-  fs::create_directories(result.run_dir, ec);
+  if (root) fs::create_directories(result.run_dir, ec);
   if (ec) fail(result.run_dir, ": cannot create the run directory (", ec.message(), ")");
   const std::string config_json = c.to_json();
-  write_text_file((fs::path(result.run_dir) / "config.json").string(), config_json + "\n");
+  if (root) write_text_file((fs::path(result.run_dir) / "config.json").string(), config_json + "\n");
   const std::string jsonl = (fs::path(result.run_dir) / "metrics.jsonl").string();
   const std::string csv = (fs::path(result.run_dir) / "metrics.csv").string();
-  if (!fs::exists(csv)) append_line(csv, "kind,epoch,step,loss,lr,img_s,train_acc,val_loss,val_top1,val_top5");
+  if (root && !fs::exists(csv)) append_line(csv, "kind,epoch,step,loss,lr,img_s,train_acc,val_loss,val_top1,val_top5");
 
   const int64_t per_epoch = source.steps_per_epoch();
   const int64_t total = c.steps > 0 ? c.steps : per_epoch * c.epochs;
+  std::string resume_note;
+  if (resuming && stored_world != world) {
+    // Steps per epoch depend on the number of processes: continue in the same epoch, at the same
+    // fraction of it (exact at epoch ends).
+    const int64_t n = int64_t(data.train->size()), W = stored_world, B = c.batch_size;
+    const int64_t old_per_epoch = ((W == 1 ? n : (n + W - 1) / W) + B - 1) / B;
+    const int64_t mapped = map_resumed_step(state.step, old_per_epoch, per_epoch);
+    resume_note = cat("resume: step ", state.step, " of ", stored_world, " process", stored_world == 1 ? "" : "es", " (",
+                      old_per_epoch, " steps per epoch) is step ", mapped, " of ", world, " (", per_epoch, " per epoch)");
+    state.step = mapped;
+  }
   ScheduleConfig sc;
   sc.kind = c.schedule;
   sc.lr = c.lr;
@@ -236,40 +264,55 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
   LrSchedule schedule(sc);
   schedule.set_state(state.schedule);
 
-  std::fprintf(stderr, "data: %s, %zu training images, %zu classes; augment %s\n", data.train->describe().c_str(),
-               data.train->size(), classes.size(), c.augment.c_str());
-  if (data.val) std::fprintf(stderr, "validation: %zu images, %s\n", data.val->size(), data.val_note.c_str());
-  std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s\n", spec.variant.c_str(), table.total,
-               spec.input_size, spec.input_size, spec.num_classes, backend_name(net->backend()), precision_name(c.precision));
-  std::fprintf(stderr, "train: %lld steps (%lld per epoch) of batch %d, SGD lr %g momentum %g wd %g, schedule %s%s\n",
-               (long long)total, (long long)per_epoch, c.batch_size, c.lr, c.momentum, c.weight_decay, c.schedule.c_str(),
-               resuming ? cat(", resuming at step ", state.step).c_str() : "");
-  std::fprintf(stderr, "run directory: %s\n", result.run_dir.c_str());
+  if (root) {
+    std::fprintf(stderr, "data: %s, %zu training images, %zu classes; augment %s\n", data.train->describe().c_str(),
+                 data.train->size(), classes.size(), c.augment.c_str());
+    if (data.val) std::fprintf(stderr, "validation: %zu images, %s\n", data.val->size(), data.val_note.c_str());
+    std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s\n", spec.variant.c_str(), table.total,
+                 spec.input_size, spec.input_size, spec.num_classes, backend_name(net->backend()), precision_name(c.precision));
+    std::fprintf(stderr, "train: %lld steps (%lld per epoch) of batch %d, SGD lr %g momentum %g wd %g, schedule %s%s\n",
+                 (long long)total, (long long)per_epoch, c.batch_size, c.lr, c.momentum, c.weight_decay, c.schedule.c_str(),
+                 resuming ? cat(", resuming at step ", state.step).c_str() : "");
+    if (world > 1)
+      std::fprintf(stderr, "parallel: %d processes over %s, each its own shard of every epoch; batch %d per process = "
+                           "effective batch %d; lr %g as given (not scaled: for the linear scaling rule pass --lr %g); "
+                           "validation sharded over the processes; rank 0 writes the run directory\n",
+                   world, comm->transport().c_str(), c.batch_size, c.batch_size * world, c.lr, c.lr * world);
+    if (!resume_note.empty()) std::fprintf(stderr, "%s\n", resume_note.c_str());
+    std::fprintf(stderr, "run directory: %s\n", result.run_dir.c_str());
+  }
 
   auto checkpoint = [&] {
+    if (!root) return;
     net->get_params(params);
     momentum.resize(table.total);
     net->get_momentum(momentum);
     state.schedule = schedule.state();
     save_last_checkpoint(result.run_dir, table, params, momentum, model, config_json, state);
   };
+  // Validation: each process evaluates its shard (every sample once overall) and the counts are summed.
+  std::shared_ptr<const Dataset> val_shard = data.val;
+  if (data.val && world > 1)
+    val_shard = std::make_shared<SubsetDataset>(data.val, evaluation_shard(data.val->size(), rank, world),
+                                                data.val->describe());
   auto validate = [&](int64_t epoch) {
     EvalOptions eo;
     eo.transform = tc;
     eo.batch_size = c.batch_size;
     eo.threads = c.workers;
-    const EvalResult er = evaluate(*net, *data.val, eo);
+    const EvalResult er = combine_evaluations(*comm, val_shard->size() ? evaluate(*net, *val_shard, eo) : EvalResult{});
     result.val_top1 = er.top1;
     result.val_top5 = er.top5;
     json confusion{{"classes", classes}, {"matrix", er.confusion}};
-    write_text_file((fs::path(result.run_dir) / "confusion.json").string(), confusion.dump() + "\n");
+    if (root) write_text_file((fs::path(result.run_dir) / "confusion.json").string(), confusion.dump() + "\n");
     if (er.top1 > state.best_top1) {
       state.best_top1 = er.top1;
       net->get_params(params);
-      save_weights_file((fs::path(result.run_dir) / "best.safetensors").string(), table, params, model, config_json,
-                        state.step);
+      if (root)
+        save_weights_file((fs::path(result.run_dir) / "best.safetensors").string(), table, params, model, config_json,
+                          state.step);
     }
-    std::printf("epoch %lld validation: loss %.4f, top-1 %.2f%%, top-5 %.2f%% (best top-1 %.2f%%) on %lld images\n",
+    if (root) std::printf("epoch %lld validation: loss %.4f, top-1 %.2f%%, top-5 %.2f%% (best top-1 %.2f%%) on %lld images\n",
                 (long long)epoch + 1, er.loss, er.top1 * 100, er.top5 * 100, state.best_top1 * 100, (long long)er.n);
     std::fflush(stdout);
     return er;
@@ -294,6 +337,7 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
   loop.total_steps = total;
   loop.start_step = state.step;
   loop.sgd = {c.momentum, c.weight_decay, 0.f, c.nesterov};
+  loop.comm = comm;
   try {
     train_loop(*net, source, schedule, loop, [&](const StepReport& r) {
       state.step = r.step + 1;
@@ -304,7 +348,7 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
       epoch_correct += r.correct, epoch_samples += r.samples;
       const bool epoch_end = r.step_in_epoch + 1 == per_epoch || r.step + 1 == total;
       const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-      if (r.step_in_epoch % c.print_freq == 0 || epoch_end) {
+      if (root && (r.step_in_epoch % c.print_freq == 0 || epoch_end)) {
         const double img_s = window_samples / std::max(1e-9, now - window_start);
         const double eta = (now - run_start) / double(r.step + 1 - first_step) * double(total - r.step - 1);
         const double mean = window_loss / double(window_steps);
@@ -329,7 +373,7 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
         window_loss = window_compute = window_wait = 0;
         window_steps = window_samples = 0;
         window_start = now;
-      } else if (tty) {
+      } else if (tty && root) {
         const int64_t done = r.step_in_epoch + 1;
         const int width = 30, filled = int(width * done / per_epoch);
         std::printf("\r\033[Kepoch %lld [%s%s] %lld/%lld loss %.4f", (long long)r.epoch + 1, std::string(size_t(filled), '=').c_str(),
@@ -339,8 +383,9 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
       if (epoch_end) {
         const double train_loss = epoch_loss / double(std::max<int64_t>(1, epoch_steps));
         const double train_acc = double(epoch_correct) / double(std::max<int64_t>(1, epoch_samples));
-        std::printf("epoch %lld done: train loss %.4f, train top-1 %.2f%% (training mode)\n", (long long)r.epoch + 1,
-                    train_loss, train_acc * 100);
+        if (root)
+          std::printf("epoch %lld done: train loss %.4f, train top-1 %.2f%% (training mode)\n", (long long)r.epoch + 1,
+                      train_loss, train_acc * 100);
         std::fflush(stdout);
         json line{{"kind", "epoch"}, {"epoch", r.epoch + 1}, {"step", r.step + 1}, {"train_loss", train_loss}, {"train_acc", train_acc}};
         std::string csv_val = ",,";
@@ -350,20 +395,25 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
           line["val_top1"] = er.top1;
           line["val_top5"] = er.top5;
           csv_val = cat(er.loss, ",", er.top1, ",", er.top5);
-          if (schedule.end_epoch(er.loss)) std::printf("validation loss stopped improving: learning rate now %g\n", schedule.lr(r.step + 1));
+          if (schedule.end_epoch(er.loss) && root) std::printf("validation loss stopped improving: learning rate now %g\n", schedule.lr(r.step + 1));
         }
-        append_line(jsonl, line.dump());
-        append_line(csv, cat("epoch,", r.epoch + 1, ",", r.step + 1, ",", train_loss, ",,,", train_acc, ",", csv_val));
+        if (root) append_line(jsonl, line.dump());
+        if (root) append_line(csv, cat("epoch,", r.epoch + 1, ",", r.step + 1, ",", train_loss, ",,,", train_acc, ",", csv_val));
         epoch_loss = 0;
         epoch_correct = epoch_samples = epoch_steps = 0;
         checkpoint();
       } else if (c.save_every > 0 && (r.step + 1) % c.save_every == 0) {
         checkpoint();
       }
-      if (g_signal.load()) {
+      int sig = g_signal.load();
+      if (world > 1) {  // all processes stop at the same step when any of them was signalled
+        double any[1] = {double(sig != 0)};
+        comm->allreduce_sum(any);
+        if (any[0] > 0 && !sig) sig = SIGTERM;
+      }
+      if (sig) {
         if (!epoch_end) checkpoint();
-        const int sig = g_signal.load();
-        std::fprintf(stderr, "\n%s: stopped after step %lld; checkpoint saved in %s (continue with --resume %s)\n",
+        if (root) std::fprintf(stderr, "\n%s: stopped after step %lld; checkpoint saved in %s (continue with --resume %s)\n",
                      sig == SIGINT ? "interrupted" : "terminated", (long long)(r.step + 1), result.run_dir.c_str(),
                      result.run_dir.c_str());
         result.exit_code = 128 + sig;
@@ -380,12 +430,12 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
   std::signal(SIGTERM, previous_term);
   result.steps = state.step;
   result.best_top1 = state.best_top1;
-  if (!c.save.empty() && result.exit_code == 0) {
+  if (root && !c.save.empty() && result.exit_code == 0) {
     net->get_params(params);
     save_weights_file(c.save, table, params, model, config_json, state.step);
     std::fprintf(stderr, "saved weights to %s\n", c.save.c_str());
   }
-  if (c.report) {
+  if (root && c.report) {
     try {
       const report::ReportResult rr = report::write_report_html(result.run_dir);
       for (const std::string& note : rr.notes) std::fprintf(stderr, "report: %s\n", note.c_str());
@@ -395,7 +445,7 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir) {
     }
   }
   const LoaderStats ls = loader.stats();
-  std::fprintf(stderr, "data: %s\n", ls.summary().c_str());
+  if (root) std::fprintf(stderr, "data: %s\n", ls.summary().c_str());
   return result;
 }
 

@@ -11,6 +11,8 @@
 
 namespace alexnet {
 
+class Communicator;
+
 struct TrainConfig {
   // model
   std::string model = "seed";
@@ -48,6 +50,8 @@ struct TrainConfig {
   int64_t save_every = 0;        // steps between checkpoints (0: every epoch only)
   int eval_every = 1;            // epochs between validations (0: never)
   bool report = true;            // pictures + report.html at the end
+  // recorded, not chosen: the number of processes that trained (resume maps steps when it changes)
+  int world_size = 1;
 
   std::string to_json() const;
   static TrainConfig from_json(const std::string& json);
@@ -61,7 +65,10 @@ struct TrainResult {
 };
 
 // Runs (or, with resume_dir, continues) a training run. Throws alexnet::Error for bad input.
-TrainResult run_training(TrainConfig config, const std::string& resume_dir = "");
+// With a communicator of several processes, every process calls this with the same config and
+// trains data-parallel on its shard (docs/parallel.md); rank 0 alone prints and writes files. A
+// process that throws must make the others stop (Communicator::abort).
+TrainResult run_training(TrainConfig config, const std::string& resume_dir = "", Communicator* comm = nullptr);
 
 // Where the data is: `flag` if given, else $ALEXNET_DATA, else ./data if it exists; empty if none.
 std::string resolve_data_path(const std::string& flag);

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <vector>
 
+#include "dist/communicator.h"
+#include "dist/data_parallel.h"
+
 namespace alexnet {
 
 namespace {
@@ -17,6 +20,8 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
   std::vector<float> logits(size_t(B) * spec.num_classes);
   const int64_t per_epoch = source.steps_per_epoch();
   int64_t step = options.start_step;
+  Communicator* comm = options.comm && options.comm->size() > 1 ? options.comm : nullptr;
+  std::vector<float> grad_scratch;  // host copy of device gradients for the all-reduce
   for (; step < options.total_steps; ++step) {
     const BatchView batch = source.get(step);
     const int n = batch.n;
@@ -24,12 +29,34 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
     const double t0 = seconds();
     const float lr = schedule.lr(step);
     net.forward(batch.images, n, Mode::Train, uint64_t(step));
-    const float loss = net.backward(labels);
+    float loss = net.backward(labels);
+    net.get_logits(logits.data());
+    int correct = 0;
+    for (int i = 0; i < n; ++i) {
+      const float* z = logits.data() + size_t(i) * spec.num_classes;
+      int best = 0;
+      for (int c = 1; c < spec.num_classes; ++c)
+        if (z[c] > z[best]) best = c;
+      correct += best == labels[i];
+    }
+    int samples = n;
+    double comm_seconds = 0;
+    if (comm) {
+      // The global batch's loss and accuracy first: every process then sees the same (finite or
+      // not) loss and stops at the same step.
+      const double tc = seconds();
+      double totals[3] = {double(loss) * n, double(correct), double(n)};
+      comm->allreduce_sum(totals);
+      loss = float(totals[0] / totals[2]);
+      correct = int(totals[1]);
+      samples = int(totals[2]);
+      if (std::isfinite(loss)) average_gradients(net, *comm, n, grad_scratch);
+      comm_seconds = seconds() - tc;
+    }
     if (!std::isfinite(loss))
       fail("the loss became ", loss, " at step ", step + 1, " (learning rate ", lr,
            "); the parameters of the previous step are kept. Try a lower --lr, or warm-up (--warmup-epochs)");
     net.sgd_step(options.sgd, lr);
-    net.get_logits(logits.data());
     StepReport r;
     r.step = step;
     r.epoch = step / per_epoch;
@@ -38,14 +65,9 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
     r.total_steps = options.total_steps;
     r.loss = loss;
     r.lr = lr;
-    r.samples = n;
-    for (int i = 0; i < n; ++i) {
-      const float* z = logits.data() + size_t(i) * spec.num_classes;
-      int best = 0;
-      for (int c = 1; c < spec.num_classes; ++c)
-        if (z[c] > z[best]) best = c;
-      r.correct += best == labels[i];
-    }
+    r.samples = samples;
+    r.correct = correct;
+    r.comm_seconds = comm_seconds;
     r.compute_seconds = seconds() - t0;
     r.wait_seconds = source.last_wait_seconds();
     if (!on_step(r)) return step + 1;

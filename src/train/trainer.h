@@ -12,16 +12,19 @@
 
 namespace alexnet {
 
+class Communicator;
+
 struct StepReport {
   int64_t step = 0;        // global step just finished (0-based)
   int64_t epoch = 0;       // 0-based
   int64_t step_in_epoch = 0;
   int64_t steps_per_epoch = 0;
   int64_t total_steps = 0;
-  float loss = 0;          // this batch
+  float loss = 0;          // this batch (over all processes: the global batch)
   float lr = 0;
-  int correct = 0, samples = 0;   // top-1 on this batch (training mode)
+  int correct = 0, samples = 0;   // top-1 on this batch (training mode; all processes)
   double compute_seconds = 0, wait_seconds = 0;
+  double comm_seconds = 0;        // part of compute_seconds spent combining gradients across processes
 };
 
 struct TrainLoopOptions {
@@ -29,10 +32,15 @@ struct TrainLoopOptions {
   int64_t total_steps = 1;
   int64_t start_step = 0;  // > 0 when resuming
   SgdOptions sgd;
+  // Data parallelism: null or one process trains alone. Otherwise every process calls train_loop
+  // with its own shard of the data (the source) and the same options; gradients are averaged over
+  // all processes between backward() and sgd_step(), and the loss, accuracy and sample counts in
+  // the reports are those of the global batch, so every process takes the same decisions.
+  Communicator* comm = nullptr;
 };
 
 // Runs steps [start_step, total_steps). `on_step` is called after every step; returning false stops
-// the loop after that step. Throws alexnet::Error when the loss becomes NaN or infinite (parameters
+// the loop after that step (with several processes, every process must return the same). Throws alexnet::Error when the loss becomes NaN or infinite (parameters
 // are then those of the last step that was still finite: the update of the bad step is not applied).
 int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, const TrainLoopOptions& options,
                    const std::function<bool(const StepReport&)>& on_step);

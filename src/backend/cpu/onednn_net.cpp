@@ -158,6 +158,8 @@ class OneDnnNet final : public Net {
   }
   void get_params(std::span<float> host) const override { copy_out(params_, host); }
   void get_grads(std::span<float> host) const override { copy_out(grads_, host); }
+  void set_grads(std::span<const float> host) override { copy_in(grads_, host); }
+  std::span<float> host_grads() override { return grads_.span<float>(); }
   void set_momentum(std::span<const float> host) override {
     copy_in(momentum_, host);
     momentum_ready_ = true;

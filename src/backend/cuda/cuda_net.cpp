@@ -172,6 +172,11 @@ class CudaNet final : public Net {
   }
   void get_params(std::span<float> host) const override { download(params_, host); }
   void get_grads(std::span<float> host) const override { download(grads_, host); }
+  void set_grads(std::span<const float> host) override {
+    upload(grads_, host);
+    grads_ready_ = true;
+    sync();
+  }
   void set_momentum(std::span<const float> host) override {
     upload(momentum_, host);
     momentum_ready_ = true;

@@ -1,0 +1,121 @@
+// The MPI communicator (MPI_COMM_WORLD), and make_communicator's choice between it and a single
+// process. Compiled with or without MPI: without, mpi_compiled_in() is false.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+#include "core/error.h"
+#include "dist/communicator.h"
+
+#ifdef ALEXNET_HAVE_MPI
+// The C API only: Open MPI's and MPICH's mpi.h would otherwise pull in their deprecated C++ bindings.
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+
+// Every MPI call goes through this: a failure throws alexnet::Error naming the call, file:line and
+// MPI's own message (MPI_COMM_WORLD's handler is set to MPI_ERRORS_RETURN so failures come back).
+#define ALEXNET_MPI(call) ::alexnet::mpi_check((call), #call, __FILE__, __LINE__)
+
+namespace alexnet {
+
+namespace {
+
+void mpi_check(int rc, const char* call, const char* file, int line) {
+  if (rc == MPI_SUCCESS) return;
+  char message[MPI_MAX_ERROR_STRING] = {};
+  int length = 0;
+  if (MPI_Error_string(rc, message, &length) != MPI_SUCCESS) std::snprintf(message, sizeof message, "MPI error %d", rc);
+  fail(call, " failed at ", file, ":", line, ": ", message);
+}
+
+// MPI counts are ints: large buffers go in pieces of at most 2^30 elements.
+constexpr size_t kMaxCount = size_t(1) << 30;
+
+class MpiCommunicator final : public Communicator {
+ public:
+  MpiCommunicator() {
+    int initialized = 0;
+    ALEXNET_MPI(MPI_Initialized(&initialized));
+    if (initialized) fail("MPI is already initialised: make one communicator per process");
+    // Only the main thread calls MPI (the loader's workers never do).
+    int provided = 0;
+    ALEXNET_MPI(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+    ALEXNET_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    ALEXNET_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+    ALEXNET_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+    char version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
+    int length = 0;
+    ALEXNET_MPI(MPI_Get_library_version(version, &length));
+    library_ = version;
+    if (const size_t cut = library_.find_first_of(",\n"); cut != std::string::npos) library_.resize(cut);
+  }
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    if (MPI_Finalized(&finalized) == MPI_SUCCESS && !finalized) MPI_Finalize();  // nothing to report to at exit
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::string transport() const override { return cat("MPI (", library_, ")"); }
+
+  void allreduce_sum(std::span<float> data) override {
+    for (size_t at = 0; at < data.size(); at += kMaxCount) {
+      const int n = int(std::min(kMaxCount, data.size() - at));
+      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+    }
+  }
+  void allreduce_sum(std::span<double> data) override {
+    for (size_t at = 0; at < data.size(); at += kMaxCount) {
+      const int n = int(std::min(kMaxCount, data.size() - at));
+      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+    }
+  }
+  void broadcast(std::span<std::byte> data, int root) override {
+    for (size_t at = 0; at < data.size(); at += kMaxCount) {
+      const int n = int(std::min(kMaxCount, data.size() - at));
+      ALEXNET_MPI(MPI_Bcast(data.data() + at, n, MPI_BYTE, root, MPI_COMM_WORLD));
+    }
+  }
+  void barrier() override { ALEXNET_MPI(MPI_Barrier(MPI_COMM_WORLD)); }
+  [[noreturn]] void abort(int code) override {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);  // does not return when it works; if it fails, exit anyway
+    std::_Exit(code);
+  }
+
+ private:
+  int rank_ = 0, size_ = 1;
+  std::string library_;
+};
+
+}  // namespace
+
+bool mpi_compiled_in() { return true; }
+
+std::unique_ptr<Communicator> make_communicator() {
+  if (!launched_by_mpi_launcher()) return make_single_process_communicator();
+  return std::make_unique<MpiCommunicator>();
+}
+
+}  // namespace alexnet
+
+#else  // no MPI
+
+namespace alexnet {
+
+bool mpi_compiled_in() { return false; }
+
+std::unique_ptr<Communicator> make_communicator() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* v = std::getenv(name); v && std::atoi(v) > 1)
+      fail("started by an MPI launcher with ", v, " processes, but this alexnet was built without MPI; install MPI "
+           "(libopenmpi-dev) and rebuild, or run a single process");
+  return make_single_process_communicator();
+}
+
+}  // namespace alexnet
+
+#endif

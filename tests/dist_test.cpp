@@ -1,0 +1,213 @@
+// Data-parallel training over processes (src/dist/): the pieces in one process, and `alexnet train`
+// under mpirun, which must give the weights of one process training on the same global batches.
+// The mpirun tests are skipped, with a message, where mpirun (Open MPI) is missing or the program
+// was built without MPI.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+
+#include "core/rng.h"
+#include "dist/communicator.h"
+#include "dist/data_parallel.h"
+#include "tensor/safetensors.h"
+#include "test_cli_util.h"
+#include "train/checkpoint.h"
+
+namespace alexnet {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_alexnet;
+using testing::TempDir;
+
+TEST(Dist, EvaluationShardsCountEverySampleOnce) {
+  for (size_t n : {0, 1, 7, 10}) {
+    for (int W : {1, 2, 3, 8}) {
+      std::vector<int> seen(n, 0);
+      for (int r = 0; r < W; ++r)
+        for (size_t i : evaluation_shard(n, r, W)) ++seen.at(i);
+      for (size_t i = 0; i < n; ++i) EXPECT_EQ(seen[i], 1) << "n " << n << " W " << W << " sample " << i;
+    }
+  }
+  EXPECT_THROW(evaluation_shard(10, 2, 2), Error);
+}
+
+TEST(Dist, ResumedStepsKeepTheEpochAndItsFraction) {
+  EXPECT_EQ(map_resumed_step(17, 6, 6), 17);
+  EXPECT_EQ(map_resumed_step(6, 6, 3), 3);   // end of epoch 1 with 1 process -> with 2
+  EXPECT_EQ(map_resumed_step(12, 6, 3), 6);
+  EXPECT_EQ(map_resumed_step(3, 3, 6), 6);   // and back
+  EXPECT_EQ(map_resumed_step(4, 6, 3), 2);   // two thirds into epoch 0: rounded down
+  EXPECT_EQ(map_resumed_step(7, 6, 3), 3);
+}
+
+TEST(Dist, ASingleProcessIsRankZeroOfOne) {
+  auto c = make_single_process_communicator();
+  EXPECT_EQ(c->rank(), 0);
+  EXPECT_EQ(c->size(), 1);
+  std::vector<float> v{1.f, 2.f};
+  c->allreduce_sum(std::span<float>(v));
+  EXPECT_EQ(v[1], 2.f);
+  EXPECT_NO_THROW(require_same_everywhere(*c, "x", "anything"));
+  EXPECT_NE(fingerprint("lr 0.01"), fingerprint("lr 0.02"));
+}
+
+// ---- through mpirun ----------------------------------------------------------------------------
+
+bool have_open_mpi() {
+  if (!mpi_compiled_in()) return false;
+  FILE* p = popen("mpirun --version 2>/dev/null", "r");
+  if (!p) return false;
+  char buf[256] = {};
+  const size_t n = fread(buf, 1, sizeof buf - 1, p);
+  pclose(p);
+  return std::string(buf, n).find("Open MPI") != std::string::npos;
+}
+
+#define REQUIRE_MPIRUN()                                                                                    \
+  if (!have_open_mpi())                                                                                     \
+  GTEST_SKIP() << (mpi_compiled_in() ? "mpirun (Open MPI) not found on PATH: install openmpi-bin"           \
+                                     : "alexnet was built without MPI (install libopenmpi-dev and reconfigure)")
+
+// `mpirun -np N` with one OpenMP thread per process; root is allowed (containers), and
+// oversubscription (more processes than cores) too.
+std::string mpirun(int np) {
+  return "mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np " + std::to_string(np) + " ";
+}
+
+testing::RunResult run_command(const std::string& cmd) {
+  testing::RunResult r;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+// n images of 4 classes, 32x32.
+void write_dataset(const std::string& path, int n = 48) {
+  Tensor images(DType::F32, {n, 3, 32, 32});
+  Tensor labels(DType::I64, {n});
+  Rng rng(11);
+  for (int i = 0; i < n; ++i) {
+    labels.data<int64_t>()[i] = i % 4;
+    for (int k = 0; k < 3 * 32 * 32; ++k) images.data<float>()[size_t(i) * 3 * 32 * 32 + k] = float(rng.normal() + 0.5 * (i % 4));
+  }
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(path, f);
+}
+
+const std::string kTrain = std::string(ALEXNET_BINARY) +
+                           " train --model cifar --width 0.25 --augment none --dropout 0 --no-shuffle "
+                           "--lr 0.01 --wd 5e-4 --workers 1 --print-freq 1 ";
+
+// Largest relative error ||a - b|| / ||b|| over the tensors of two weight files, and its tensor.
+std::pair<double, std::string> worst_relative_error(const std::string& a_path, const std::string& b_path) {
+  const TensorFile a = read_safetensors(a_path), b = read_safetensors(b_path);
+  EXPECT_EQ(a.tensors.size(), b.tensors.size());
+  std::pair<double, std::string> worst{0.0, ""};
+  for (const auto& [name, tb] : b.tensors) {
+    const Tensor& ta = a.tensors.at(name);
+    EXPECT_EQ(ta.numel(), tb.numel()) << name;
+    double diff = 0, norm = 0;
+    for (int64_t i = 0; i < tb.numel(); ++i) {
+      const double x = ta.data<float>()[i], y = tb.data<float>()[i];
+      diff += (x - y) * (x - y);
+      norm += y * y;
+    }
+    const double rel = std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+    if (rel > worst.first) worst = {rel, name};
+  }
+  return worst;
+}
+
+// Two processes with batch B each == one process with batch 2B, to fp32 rounding.
+//
+// Why the global batches are the same: unshuffled, the epoch's order is 0, 1, ..., n-1 and rank r of
+// W takes positions r, r + W, r + 2W, ... (loader.cpp's epoch_order, as torch's DistributedSampler).
+// Rank r's batch s is then its positions s*B .. s*B+B-1, i.e. samples {r + W*(s*B + j) : j < B}, and
+// over both ranks (W = 2) that is exactly {2Bs, ..., 2Bs + 2B - 1}: the one-process batch s of size
+// 2B. The 48 training samples (64 less the 16 held out) are a multiple of 2B = 16, so no batch is partial and no sample is padded in. The averaged
+// gradient (g_0 + g_1) / 2 of two means over B samples is the mean over the 2B samples; only the
+// order of the fp32 sums differs. Dropout is off (each process draws its own masks), augmentation
+// is none (it would anyway depend only on (seed, epoch, sample)).
+TEST(Dist, TwoProcessesGiveTheWeightsOfOneWithTheGlobalBatch) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  write_dataset(dir / "d.safetensors", 64);
+  const std::string common = kTrain + "--data " + (dir / "d.safetensors") + " --val-split 0.25 --epochs 2 ";
+  const auto one = run_command("OMP_NUM_THREADS=1 " + common + "--batch-size 16 --out " + (dir / "one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = run_command(mpirun(2) + common + "--batch-size 8 --out " + (dir / "two"));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("effective batch 16"), std::string::npos) << two.output;
+  // rank 0 alone prints: one final line, not two
+  const size_t first = two.output.find("run directory: " + (dir / "two") + "\n");
+  EXPECT_NE(first, std::string::npos) << two.output;
+  EXPECT_EQ(two.output.find("epoch 2 done", two.output.find("epoch 2 done") + 1), std::string::npos) << two.output;
+  EXPECT_EQ(load_last_checkpoint(dir / "two").state.step, 6);
+  const auto [rel, name] = worst_relative_error(dir / "two/last.safetensors", dir / "one/last.safetensors");
+  EXPECT_LE(rel, 1e-5) << "worst tensor " << name;
+  std::printf("2 processes x batch 8 vs 1 x batch 16 after 6 steps: worst relative error %.3g (%s)\n", rel, name.c_str());
+  // Validation: 16 held-out images, split over the two processes and each counted once.
+  EXPECT_NE(two.output.find("on 16 images"), std::string::npos) << two.output;
+  EXPECT_NE(one.output.find("on 16 images"), std::string::npos) << one.output;
+}
+
+TEST(Dist, ResumeWithAnotherNumberOfProcesses) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  write_dataset(dir / "d.safetensors");
+  const std::string run = dir / "run";
+  const auto first = run_command(mpirun(2) + kTrain + "--data " + (dir / "d.safetensors") + " --val-split 0 --batch-size 8 --epochs 1 --out " + run);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(load_last_checkpoint(run).state.step, 3);  // 24 samples per process, batch 8
+  // One process, batch 8 (the stored config's): 6 steps per epoch; epoch 1's end is step 6.
+  const auto second = run_command("OMP_NUM_THREADS=1 " + std::string(ALEXNET_BINARY) + " train --resume " + run + " --epochs 2");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("step 3 of 2 processes (3 steps per epoch) is step 6 of 1 (6 per epoch)"), std::string::npos)
+      << second.output;
+  EXPECT_EQ(load_last_checkpoint(run).state.step, 12);
+  // And back to two: 3 per epoch, the end of epoch 2 is step 6.
+  const auto third = run_command(mpirun(2) + std::string(ALEXNET_BINARY) + " train --resume " + run + " --epochs 3");
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_NE(third.output.find("is step 6 of 2 (3 per epoch)"), std::string::npos) << third.output;
+  EXPECT_EQ(load_last_checkpoint(run).state.step, 9);
+}
+
+TEST(Dist, ProcessesWithDifferentFlagsRefuseToStart) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  write_dataset(dir / "d.safetensors");
+  const std::string args = "--data " + (dir / "d.safetensors") + " --val-split 0 --batch-size 8 --epochs 1 --out " + (dir / "run");
+  const auto r = run_command("mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 1 " + kTrain + args +
+                             " --momentum 0.9 : -np 1 " + kTrain + args + " --momentum 0.8");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("the training configuration differs between the processes"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "run/last.safetensors"));
+}
+
+TEST(Dist, OneProcessFailingStopsTheOthers) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  write_dataset(dir / "d.safetensors");
+  // Rank 1 cannot read its data; rank 0 would wait for it in the first collective forever.
+  const std::string args = " --val-split 0 --batch-size 8 --epochs 1 --out " + (dir / "run");
+  const auto r = run_command("timeout 120 mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 1 " + kTrain +
+                             "--data " + (dir / "d.safetensors") + args + " : -np 1 " + kTrain + "--data " +
+                             (dir / "missing.safetensors") + args);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "the job did not stop within 120 s:\n" << r.output;
+  EXPECT_NE(r.output.find("error (process 1 of 2)"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace alexnet
