@@ -121,13 +121,21 @@ TEST(Run, KilledAtAnyInstantLeavesALoadableCheckpoint) {
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
   ASSERT_TRUE(fs::exists(fs::path(run) / "last.safetensors")) << "no checkpoint within 60 s";
-  // Then resume and kill again at random instants; every time the checkpoint must load.
+  // Then resume, wait until the resumed run has written a newer checkpoint (it writes one every
+  // step, so it is writing most of the time), kill it at a random instant, and load the checkpoint.
   Rng rng(5);
   int64_t last_step = load_last_checkpoint(run).state.step;
   int advanced = 0;
-  for (int round = 0; round < 6; ++round) {
+  for (int round = 0; round < 5; ++round) {
     pid = spawn("train --resume " + run + " --epochs 1000");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000 + int(rng.below(3000))));
+    for (int i = 0; i < 1200; ++i) {  // up to 120 s on a loaded machine
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      try {  // while the writer lives, a reader can race with its renames: just look again
+        if (load_last_checkpoint(run).state.step > last_step) break;
+      } catch (const Error&) {
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(int(rng.below(500))));
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     const ResumePoint p = load_last_checkpoint(run);  // throws (fails the test) if it does not load
@@ -135,7 +143,7 @@ TEST(Run, KilledAtAnyInstantLeavesALoadableCheckpoint) {
     advanced += p.state.step > last_step;
     last_step = p.state.step;
   }
-  EXPECT_GE(advanced, 1) << "no resumed run got as far as a new checkpoint";
+  EXPECT_EQ(advanced, 5) << "a resumed run did not get as far as a new checkpoint";
 }
 
 TEST(Run, SigintSavesACheckpointAndExits130) {
