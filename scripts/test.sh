@@ -10,7 +10,7 @@ echo "== build (Release)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DALEXNET_WERROR=ON > /dev/null
 cmake --build build -j"$jobs"
 
-echo "== tests"
+echo "== tests (build took ${SECONDS}s)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 900
 
 echo "== bad-input tests under ASan + UBSan"
@@ -25,4 +25,4 @@ if [ -x scripts/fuzz.sh ] || [ -f scripts/fuzz.sh ]; then
   echo "== fuzzing (short)"
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
 fi
-echo "== all tests passed"
+echo "== all tests passed (${SECONDS}s)"
