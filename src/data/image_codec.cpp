@@ -4,6 +4,8 @@
 // frames it jumps over, so the jump is well defined; the caller turns a failure into an exception.
 #include "data/image_codec.h"
 
+#include "core/atomic_file.h"
+
 #include <algorithm>
 #include <csetjmp>
 #include <cstdio>
@@ -424,20 +426,7 @@ void write_png_rgb(const std::string& path, int height, int width, const uint8_t
 
 void write_png(const std::string& path, const Image& image) {
   const std::vector<uint8_t> bytes = encode_png(image);
-  const std::string temp = cat(path, ".tmp.", ::getpid());
-  std::FILE* f = std::fopen(temp.c_str(), "wb");
-  if (!f) fail(path, ": cannot write: ", std::strerror(errno));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-  const int write_errno = errno;
-  if (std::fclose(f) != 0 || !written) {
-    std::remove(temp.c_str());
-    fail(path, ": cannot write: ", std::strerror(write_errno ? write_errno : EIO));
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(temp.c_str());
-    fail(path, ": cannot write: ", std::strerror(e));
-  }
+  write_file_atomic(path, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 #include "report/run_report.h"
 
+#include "core/atomic_file.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,23 +45,6 @@ std::string read_text_file(const std::string& path) {
   return out.str();
 }
 
-// Writes via PATH.tmp.<pid> and a rename, so a browser never loads half a page.
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string temp = cat(path, ".tmp.", ::getpid());
-  std::FILE* f = std::fopen(temp.c_str(), "wb");
-  if (!f) fail(path, ": cannot write: ", std::strerror(errno));
-  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  const int write_errno = errno;
-  if (std::fclose(f) != 0 || !written) {
-    std::remove(temp.c_str());
-    fail(path, ": cannot write: ", std::strerror(write_errno ? write_errno : EIO));
-  }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    std::remove(temp.c_str());
-    fail(path, ": cannot write: ", std::strerror(e));
-  }
-}
 
 // "0.8123", "2.104", "12345": four significant digits, integers as integers.
 std::string format_number(double v) {
@@ -437,7 +422,7 @@ ReportResult write_report_html(const std::string& run_dir) {
   if (have_confusion) sources += ", confusion.json";
   h << "<p class=\"sub\">Written by alexnet " << ALEXNET_VERSION << " from " << sources << " in this directory.</p>\n"
     << "</body>\n</html>\n";
-  write_text_file(result.html_path, h.str());
+  write_file_atomic(result.html_path, h.str());  // a browser never loads half a page
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "tensor/safetensors.h"
 
+#include "core/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -110,21 +112,6 @@ Entry parse_entry(const std::string& name, const nlohmann::json& info, uint64_t 
   return e;
 }
 
-// Writes all of `data`; throws (naming the path and the system's reason) when the disk is full or
-// the write fails for any other reason.
-void write_all(int fd, const void* data, size_t n, const std::string& path) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t put = ::write(fd, p, n);
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      fail(path, ": cannot write: ", errno_text(errno));
-    }
-    if (put == 0) fail(path, ": cannot write: the device accepts no more data");
-    p += put;
-    n -= size_t(put);
-  }
-}
 
 }  // namespace
 
@@ -251,34 +238,12 @@ void write_safetensors(const std::string& path, const TensorFile& file) {
   unsigned char len_bytes[8];
   for (int i = 0; i < 8; ++i) len_bytes[i] = (uint64_t(text.size()) >> (8 * i)) & 0xff;
 
-  const std::string tmp = cat(path, ".tmp.", ::getpid());
-  int raw_fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (raw_fd < 0) fail(path, ": cannot create ", tmp, ": ", errno_text(errno));
-  try {
-    Fd fd(raw_fd);
-    write_all(fd.fd, len_bytes, 8, path);
-    write_all(fd.fd, text.data(), text.size(), path);
-    for (const auto& [name, t] : file.tensors)
-      if (t.nbytes() > 0) write_all(fd.fd, t.raw(), t.nbytes(), path);
-    if (::fsync(fd.fd) != 0) fail(path, ": cannot flush to disk: ", errno_text(errno));
-    const int closing = fd.fd;
-    fd.fd = -1;
-    if (::close(closing) != 0) fail(path, ": cannot close ", tmp, ": ", errno_text(errno));
-    if (::rename(tmp.c_str(), path.c_str()) != 0) fail(path, ": cannot rename ", tmp, " over it: ", errno_text(errno));
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
-  }
-
-  // Make the rename itself durable. Best effort: the new file is complete and in place already, and
-  // some file systems refuse fsync on a directory.
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
-  if (dir.empty()) dir = path.find('/') == 0 ? "/" : ".";
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd >= 0) {
-    (void)::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+  AtomicFile out(path);
+  out.write(len_bytes, 8);
+  out.write(text.data(), text.size());
+  for (const auto& [name, t] : file.tensors)
+    if (t.nbytes() > 0) out.write(t.raw(), t.nbytes());
+  out.commit();
 }
 
 }  // namespace alexnet

@@ -134,26 +134,5 @@ void append_line(const std::string& path, const std::string& line) {
   if (!out) fail(path, ": cannot write (", std::strerror(errno), ")");
 }
 
-void write_text_file(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) fail(path, ": cannot write (", std::strerror(errno), ")");
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail(path, ": cannot write (", std::strerror(err), ")");
-    }
-    done += size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    fail(path, ": cannot write (", std::strerror(err), ")");
-  }
-}
 
 }  // namespace alexnet

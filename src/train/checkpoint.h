@@ -66,7 +66,5 @@ ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* e
 
 // Appends one line to a file and flushes it (metrics.jsonl, metrics.csv).
 void append_line(const std::string& path, const std::string& line);
-// Writes a small text file atomically.
-void write_text_file(const std::string& path, const std::string& text);
 
 }  // namespace alexnet

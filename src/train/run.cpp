@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/atomic_file.h"
 #include "data/loader.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
@@ -234,7 +235,7 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir, Communica
   if (root) fs::create_directories(result.run_dir, ec);
   if (ec) fail(result.run_dir, ": cannot create the run directory (", ec.message(), ")");
   const std::string config_json = c.to_json();
-  if (root) write_text_file((fs::path(result.run_dir) / "config.json").string(), config_json + "\n");
+  if (root) write_file_atomic((fs::path(result.run_dir) / "config.json").string(), config_json + "\n");
   const std::string jsonl = (fs::path(result.run_dir) / "metrics.jsonl").string();
   const std::string csv = (fs::path(result.run_dir) / "metrics.csv").string();
   if (root && !fs::exists(csv)) append_line(csv, "kind,epoch,step,loss,lr,img_s,train_acc,val_loss,val_top1,val_top5");
@@ -304,7 +305,7 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir, Communica
     result.val_top1 = er.top1;
     result.val_top5 = er.top5;
     json confusion{{"classes", classes}, {"matrix", er.confusion}};
-    if (root) write_text_file((fs::path(result.run_dir) / "confusion.json").string(), confusion.dump() + "\n");
+    if (root) write_file_atomic((fs::path(result.run_dir) / "confusion.json").string(), confusion.dump() + "\n");
     if (er.top1 > state.best_top1) {
       state.best_top1 = er.top1;
       net->get_params(params);
