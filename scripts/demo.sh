@@ -32,8 +32,8 @@ cmake --build build -j"$(nproc)" --target alexnet
 
 run=runs/demo-$(date +%Y%m%d-%H%M%S)
 build/src/alexnet train --model cifar ${data:+--data "$data"} "${download[@]}" \
-  --augment standard --epochs "${DEMO_EPOCHS:-3}" --batch-size 128 --lr 0.05 --schedule onecycle \
-  --weight-decay 5e-4 --precision bf16 --print-freq 50 --out "$run"
+  --augment standard --epochs "${DEMO_EPOCHS:-5}" --batch-size 64 --lr 0.05 --schedule onecycle \
+  --weight-decay 5e-4 --dropout 0.25 --precision bf16 --print-freq 100 --out "$run"
 build/src/alexnet eval --checkpoint "$run/last.safetensors" ${data:+--data "$data"} --json | tail -n 1 > "$run/eval.json"
 echo
 echo "held-out accuracy: $(python3 -c "import json;d=json.load(open('$run/eval.json'));print(f\"top-1 {d['top1']*100:.2f}%, top-5 {d['top5']*100:.2f}% on {d['n']} images\")")"
