@@ -17,12 +17,12 @@ namespace {
 using testing::run_alexnet;
 using testing::TempDir;
 
-const char* kSmallModel = "--model cifar --width 0.25 --num-classes 4";
+const char* kSmallModel = "--model cifar --width 0.5 --num-classes 4";
 
 NetSpec small_spec() {
   NetOptions o;
   o.num_classes = 4;
-  o.width = 0.25;
+  o.width = 0.5;
   return make_net_spec("cifar", o);
 }
 
@@ -135,7 +135,7 @@ TEST(CliBadInput, WeightsOfAnotherModel) {
   TempDir dir;
   NetOptions o;
   o.num_classes = 7;  // another class count
-  o.width = 0.25;
+  o.width = 0.5;
   write_weights(dir / "w.safetensors", make_net_spec("cifar", o));
   write_input(dir / "x.safetensors", 1, 32);
   expect_clean_failure(run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
@@ -188,7 +188,7 @@ TEST(CliBadInput, InputOfTheWrongSize) {
 TEST(CliBadInput, LabelOutOfRange) {
   TempDir dir;
   write_dataset(dir / "d.safetensors", 8);
-  expect_clean_failure(run_alexnet("train --model cifar --width 0.25 --num-classes 3 --steps 1 --data " + (dir / "d.safetensors")),
+  expect_clean_failure(run_alexnet("train --model cifar --width 0.5 --num-classes 3 --steps 1 --data " + (dir / "d.safetensors")),
                        "--num-classes is 3");
 }
 

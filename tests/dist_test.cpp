@@ -106,7 +106,7 @@ void write_dataset(const std::string& path, int n = 48) {
 }
 
 const std::string kTrain = std::string(ALEXNET_BINARY) +
-                           " train --model cifar --width 0.25 --augment none --dropout 0 --no-shuffle "
+                           " train --model cifar --width 0.5 --augment none --dropout 0 --no-shuffle "
                            "--lr 0.01 --wd 5e-4 --workers 1 --print-freq 1 ";
 
 // Largest relative error ||a - b|| / ||b|| over the tensors of two weight files, and its tensor.

@@ -39,7 +39,7 @@ void write_dataset(const std::string& path) {
   write_safetensors(path, f);
 }
 
-const std::string kModel = "--model cifar --width 0.25 --augment none --batch-size 16 --lr 0.01 --wd 5e-4 ";
+const std::string kModel = "--model cifar --width 0.5 --augment none --batch-size 16 --lr 0.01 --wd 5e-4 ";
 
 std::vector<uint8_t> weights_bytes(const std::string& path) {
   const TensorFile f = read_safetensors(path);
@@ -70,7 +70,7 @@ TEST(Run, ResumeGivesBitwiseIdenticalWeights) {
   // and training did change them: compare with the initial weights of that seed
   NetOptions o;
   o.num_classes = 4;
-  o.width = 0.25;
+  o.width = 0.5;
   const NetSpec spec = make_net_spec("cifar", o);
   const ParamTable table = make_param_table(spec);
   std::vector<float> init(table.total);

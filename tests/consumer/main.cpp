@@ -7,7 +7,7 @@
 int main() {
   alexnet::NetOptions options;
   options.num_classes = 3;
-  options.width = 0.25;
+  options.width = 0.5;
   const alexnet::NetSpec spec = alexnet::make_net_spec("cifar", options);
   alexnet::BuildOptions build;
   build.max_batch = 2;
