@@ -99,7 +99,8 @@ TEST(Cli, TrainSavesWeightsThatPredictUses) {
   const auto predict = run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
                                    " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors"));
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
-  const Tensor& logits = read_safetensors(dir / "y.safetensors").get("logits", DType::F32, {64, 4});
+  const TensorFile output = read_safetensors(dir / "y.safetensors");
+  const Tensor& logits = output.get("logits", DType::F32, {64, 4});
   BuildOptions options;
   options.max_batch = 64;
   auto net = make_net(BackendKind::Reference, spec, options);
