@@ -6,6 +6,9 @@
 #include <memory>
 
 #include "data/readers.h"
+#if defined(ALEXNET_HAVE_CUDA)
+#include "backend/cuda/cuda_net.h"
+#endif
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -90,7 +93,14 @@ void run_info(const InfoFlags& f) {
   std::printf("alexnet %s\n", ALEXNET_VERSION);
   std::printf("  CPU backend: oneDNN %s, instruction set %s, %d threads\n", out["onednn"].get<std::string>().c_str(), isa,
               omp_get_max_threads());
-  std::printf("  CUDA backend: %s\n", out["cuda"].get<bool>() ? "compiled in" : "not compiled in");
+#if defined(ALEXNET_HAVE_CUDA)
+  std::printf("  CUDA backend: compiled in\n");
+  const std::vector<std::string> gpus = cuda_device_summary();
+  for (const std::string& line : gpus) std::printf("    %s\n", line.c_str());
+  out["cuda_devices"] = gpus;
+#else
+  std::printf("  CUDA backend: not compiled in\n");
+#endif
   std::printf("  models: seed, paper, torchvision, cifar\n");
   if (f.json) print_json_line(out.dump());
 }

@@ -566,3 +566,29 @@ std::unique_ptr<Net> make_cuda_net(const NetSpec& spec, const BuildOptions& opti
 }
 
 }  // namespace alexnet
+
+namespace alexnet {
+
+std::vector<std::string> cuda_device_summary() {
+  std::vector<std::string> out;
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);
+  const size_t cudnn = cudnnGetVersion();
+  out.push_back(cat("CUDA runtime ", runtime / 1000, ".", (runtime % 1000) / 10, ", driver supports ", driver / 1000, ".",
+                    (driver % 1000) / 10, ", cuDNN ", cudnn / 10000, ".", (cudnn % 10000) / 100, ".", cudnn % 100));
+  int devices = 0;
+  const cudaError_t e = cudaGetDeviceCount(&devices);
+  if (e != cudaSuccess || devices == 0) {
+    out.push_back(e != cudaSuccess ? cat("no GPU visible (", cudaGetErrorString(e), ")") : std::string("no GPU visible"));
+    return out;
+  }
+  for (int d = 0; d < devices; ++d) {
+    cudaDeviceProp p{};
+    if (cudaGetDeviceProperties(&p, d) != cudaSuccess) continue;
+    out.push_back(cat("GPU ", d, ": ", p.name, ", ", p.totalGlobalMem >> 20, " MiB, compute capability ", p.major, ".", p.minor));
+  }
+  return out;
+}
+
+}  // namespace alexnet

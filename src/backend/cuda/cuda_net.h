@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "backend/net.h"
 
@@ -11,5 +13,13 @@ namespace alexnet {
 
 // Throws alexnet::Error when no CUDA device is visible.
 std::unique_ptr<Net> make_cuda_net(const NetSpec& spec, const BuildOptions& options);
+
+}  // namespace alexnet
+
+namespace alexnet {
+
+// One line per fact for `alexnet info`: runtime, driver and cuDNN versions, then each visible GPU
+// (name, memory, compute capability), or why none is visible. Never throws.
+std::vector<std::string> cuda_device_summary();
 
 }  // namespace alexnet
