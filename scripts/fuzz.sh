@@ -20,7 +20,7 @@ fi
 
 harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz)
 sources=(src/data/image_codec.cpp src/data/readers.cpp src/data/cifar.cpp src/data/image_folder.cpp
-         src/data/tensor_dataset.cpp src/tensor/tensor.cpp src/tensor/safetensors.cpp)
+         src/data/tensor_dataset.cpp src/tensor/tensor.cpp src/tensor/safetensors.cpp src/core/atomic_file.cpp)
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cxxflags="-std=c++20 -O1 -g -I$root/src $sanitize"
 libs="-ljpeg -lpng -larchive"
