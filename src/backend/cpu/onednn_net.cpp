@@ -370,24 +370,36 @@ class OneDnnNet final : public Net {
         e.pad_l = {op.padding, op.padding};
         e.pad_r = {(os.h - 1) * op.stride + R - is.h - op.padding, (os.w - 1) * op.stride + R - is.w - op.padding};
         const memory::desc bias_md = li.bias ? plain_md({K}, Dt::f32) : memory::desc();
-        auto fd = ALEXNET_DNNL(dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                               any_md(src_d, dt_), any_md(wei_d, dt_), bias_md,
-                                                               any_md(dst_d, dt_), e.strides, e.pad_l, e.pad_r));
-        auto fpd = ALEXNET_DNNL(dnnl::convolution_forward::primitive_desc(fd, attr, engine_));
+        // Activations in the formats oneDNN prefers; but when that choice leaves the backward passes to
+        // oneDNN's reference kernels (channel counts like 12 that its blocked kernels do not take),
+        // fix the activations to NHWC instead, which its optimised kernels accept for any count.
+        dnnl::convolution_forward::primitive_desc fpd;
+        dnnl::convolution_backward_data::primitive_desc bdpd;
+        dnnl::convolution_backward_weights::primitive_desc bwpd;
+        for (const Tag act : {Tag::any, Tag::nhwc}) {
+          const memory::desc src_md = ALEXNET_DNNL(memory::desc(src_d, dt_, act));
+          const memory::desc dst_md = ALEXNET_DNNL(memory::desc(dst_d, dt_, act));
+          auto fd = ALEXNET_DNNL(dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                                 src_md, any_md(wei_d, dt_), bias_md, dst_md, e.strides,
+                                                                 e.pad_l, e.pad_r));
+          fpd = ALEXNET_DNNL(dnnl::convolution_forward::primitive_desc(fd, attr, engine_));
+          auto bdd = ALEXNET_DNNL(dnnl::convolution_backward_data::desc(algorithm::convolution_direct, fpd.src_desc(),
+                                                                        any_md(wei_d, dt_), fpd.dst_desc(), e.strides,
+                                                                        e.pad_l, e.pad_r));
+          bdpd = ALEXNET_DNNL(dnnl::convolution_backward_data::primitive_desc(bdd, engine_, fpd));
+          auto bwd = ALEXNET_DNNL(dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, fpd.src_desc(),
+                                                                           any_md(wei_d, Dt::f32), bias_md, fpd.dst_desc(),
+                                                                           e.strides, e.pad_l, e.pad_r));
+          bwpd = ALEXNET_DNNL(dnnl::convolution_backward_weights::primitive_desc(bwd, engine_, fpd));
+          auto is_ref = [](const char* impl) { return std::string(impl).rfind("ref", 0) == 0; };
+          if (!is_ref(bdpd.impl_info_str()) && !is_ref(bwpd.impl_info_str())) break;
+        }
         e.src_md = fpd.src_desc();
         e.wei_md = fpd.weights_desc();
         e.out_md = fpd.dst_desc();
         e.fwd = ALEXNET_DNNL(dnnl::convolution_forward(fpd));
-        auto bdd = ALEXNET_DNNL(dnnl::convolution_backward_data::desc(algorithm::convolution_direct, e.src_md,
-                                                                      any_md(wei_d, dt_), e.out_md, e.strides,
-                                                                      e.pad_l, e.pad_r));
-        auto bdpd = ALEXNET_DNNL(dnnl::convolution_backward_data::primitive_desc(bdd, engine_, fpd));
         e.bwd_wei_md = bdpd.weights_desc();
         e.bwd_data = ALEXNET_DNNL(dnnl::convolution_backward_data(bdpd));
-        auto bwd = ALEXNET_DNNL(dnnl::convolution_backward_weights::desc(algorithm::convolution_direct, e.src_md,
-                                                                         any_md(wei_d, Dt::f32), bias_md, e.out_md,
-                                                                         e.strides, e.pad_l, e.pad_r));
-        auto bwpd = ALEXNET_DNNL(dnnl::convolution_backward_weights::primitive_desc(bwd, engine_, fpd));
         e.bwd_weights = ALEXNET_DNNL(dnnl::convolution_backward_weights(bwpd));
         param_views(e, li, bwpd.diff_weights_desc(), wei_d);
         break;
