@@ -143,7 +143,8 @@ Data open_data(const TrainConfig& c) {
 
 }  // namespace
 
-TrainResult run_training(TrainConfig c, const std::string& resume_dir, Communicator* comm) {
+namespace {
+TrainResult run_training_impl(TrainConfig c, const std::string& resume_dir, Communicator* comm) {
   std::unique_ptr<Communicator> single;
   if (!comm) comm = (single = make_single_process_communicator()).get();
   const int rank = comm->rank(), world = comm->size();
@@ -448,6 +449,18 @@ TrainResult run_training(TrainConfig c, const std::string& resume_dir, Communica
   const LoaderStats ls = loader.stats();
   if (root) std::fprintf(stderr, "data: %s\n", ls.summary().c_str());
   return result;
+}
+
+}  // namespace
+
+TrainResult run_training(TrainConfig config, const std::string& resume_dir, Communicator* comm) {
+  const int batch = config.batch_size;
+  try {
+    return run_training_impl(std::move(config), resume_dir, comm);
+  } catch (const std::bad_alloc&) {
+    fail("out of memory with --batch-size ", batch, ": try --batch-size ", std::max(1, batch / 2),
+         " (or a smaller --width or --input-size)");
+  }
 }
 
 }  // namespace alexnet
