@@ -78,32 +78,7 @@ std::string mpirun(int np) {
   return "mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np " + std::to_string(np) + " ";
 }
 
-testing::RunResult run_command(const std::string& cmd) {
-  testing::RunResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
 
-// n images of 4 classes, 32x32.
-void write_dataset(const std::string& path, int n = 48) {
-  Tensor images(DType::F32, {n, 3, 32, 32});
-  Tensor labels(DType::I64, {n});
-  Rng rng(11);
-  for (int i = 0; i < n; ++i) {
-    labels.data<int64_t>()[i] = i % 4;
-    for (int k = 0; k < 3 * 32 * 32; ++k) images.data<float>()[size_t(i) * 3 * 32 * 32 + k] = float(rng.normal() + 0.5 * (i % 4));
-  }
-  TensorFile f;
-  f.tensors.emplace("images", images);
-  f.tensors.emplace("labels", labels);
-  write_safetensors(path, f);
-}
 
 const std::string kTrain = std::string(ALEXNET_BINARY) +
                            " train --model cifar --width 0.5 --augment none --dropout 0 --no-shuffle "
@@ -142,11 +117,11 @@ std::pair<double, std::string> worst_relative_error(const std::string& a_path, c
 TEST(Dist, TwoProcessesGiveTheWeightsOfOneWithTheGlobalBatch) {
   REQUIRE_MPIRUN();
   TempDir dir;
-  write_dataset(dir / "d.safetensors", 64);
+  testing::write_toy_dataset(dir / "d.safetensors", 64);
   const std::string common = kTrain + "--data " + (dir / "d.safetensors") + " --val-split 0.25 --epochs 2 ";
-  const auto one = run_command("OMP_NUM_THREADS=1 " + common + "--batch-size 16 --out " + (dir / "one"));
+  const auto one = testing::run_command("OMP_NUM_THREADS=1 " + common + "--batch-size 16 --out " + (dir / "one"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two = run_command(mpirun(2) + common + "--batch-size 8 --out " + (dir / "two"));
+  const auto two = testing::run_command(mpirun(2) + common + "--batch-size 8 --out " + (dir / "two"));
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("effective batch 16"), std::string::npos) << two.output;
   // rank 0 alone prints: one final line, not two
@@ -165,19 +140,19 @@ TEST(Dist, TwoProcessesGiveTheWeightsOfOneWithTheGlobalBatch) {
 TEST(Dist, ResumeWithAnotherNumberOfProcesses) {
   REQUIRE_MPIRUN();
   TempDir dir;
-  write_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors");
   const std::string run = dir / "run";
-  const auto first = run_command(mpirun(2) + kTrain + "--data " + (dir / "d.safetensors") + " --val-split 0 --batch-size 8 --epochs 1 --out " + run);
+  const auto first = testing::run_command(mpirun(2) + kTrain + "--data " + (dir / "d.safetensors") + " --val-split 0 --batch-size 8 --epochs 1 --out " + run);
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_EQ(load_last_checkpoint(run).state.step, 3);  // 24 samples per process, batch 8
   // One process, batch 8 (the stored config's): 6 steps per epoch; epoch 1's end is step 6.
-  const auto second = run_command("OMP_NUM_THREADS=1 " + std::string(ALEXNET_BINARY) + " train --resume " + run + " --epochs 2");
+  const auto second = testing::run_command("OMP_NUM_THREADS=1 " + std::string(ALEXNET_BINARY) + " train --resume " + run + " --epochs 2");
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("step 3 of 2 processes (3 steps per epoch) is step 6 of 1 (6 per epoch)"), std::string::npos)
       << second.output;
   EXPECT_EQ(load_last_checkpoint(run).state.step, 12);
   // And back to two: 3 per epoch, the end of epoch 2 is step 6.
-  const auto third = run_command(mpirun(2) + std::string(ALEXNET_BINARY) + " train --resume " + run + " --epochs 3");
+  const auto third = testing::run_command(mpirun(2) + std::string(ALEXNET_BINARY) + " train --resume " + run + " --epochs 3");
   ASSERT_EQ(third.exit_code, 0) << third.output;
   EXPECT_NE(third.output.find("is step 6 of 2 (3 per epoch)"), std::string::npos) << third.output;
   EXPECT_EQ(load_last_checkpoint(run).state.step, 9);
@@ -186,9 +161,9 @@ TEST(Dist, ResumeWithAnotherNumberOfProcesses) {
 TEST(Dist, ProcessesWithDifferentFlagsRefuseToStart) {
   REQUIRE_MPIRUN();
   TempDir dir;
-  write_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors");
   const std::string args = "--data " + (dir / "d.safetensors") + " --val-split 0 --batch-size 8 --epochs 1 --out " + (dir / "run");
-  const auto r = run_command("mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 1 " + kTrain + args +
+  const auto r = testing::run_command("mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 1 " + kTrain + args +
                              " --momentum 0.9 : -np 1 " + kTrain + args + " --momentum 0.8");
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("the training configuration differs between the processes"), std::string::npos) << r.output;
@@ -198,10 +173,10 @@ TEST(Dist, ProcessesWithDifferentFlagsRefuseToStart) {
 TEST(Dist, OneProcessFailingStopsTheOthers) {
   REQUIRE_MPIRUN();
   TempDir dir;
-  write_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors");
   // Rank 1 cannot read its data; rank 0 would wait for it in the first collective forever.
   const std::string args = " --val-split 0 --batch-size 8 --epochs 1 --out " + (dir / "run");
-  const auto r = run_command("timeout 120 mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 1 " + kTrain +
+  const auto r = testing::run_command("timeout 120 mpirun --allow-run-as-root --oversubscribe -x OMP_NUM_THREADS=1 -np 1 " + kTrain +
                              "--data " + (dir / "d.safetensors") + args + " : -np 1 " + kTrain + "--data " +
                              (dir / "missing.safetensors") + args);
   EXPECT_NE(r.exit_code, 0) << r.output;

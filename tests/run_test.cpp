@@ -23,21 +23,6 @@ namespace fs = std::filesystem;
 using testing::run_alexnet;
 using testing::TempDir;
 
-// 48 images of 4 classes, 32x32 (a tiny learnable problem).
-void write_dataset(const std::string& path) {
-  const int n = 48;
-  Tensor images(DType::F32, {n, 3, 32, 32});
-  Tensor labels(DType::I64, {n});
-  Rng rng(11);
-  for (int i = 0; i < n; ++i) {
-    labels.data<int64_t>()[i] = i % 4;
-    for (int k = 0; k < 3 * 32 * 32; ++k) images.data<float>()[size_t(i) * 3 * 32 * 32 + k] = float(rng.normal() + 0.5 * (i % 4));
-  }
-  TensorFile f;
-  f.tensors.emplace("images", images);
-  f.tensors.emplace("labels", labels);
-  write_safetensors(path, f);
-}
 
 const std::string kModel = "--model cifar --width 0.5 --augment none --batch-size 16 --lr 0.01 --wd 5e-4 ";
 
@@ -53,7 +38,7 @@ std::vector<uint8_t> weights_bytes(const std::string& path) {
 
 TEST(Run, ResumeGivesBitwiseIdenticalWeights) {
   TempDir dir;
-  write_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors");
   const std::string data = " --val-split 0.25 --data " + (dir / "d.safetensors");
   // dropout stays on (0.5): its masks come from (seed, step, layer), so resume must reproduce them too
   auto straight = run_alexnet("train " + kModel + data + " --epochs 2 --out " + (dir / "straight"));
@@ -110,7 +95,7 @@ pid_t spawn(const std::string& args) {
 
 TEST(Run, KilledAtAnyInstantLeavesALoadableCheckpoint) {
   TempDir dir;
-  write_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors");
   const std::string run = dir / "run";
   // checkpoint after every step, so kills land during writes too
   const std::string args = "train " + kModel + "--val-split 0 --data " + (dir / "d.safetensors") + " --epochs 1000 --save-every 1 --out " + run;
@@ -148,7 +133,7 @@ TEST(Run, KilledAtAnyInstantLeavesALoadableCheckpoint) {
 
 TEST(Run, SigintSavesACheckpointAndExits130) {
   TempDir dir;
-  write_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors");
   const std::string run = dir / "run";
   const pid_t pid = spawn("train " + kModel + "--val-split 0 --data " + (dir / "d.safetensors") + " --epochs 1000 --out " + run);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
@@ -163,7 +148,7 @@ TEST(Run, SigintSavesACheckpointAndExits130) {
 
 TEST(Run, AFullDiskGivesAClearErrorAndKeepsThePreviousCheckpoint) {
   TempDir dir;
-  write_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors");
   const std::string run = dir / "run";
   auto first = run_alexnet("train " + kModel + "--val-split 0 --data " + (dir / "d.safetensors") + " --epochs 1 --out " + run);
   ASSERT_EQ(first.exit_code, 0) << first.output;

@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <string>
 
+#include "core/rng.h"
+#include "tensor/safetensors.h"
+
 namespace alexnet::testing {
 
 struct RunResult {
@@ -15,8 +18,9 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
-inline RunResult run_alexnet(const std::string& args) {
-  const std::string cmd = std::string(ALEXNET_BINARY) + " " + args + " 2>&1";
+// Runs a shell command line, capturing stdout and stderr together.
+inline RunResult run_command(const std::string& command) {
+  const std::string cmd = command + " 2>&1";
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -26,6 +30,23 @@ inline RunResult run_alexnet(const std::string& args) {
   const int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
+}
+
+inline RunResult run_alexnet(const std::string& args) { return run_command(std::string(ALEXNET_BINARY) + " " + args); }
+
+// A tiny learnable tensor dataset: n images of 4 classes, 32x32 (class i%4 shifts the mean by 0.5*i%4).
+inline void write_toy_dataset(const std::string& path, int n = 48) {
+  Tensor images(DType::F32, {n, 3, 32, 32});
+  Tensor labels(DType::I64, {n});
+  Rng rng(11);
+  for (int i = 0; i < n; ++i) {
+    labels.data<int64_t>()[i] = i % 4;
+    for (int k = 0; k < 3 * 32 * 32; ++k) images.data<float>()[size_t(i) * 3 * 32 * 32 + k] = float(rng.normal() + 0.5 * (i % 4));
+  }
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(path, f);
 }
 
 // A fresh temporary directory, removed at the end of the scope.
