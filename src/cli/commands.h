@@ -12,5 +12,6 @@ void add_bench(CLI::App& app);
 void add_info(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_filters(CLI::App& app);
+void add_export(CLI::App& app);
 
 }  // namespace alexnet::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   alexnet::cli::add_bench(app);
   alexnet::cli::add_info(app);
   alexnet::cli::add_filters(app);
+  alexnet::cli::add_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
