@@ -13,21 +13,41 @@ packages=(
   clang libclang-rt-14-dev          # sanitizers and libFuzzer
   python3 python3-numpy python3-torch python3-torchvision python3-pil  # golden files, side-by-side benchmarks
   libopenmpi-dev openmpi-bin        # data-parallel training over processes
+  libonnx-dev libprotobuf-dev python3-venv  # alexnet export (ONNX); a venv for the onnxruntime tests
 )
+
+# ONNX Runtime for the export tests (tests/onnx_export_test.cpp): PyPI's onnxruntime and onnx in a
+# venv of their own, so Debian's numpy (which python3-torch needs) stays as it is. Without PyPI the
+# tests skip, saying why.
+ONNX_VENV="${ALEXNET_VENV:-/opt/alexnet-venv}"
+install_onnxruntime() {
+  if "$ONNX_VENV/bin/python3" -c "import onnxruntime, onnx, numpy" 2>/dev/null; then
+    echo "setup: onnxruntime present in $ONNX_VENV"
+    return 0
+  fi
+  if $SUDO /usr/bin/python3 -m venv "$ONNX_VENV" &&
+     $SUDO "$ONNX_VENV/bin/pip" install --quiet --disable-pip-version-check --retries 2 --timeout 30 onnxruntime onnx numpy; then
+    echo "setup: onnxruntime installed in $ONNX_VENV"
+  else
+    echo "setup: warning: could not install onnxruntime from PyPI into $ONNX_VENV: the ONNX Runtime tests will skip" >&2
+  fi
+}
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  install_onnxruntime
   exit 0
 fi
 
 echo "setup: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_onnxruntime

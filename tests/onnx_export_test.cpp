@@ -5,7 +5,8 @@
 // one `error:` line, exit 1 and no file left behind for every kind of bad input.
 //
 // ONNX Runtime is the `onnxruntime` Python package (scripts/setup.sh installs it into
-// /opt/alexnet-venv): $ALEXNET_PYTHON, else /opt/alexnet-venv/bin/python3, else python3. The
+// /opt/alexnet-venv, or $ALEXNET_VENV): $ALEXNET_PYTHON, else $ALEXNET_VENV/bin/python3, else
+// /opt/alexnet-venv/bin/python3, else python3. The
 // comparisons skip, saying why, when none of them imports onnxruntime, or when this alexnet was built
 // without ONNX.
 #include <gtest/gtest.h>
@@ -47,14 +48,15 @@ const std::string& onnx_python(std::string* why = nullptr) {
   static const std::string python = [] {
     std::vector<std::string> candidates;
     if (const char* env = std::getenv("ALEXNET_PYTHON")) candidates.emplace_back(env);
+    if (const char* venv = std::getenv("ALEXNET_VENV")) candidates.push_back(std::string(venv) + "/bin/python3");
     candidates.emplace_back("/opt/alexnet-venv/bin/python3");
     candidates.emplace_back("python3");
     for (const std::string& py : candidates) {
       const RunResult r = run_command(shell_quote(py) + " -c 'import numpy, onnxruntime'");
       if (r.exit_code == 0) return py;
     }
-    reason = "onnxruntime cannot be imported by $ALEXNET_PYTHON, /opt/alexnet-venv/bin/python3 or python3 "
-             "(scripts/setup.sh installs it: pip install onnxruntime)";
+    reason = "onnxruntime cannot be imported by $ALEXNET_PYTHON, $ALEXNET_VENV/bin/python3, "
+             "/opt/alexnet-venv/bin/python3 or python3 (scripts/setup.sh installs it from PyPI)";
     return std::string();
   }();
   if (why) *why = reason;
