@@ -7,6 +7,8 @@
 #include "api/checkpoint_net.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/data_flags.h"
+#include "data/loader.h"
 #include "data/readers.h"
 #include "train/evaluate.h"
 #include "train/run.h"
@@ -19,11 +21,14 @@ struct EvalFlags {
   DeviceFlags device;
   std::string checkpoint, data, split = "auto", tta = "none";
   int batch_size = 100, workers = 2;
-  bool json = false;
+  bool json = false, resize_float = false;
+  DataLimitFlags limits;
 };
 
-// The images to evaluate on: the dataset's test split when it has one, else the same held-out part
-// of the training set that `alexnet train` validated on (from the checkpoint's config).
+// The images to evaluate on. --split auto takes what the data has: its test split, else its val
+// split, else (a set with a train part only, or one set for every split) the same held-out part of it
+// that `alexnet train` validated on (from the checkpoint's config), or all of it when training held
+// nothing out (--val-split 0).
 std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet& c, std::string& note) {
   const std::string path = resolve_data_path(f.data);
   if (path.empty()) fail("no data: pass --data PATH or set ALEXNET_DATA");
@@ -32,17 +37,20 @@ std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet
     note = d->describe();
     return d;
   }
-  std::shared_ptr<const Dataset> train = open_dataset(path, Split::Train);
-  try {
-    std::shared_ptr<const Dataset> test = open_dataset(path, Split::Test);
-    if (test->describe() != train->describe()) {
-      note = test->describe();
-      return test;
+  DatasetSplits splits = open_dataset_splits(path);
+  for (std::unique_ptr<Dataset>* part : {&splits.test, &splits.val})
+    if (*part) {
+      std::shared_ptr<const Dataset> d = std::move(*part);
+      note = d->describe();
+      return d;
     }
-  } catch (const Error&) {
-  }
+  std::shared_ptr<const Dataset> train = std::move(splits.train);
   TrainConfig cfg;
   if (auto it = c.metadata.find("config"); it != c.metadata.end()) cfg = TrainConfig::from_json(it->second);
+  if (cfg.val_split == 0) {
+    note = cat(train->describe(), ", all of it (training held nothing out: --val-split 0)");
+    return train;
+  }
   const double fraction = cfg.val_split > 0 ? cfg.val_split : 0.1;
   TrainValSplit s = split_off_validation(train, fraction, cfg.seed);
   note = cat("held-out ", fraction * 100, "% of the training set (seed ", cfg.seed, "), as in training");
@@ -51,6 +59,7 @@ std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet
 
 void run_eval(const EvalFlags& f) {
   f.device.apply_threads();
+  f.limits.apply();
   const bool ten = f.tta == "10crop";
   const int max_batch = ten ? std::max(10, f.batch_size / 10 * 10) : f.batch_size;
   CheckpointNet c = load_checkpoint_net(f.checkpoint, f.device.backend_kind(), f.device.precision_value(), max_batch);
@@ -65,6 +74,11 @@ void run_eval(const EvalFlags& f) {
   eo.batch_size = max_batch;
   eo.threads = f.workers;
   eo.ten_crop = ten;
+  bool resize_float = f.resize_float;  // or as the checkpoint was trained
+  if (auto it = c.metadata.find("config"); it != c.metadata.end() && !resize_float)
+    resize_float = TrainConfig::from_json(it->second).resize_float;
+  eo.resize_float_images = resize_float;
+  if (!ten) std::fprintf(stderr, "%s\n", check_model_input(*data, eo.transform, BatchFormat::F32_NCHW, resize_float).c_str());
   const bool tty = isatty(fileno(stderr));
   eo.progress = [&](int64_t done, int64_t total) {
     if (tty) std::fprintf(stderr, "\r%lld/%lld", (long long)done, (long long)total);
@@ -94,6 +108,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("-b,--batch-size", f->batch_size, "Images per forward pass")->capture_default_str()->check(CLI::Range(1, 1 << 16));
   cmd->add_option("-j,--workers", f->workers, "Data loader threads")->capture_default_str()->check(CLI::Range(1, 256));
   f->device.add(cmd);
+  cmd->add_flag("--resize-float", f->resize_float, "Resize float tensor images of another size than the model's input "
+                                                   "(as train --resize-float; also on when the checkpoint was trained so)");
+  f->limits.add(cmd);
   cmd->add_flag("--json", f->json, "Print one JSON object as the last line (top1, top5, loss, n: fractions)");
   cmd->callback([f] { run_eval(*f); });
 }

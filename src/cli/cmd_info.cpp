@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/data_flags.h"
 
 namespace alexnet::cli {
 
@@ -21,46 +22,57 @@ namespace {
 struct InfoFlags {
   bool json = false;
   std::string data;
+  DataLimitFlags limits;
 };
 
-// info --data PATH: what a dataset holds.
+// info --data PATH: what a dataset holds, whatever its layout: train only, test only, train + val,
+// train + test, or one set used whole for every split.
 void run_data_info(const InfoFlags& f) {
-  const std::unique_ptr<Dataset> train = open_dataset(f.data, Split::Train);
+  f.limits.apply();
+  const DatasetSplits d = open_dataset_splits(f.data);
+  const Dataset& main = d.train ? *d.train : d.test ? *d.test : *d.val;
   nlohmann::json splits = nlohmann::json::object();
-  splits["train"] = train->size();
-  std::printf("%s\n", train->describe().c_str());
-  std::printf("  train: %zu images\n", train->size());
-  try {
-    const std::unique_ptr<Dataset> test = open_dataset(f.data, Split::Test);
-    if (test->describe() != train->describe()) {
-      splits["test"] = test->size();
-      std::printf("  test:  %zu images (%s)\n", test->size(), test->describe().c_str());
+  std::printf("%s\n", main.describe().c_str());
+  if (d.whole) {
+    splits["all"] = main.size();
+    std::printf("  one set of %zu images, used whole for every split (no train/val/test folders; train --val-split "
+                "holds part of it out)\n", main.size());
+  } else {
+    const std::pair<const char*, const Dataset*> parts[] = {{"train", d.train.get()}, {"val", d.val.get()}, {"test", d.test.get()}};
+    for (const auto& [name, set] : parts) {
+      if (!set) continue;
+      splits[name] = set->size();
+      std::printf("  %-6s %zu images (%s)\n", (std::string(name) + ":").c_str(), set->size(), set->describe().c_str());
     }
-  } catch (const Error&) {
+    if (!d.train) std::printf("  no train split: eval and info work on it, train needs a train/ part\n");
+    if (d.train && !d.val && !d.test) std::printf("  no val or test split (train --val-split holds one out)\n");
   }
-  if (!splits.contains("test")) std::printf("  no test split (train --val-split holds one out)\n");
-  const auto& classes = train->classes();
+  const auto& classes = main.classes();
   std::printf("  %zu classes:", classes.size());
   for (const auto& c : classes) std::printf(" %s", c.c_str());
   std::printf("\n");
   // Image sizes, from a sample of up to 64 images spread over the set.
   std::map<std::string, int> sizes;
-  const size_t n = train->size(), step = std::max<size_t>(1, n / 64);
-  for (size_t i = 0; i < n; i += step) {
-    if (train->has_float_images()) break;
-    try {
-      const Image im = train->image(i);
-      sizes[std::to_string(im.width) + "x" + std::to_string(im.height)]++;
-    } catch (const CorruptSample& e) {
-      std::printf("  warning: %s\n", e.what());
+  if (main.has_float_images()) {
+    const auto [h, w] = main.float_image_size();
+    sizes[std::to_string(w) + "x" + std::to_string(h) + " float"] = int(main.size());
+  } else {
+    const size_t n = main.size(), step = std::max<size_t>(1, n / 64);
+    for (size_t i = 0; i < n; i += step) {
+      try {
+        const Image im = main.image(i);
+        sizes[std::to_string(im.width) + "x" + std::to_string(im.height)]++;
+      } catch (const CorruptSample& e) {
+        std::printf("  warning: %s\n", e.what());
+      }
     }
   }
-  std::printf("  image sizes (sample):");
+  std::printf("  image sizes (%s):", main.has_float_images() ? "all" : "sample");
   for (const auto& [size, count] : sizes) std::printf(" %s (%d)", size.c_str(), count);
   std::printf("\n");
   if (f.json)
-    print_json_line(nlohmann::json{{"format", train->describe()},
-                                   {"num_images", train->size()},
+    print_json_line(nlohmann::json{{"format", main.describe()},
+                                   {"num_images", main.size()},
                                    {"splits", splits},
                                    {"num_classes", classes.size()},
                                    {"classes", classes},
@@ -112,6 +124,7 @@ void add_info(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("info", "Show the build, the backends and the machine, or describe a dataset (--data)");
   cmd->add_flag("--json", f->json, "Print one JSON object on the last line");
   cmd->add_option("--data", f->data, "Describe this dataset instead: format, splits, images, classes, image sizes");
+  f->limits.add(cmd);
   cmd->callback([f] { run_info(*f); });
 }
 

@@ -8,6 +8,7 @@
 #include "api/alexnet.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/data_flags.h"
 #include "core/rng.h"
 #include "data/image_codec.h"
 #include "model/weights.h"
@@ -19,6 +20,7 @@ namespace {
 struct PredictFlags {
   ModelFlags model;
   DeviceFlags device;
+  DataLimitFlags limits;
   std::string weights, input, output, checkpoint;
   std::vector<std::string> images;
   int batch_size = 64, top = 5;
@@ -54,6 +56,7 @@ void run_predict_images(const PredictFlags& f) {
 }
 
 void run_predict(const PredictFlags& f) {
+  f.limits.apply();
   if (!f.checkpoint.empty()) {
     if (f.images.empty()) fail("predict --checkpoint needs one or more image files");
     return run_predict_images(f);
@@ -108,6 +111,7 @@ void add_predict(CLI::App& app) {
   cmd->add_flag("--json", f->json, "Print the predictions as one JSON array on the last line");
   f->model.add(cmd, false);
   f->device.add(cmd);
+  f->limits.add(cmd);
   cmd->add_option("--weights", f->weights, "Tensor form: weights (.safetensors, PyTorch state_dict names)");
   cmd->add_option("--input-tensor", f->input, "Tensor form: a .safetensors file with tensor 'input', F32 [N, 3, H, W], "
                                               "already normalised");

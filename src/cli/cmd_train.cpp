@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/data_flags.h"
 #include "data/download.h"
 #include "dist/communicator.h"
 #include "train/run.h"
@@ -17,6 +18,7 @@ namespace {
 struct TrainFlags {
   TrainConfig config;
   DeviceFlags device;
+  DataLimitFlags limits;
   std::string resume, download;
   bool no_shuffle = false;
   CLI::App* cmd = nullptr;
@@ -49,6 +51,7 @@ void run_train(TrainFlags& f) {
 
 int train_process(TrainFlags& f, Communicator& comm) {
   f.device.apply_threads();
+  f.limits.apply();
   TrainConfig c = f.config;
   c.backend = f.device.backend_kind();
   c.precision = f.device.precision_value();
@@ -60,6 +63,7 @@ int train_process(TrainFlags& f, Communicator& comm) {
     if (given(f.cmd, "--epochs")) stored.epochs = c.epochs, stored.steps = 0;
     if (given(f.cmd, "--steps")) stored.steps = c.steps;
     if (given(f.cmd, "--data")) stored.data = c.data;
+    if (given(f.cmd, "--resize-float")) stored.resize_float = c.resize_float;
     if (given(f.cmd, "--workers")) stored.workers = c.workers;
     if (given(f.cmd, "--print-freq")) stored.print_freq = c.print_freq;
     c = stored;
@@ -100,6 +104,9 @@ void add_train(CLI::App& app) {
                                           "crops, flips, PCA colour)")
       ->capture_default_str()
       ->check(CLI::IsMember({"none", "seed", "standard", "paper"}));
+  cmd->add_flag("--resize-float", c.resize_float, "Resize float tensor images of another size than the model's input "
+                                                  "(shorter side, centre crop) instead of refusing them");
+  f->limits.add(cmd);
   cmd->add_option("--val-split", c.val_split, "Hold out this fraction of the training data for validation (negative: the "
                                               "dataset's test split if it has one, else 0.1; 0: none)")
       ->capture_default_str()

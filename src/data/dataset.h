@@ -5,6 +5,7 @@
 // (folder or official .tar.gz), ImageFolder (folder, .tar or .tar.gz), and safetensors tensor files.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -38,9 +39,15 @@ class Dataset {
   virtual Image image(size_t index) const = 0;
 
   // Tensor datasets that hold float images ([N, 3, H, W] F32, used exactly as given) say so here and
-  // copy sample `index` (3*H*W floats) with float_image; every other dataset decodes with image().
+  // copy sample `index` (3*H*W floats, {H, W} = float_image_size()) with float_image; every other
+  // dataset decodes with image(). All float images of a dataset share one size.
   virtual bool has_float_images() const { return false; }
+  virtual std::array<int, 2> float_image_size() const { return {0, 0}; }
   virtual void float_image(size_t /*index*/, float* /*out*/) const { fail("dataset has no float images"); }
+
+  // Where sample `index` comes from, for messages: "PATH", "ARCHIVE:MEMBER", "BATCH record N",
+  // "FILE image N".
+  virtual std::string sample_name(size_t index) const { return cat(describe(), ", sample ", index); }
 
   // A short description: "CIFAR-10 binary (train split)", "ImageFolder in tar.gz", ...
   virtual std::string describe() const = 0;

@@ -7,6 +7,7 @@
 #include "core/atomic_file.h"
 
 #include <algorithm>
+#include <atomic>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -25,6 +26,16 @@
 #include <png.h>
 
 namespace alexnet {
+
+namespace {
+std::atomic<int64_t> g_max_image_pixels{kMaxImagePixels};
+}
+
+int64_t max_image_pixels() { return g_max_image_pixels.load(std::memory_order_relaxed); }
+
+void set_max_image_pixels(int64_t pixels) {
+  g_max_image_pixels.store(std::clamp<int64_t>(pixels, 1, kMaxImagePixelsCeiling), std::memory_order_relaxed);
+}
 
 ImageFormat detect_image_format(const uint8_t* data, size_t size) {
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
@@ -97,6 +108,14 @@ void jpeg_emit_message(j_common_ptr cinfo, int level) {
     std::snprintf(e->message, sizeof e->message, "file is truncated (premature end of JPEG data)");
     std::longjmp(e->jump, 1);
   }
+  // The compressed data of a scan ended (at a marker: the end-of-image, say) before the image was
+  // complete. libjpeg would also fill the rest with grey, so a few hundred bytes claiming 8192 x 8192
+  // pixels would decode, slowly, to a 200 MB grey picture.
+  if (cinfo->err->msg_code == JWRN_HIT_MARKER) {
+    JpegErrorJump* e = jpeg_jump(cinfo);
+    std::snprintf(e->message, sizeof e->message, "image data ends before the image is complete (premature end of data segment)");
+    std::longjmp(e->jump, 1);
+  }
   cinfo->err->num_warnings++;
 }
 
@@ -128,9 +147,10 @@ bool run_jpeg_decode(JpegDecodeState& s) {
   jpeg_mem_src(&s.cinfo, s.data, static_cast<unsigned long>(s.size));
   jpeg_read_header(&s.cinfo, TRUE);
 
-  if (int64_t(s.cinfo.image_width) * int64_t(s.cinfo.image_height) > kMaxImagePixels) {
-    std::snprintf(s.error.message, sizeof s.error.message, "image is %ux%u, larger than the %lld pixels accepted",
-                  s.cinfo.image_width, s.cinfo.image_height, static_cast<long long>(kMaxImagePixels));
+  if (int64_t(s.cinfo.image_width) * int64_t(s.cinfo.image_height) > max_image_pixels()) {
+    std::snprintf(s.error.message, sizeof s.error.message,
+                  "image is %ux%u, more than the %lld pixels accepted (--max-image-pixels raises the limit)",
+                  s.cinfo.image_width, s.cinfo.image_height, static_cast<long long>(max_image_pixels()));
     jpeg_destroy_decompress(&s.cinfo);
     return false;
   }
@@ -227,6 +247,14 @@ struct PngDecodeState {
 
 void png_ignore_warning(png_structp, png_const_charp) {}
 
+// Decoding warnings are ignored, except those saying the pixel data ran out: libpng would fill the
+// rest of the image with zeros and carry on, so a few bytes claiming 8192 x 8192 pixels would cost
+// 200 MB and seconds. A truncated image is corrupt, as for JPEG.
+void png_read_warning(png_structp png, png_const_charp message) {
+  if (std::strstr(message, "Not enough image data") || std::strstr(message, "Truncated compressed data"))
+    png_error(png, "file is truncated (not enough image data)");
+}
+
 void png_read_from_memory(png_structp png, png_bytep out, size_t count) {
   auto* s = static_cast<PngDecodeState*>(png_get_io_ptr(png));
   if (count > s->size - s->position) png_error(png, "file is truncated");
@@ -235,7 +263,7 @@ void png_read_from_memory(png_structp png, png_bytep out, size_t count) {
 }
 
 bool run_png_decode(PngDecodeState& s) {
-  s.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_error_to_jump, png_ignore_warning);
+  s.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_error_to_jump, png_read_warning);
   if (!s.png) {
     std::snprintf(s.message, sizeof s.message, "cannot allocate a PNG reader");
     return false;
@@ -256,7 +284,13 @@ bool run_png_decode(PngDecodeState& s) {
 
   const png_uint_32 width = png_get_image_width(s.png, s.info);
   const png_uint_32 height = png_get_image_height(s.png, s.info);
-  if (int64_t(width) * int64_t(height) > kMaxImagePixels) png_error(s.png, "image too large");
+  if (int64_t(width) * int64_t(height) > max_image_pixels()) {
+    std::snprintf(s.message, sizeof s.message,
+                  "image is %ux%u, more than the %lld pixels accepted (--max-image-pixels raises the limit)",
+                  unsigned(width), unsigned(height), static_cast<long long>(max_image_pixels()));
+    png_destroy_read_struct(&s.png, &s.info, nullptr);
+    return false;
+  }
   const int color_type = png_get_color_type(s.png, s.info);
   const int bit_depth = png_get_bit_depth(s.png, s.info);
 
@@ -319,7 +353,8 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& name_for_e
 // Files
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) throw CorruptSample(cat(path, ": cannot open: ", std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -327,11 +362,20 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
     ::close(fd);
     throw CorruptSample(cat(path, ": cannot stat: ", std::strerror(e)));
   }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw CorruptSample(cat(path, ": not a regular file"));
+  }
+  if (uint64_t(st.st_size) > kMaxFileBytes) {
+    ::close(fd);
+    throw CorruptSample(cat(path, ": file is ", uint64_t(st.st_size), " bytes, more than the ", kMaxFileBytes,
+                            " accepted for one image or batch file"));
+  }
   std::vector<uint8_t> bytes(size_t(st.st_size));
   size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) {
       const int e = n < 0 ? errno : 0;
       ::close(fd);

@@ -19,9 +19,14 @@ enum class ImageFormat { Unknown, Jpeg, Png };
 // Looks at the first bytes: FF D8 FF is JPEG, 89 'P' 'N' 'G' 0D 0A 1A 0A is PNG.
 ImageFormat detect_image_format(const uint8_t* data, size_t size);
 
-// The largest image the decoders accept, in pixels (H*W): 8192 x 8192. Anything larger is treated as
-// corrupt, so that a few bytes of header cannot ask for gigabytes.
+// The largest image the decoders (and tensor datasets) accept, in pixels (H*W): by default 8192 x 8192.
+// Anything larger is refused from the header alone, before any pixel buffer is made, so that a few
+// bytes of header cannot ask for gigabytes. set_max_image_pixels (the --max-image-pixels flag) raises
+// or lowers it for the whole process; the value is clamped to [1, kMaxImagePixelsCeiling].
 constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
+constexpr int64_t kMaxImagePixelsCeiling = int64_t(1) << 32;  // 65536 x 65536, what libpng and libjpeg reach
+int64_t max_image_pixels();
+void set_max_image_pixels(int64_t pixels);
 
 // Decodes a JPEG or PNG held in memory to RGB, 8 bits per channel, [H, W, 3].
 //   JPEG: grayscale is replicated to RGB; CMYK and YCCK are converted (Adobe files store inverted CMYK).
@@ -33,7 +38,11 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name_for
 Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_errors);
 Image decode_png(const uint8_t* data, size_t size, const std::string& name_for_errors);
 
-// Reads a whole file; throws CorruptSample naming the path when it cannot be read.
+// The largest file read_file_bytes reads (1 GiB): a bigger one is refused before any buffer is made.
+constexpr uint64_t kMaxFileBytes = uint64_t(1) << 30;
+
+// Reads a whole regular file (a FIFO, socket or device is refused without waiting on it); throws
+// CorruptSample naming the path when it cannot be read.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 // Reads and decodes an image file.
 Image read_image_file(const std::string& path);

@@ -51,48 +51,35 @@ class Tree {
   virtual std::string where(const std::string& dir) const = 0;
 };
 
+// A folder on disk. Links are followed only when what they point at is inside the folder (after
+// resolving every link on the way); links pointing out of it, dangling links, link loops and
+// anything that is neither a folder nor a regular file (FIFOs, sockets, devices) are left out and
+// counted. A folder reached twice through links is walked once.
 class DiskTree : public Tree {
  public:
-  explicit DiskTree(std::string root) : root_(std::move(root)) {}
+  explicit DiskTree(std::string root) : root_(std::move(root)) {
+    std::error_code ec;
+    real_root_ = fs::canonical(root_, ec);
+    if (ec) fail(root_, ": cannot resolve the folder: ", ec.message());
+  }
 
   void list(const std::string& dir, std::vector<std::string>& folders, std::vector<std::string>& files) const override {
     folders.clear();
     files.clear();
-    std::error_code ec;
-    fs::directory_iterator it(full(dir), ec), end;
-    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
-    for (; it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      if (is_hidden(name)) continue;
-      std::error_code type_ec;
-      if (it->is_directory(type_ec)) {
-        folders.push_back(name);
-      } else {
-        files.push_back(name);
-      }
-    }
-    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+    for_each_entry(dir, [&](const std::string& name, Kind kind, const fs::path&) {
+      (kind == Kind::Folder ? folders : files).push_back(name);
+    });
     std::sort(folders.begin(), folders.end());
     std::sort(files.begin(), files.end());
   }
 
   std::vector<std::string> walk(const std::string& dir) const override {
     std::vector<std::string> out;
+    std::set<std::string> visited;  // resolved folders already walked: link loops end here
     std::error_code ec;
-    const fs::path top = full(dir);
-    fs::recursive_directory_iterator it(top, fs::directory_options::follow_directory_symlink, ec), end;
-    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
-    for (; it != end; it.increment(ec)) {
-      const std::string name = it->path().filename().string();
-      std::error_code type_ec;
-      const bool folder = it->is_directory(type_ec);
-      if (is_hidden(name)) {
-        if (folder) it.disable_recursion_pending();
-        continue;
-      }
-      if (!folder) out.push_back(join(dir, fs::relative(it->path(), top, type_ec).generic_string()));
-    }
-    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+    const fs::path start = fs::canonical(full(dir), ec);
+    if (ec) fail(where(dir), ": cannot resolve folder: ", ec.message());
+    walk_into(dir, start, 0, visited, out);
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -100,8 +87,95 @@ class DiskTree : public Tree {
   std::string where(const std::string& dir) const override { return dir.empty() ? root_ : join(root_, dir); }
   std::string full(const std::string& dir) const { return dir.empty() ? root_ : root_ + "/" + dir; }
 
+  // The file to open for a relative path found by walk(): resolved, so that no link is followed
+  // again when it is read (a link's target, inside the folder).
+  std::string resolved(const std::string& path) const {
+    auto it = resolved_.find(path);
+    return it == resolved_.end() ? full(path) : it->second;
+  }
+  size_t links_skipped() const { return skipped_.size(); }
+  const std::string& first_link_skipped() const { return first_link_skipped_; }
+
  private:
+  enum class Kind { Folder, File };
+  static constexpr int kMaxDepth = 64;
+
+  bool inside(const fs::path& p) const {
+    auto r = real_root_.begin();
+    auto q = p.begin();
+    for (; r != real_root_.end(); ++r, ++q)
+      if (q == p.end() || *q != *r) return false;
+    return true;
+  }
+
+  void skip(const std::string& dir, const std::string& name) const {
+    const std::string path = join(dir, name);
+    if (skipped_.empty() || path < first_link_skipped_) first_link_skipped_ = path;
+    skipped_.insert(path);  // a level is listed more than once: count each entry once
+  }
+
+  // Calls f(name, kind, resolved path) for each usable entry of `dir` (relative); hidden names and
+  // what the rules above leave out are skipped.
+  template <typename F>
+  void for_each_entry(const std::string& dir, F&& f) const {
+    std::error_code ec;
+    fs::directory_iterator it(full(dir), ec), end;
+    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+    for (; it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (is_hidden(name)) continue;
+      std::error_code type_ec;
+      const fs::file_status own = it->symlink_status(type_ec);
+      if (type_ec) continue;
+      fs::path target = it->path();
+      fs::file_status st = own;
+      if (fs::is_symlink(own)) {
+        target = fs::canonical(it->path(), type_ec);  // fails for dangling links and loops
+        if (type_ec || !inside(target)) {
+          skip(dir, name);
+          continue;
+        }
+        st = fs::status(target, type_ec);
+        if (type_ec) {
+          skip(dir, name);
+          continue;
+        }
+      }
+      if (fs::is_directory(st)) {
+        f(name, Kind::Folder, target);
+      } else if (fs::is_regular_file(st)) {
+        f(name, Kind::File, target);
+      } else {
+        skip(dir, name);  // FIFO, socket, device: reading one could block or never end
+      }
+    }
+    if (ec) fail(where(dir), ": cannot list folder: ", ec.message());
+  }
+
+  void walk_into(const std::string& dir, const fs::path& real, int depth, std::set<std::string>& visited,
+                 std::vector<std::string>& out) const {
+    if (!visited.insert(real.string()).second) return;
+    if (depth > kMaxDepth) fail(where(dir), ": folders nested more than ", kMaxDepth, " deep");
+    for_each_entry(dir, [&](const std::string& name, Kind kind, const fs::path& target) {
+      const std::string rel = join(dir, name);
+      if (kind == Kind::Folder) {
+        std::error_code ec;
+        const fs::path sub = fs::is_symlink(fs::symlink_status(full(rel), ec)) ? target : real / name;
+        walk_into(rel, sub, depth + 1, visited, out);
+        return;
+      }
+      out.push_back(rel);
+      resolved_[rel] = target == it_path(dir, name) ? (real / name).string() : target.string();
+    });
+  }
+
+  fs::path it_path(const std::string& dir, const std::string& name) const { return fs::path(full(dir)) / name; }
+
   std::string root_;
+  fs::path real_root_;
+  mutable std::map<std::string, std::string> resolved_;  // relative path -> file to open, for links
+  mutable std::set<std::string> skipped_;
+  mutable std::string first_link_skipped_;
 };
 
 class ArchiveTree : public Tree {
@@ -188,7 +262,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 bool holds_images(const std::vector<std::string>& files) { return std::any_of(files.begin(), files.end(), has_image_extension); }
 
-Layout find_layout(const Tree& tree, Split split) {
+Layout find_layout(const Tree& tree, Split split, bool exact) {
   Layout layout;
   std::vector<std::string> folders, files, inner_folders, inner_files;
   std::string level;
@@ -196,9 +270,10 @@ Layout find_layout(const Tree& tree, Split split) {
   for (int depth = 0; depth <= kMaxLeadingFolders; ++depth) {
     tree.list(level, folders, files);
     if (contains(folders, "train") || contains(folders, "val") || contains(folders, "test")) {
-      const std::vector<std::string> wanted = split == Split::Train  ? std::vector<std::string>{"train"}
-                                              : split == Split::Val ? std::vector<std::string>{"val", "test"}
-                                                                    : std::vector<std::string>{"test", "val"};
+      std::vector<std::string> wanted = split == Split::Train  ? std::vector<std::string>{"train"}
+                                        : split == Split::Val ? std::vector<std::string>{"val", "test"}
+                                                              : std::vector<std::string>{"test", "val"};
+      if (exact) wanted.resize(1);
       std::string chosen;
       for (const std::string& w : wanted)
         if (chosen.empty() && contains(folders, w)) chosen = w;
@@ -206,7 +281,7 @@ Layout find_layout(const Tree& tree, Split split) {
         std::string present;
         for (const char* s : {"train", "val", "test"})
           if (contains(folders, s)) present += cat(present.empty() ? "" : ", ", s, "/");
-        fail(tree.where(level), ": has ", present, " but no ", split == Split::Train ? "train/" : wanted[0] + "/ or " + wanted[1] + "/",
+        fail(tree.where(level), ": has ", present, " but no ", wanted.size() == 1 ? wanted[0] + "/" : wanted[0] + "/ or " + wanted[1] + "/",
              " folder for the ", split_name(split), " split");
       }
       level = join(level, chosen);
@@ -256,18 +331,23 @@ void warn_skipped(const Layout& layout, const Tree& tree, const DatasetOptions& 
 
 class FolderDataset : public Dataset {
  public:
-  FolderDataset(std::string top, Layout layout, std::string description)
-      : top_(std::move(top)), layout_(std::move(layout)), description_(std::move(description)) {}
+  FolderDataset(std::string top, Layout layout, std::vector<std::string> files, std::string description)
+      : top_(std::move(top)), layout_(std::move(layout)), files_(std::move(files)), description_(std::move(description)) {}
 
   size_t size() const override { return layout_.paths.size(); }
   int64_t label(size_t index) const override { return layout_.labels.at(index); }
   const std::vector<std::string>& classes() const override { return layout_.classes; }
   std::string describe() const override { return description_; }
-  Image image(size_t index) const override { return read_image_file(top_ + "/" + layout_.paths.at(index)); }
+  Image image(size_t index) const override {
+    const std::vector<uint8_t> bytes = read_file_bytes(files_.at(index));
+    return decode_image(bytes.data(), bytes.size(), sample_name(index));
+  }
+  std::string sample_name(size_t index) const override { return top_ + "/" + layout_.paths.at(index); }
 
  private:
   std::string top_;
   Layout layout_;
+  std::vector<std::string> files_;  // per sample: the resolved file to read
   std::string description_;
 };
 
@@ -290,6 +370,7 @@ class ArchiveFolderDataset : public Dataset {
     const ArchiveMember& m = samples_.at(index);
     return decode_image(m.data.data(), m.data.size(), archive_ + ":" + m.name);
   }
+  std::string sample_name(size_t index) const override { return archive_ + ":" + samples_.at(index).name; }
 
  private:
   std::string archive_;
@@ -308,17 +389,24 @@ std::string describe_folder(const char* what, const std::string& where, const La
 
 std::unique_ptr<Dataset> open_image_folder(const std::string& root, Split split, const DatasetOptions& options) {
   DiskTree tree(root);
-  Layout layout = find_layout(tree, split);
+  Layout layout = find_layout(tree, split, options.exact_split);
   warn_skipped(layout, tree, options);
+  if (tree.links_skipped() > 0)
+    dataset_warning(options, cat(root, ": left out ", tree.links_skipped(), " entr", tree.links_skipped() == 1 ? "y" : "ies",
+                                 " that are links out of the folder, broken links or link loops, or neither files nor "
+                                 "folders (first: ", tree.first_link_skipped(), ")"));
+  std::vector<std::string> files;
+  files.reserve(layout.paths.size());
+  for (const std::string& path : layout.paths) files.push_back(tree.resolved(path));
   std::string description = describe_folder("folder", root, layout);
-  return std::make_unique<FolderDataset>(root, std::move(layout), std::move(description));
+  return std::make_unique<FolderDataset>(root, std::move(layout), std::move(files), std::move(description));
 }
 
 std::unique_ptr<Dataset> open_image_folder_archive(std::vector<ArchiveMember> members, const std::string& archive_name,
                                                    Split split, const DatasetOptions& options) {
   if (members.empty()) fail(archive_name, ": archive holds no files");
   ArchiveTree tree(members, archive_name);
-  Layout layout = find_layout(tree, split);
+  Layout layout = find_layout(tree, split, options.exact_split);
   warn_skipped(layout, tree, options);
 
   std::vector<ArchiveMember> samples;

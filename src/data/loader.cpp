@@ -62,6 +62,19 @@ TransformConfig prepared_transform(const Dataset& dataset, const LoaderOptions& 
   return config;
 }
 
+// The first image that decodes among the first few (the others are corrupt samples), if any.
+bool first_readable_image(const Dataset& dataset, Image& out, size_t& index) {
+  for (size_t i = 0; i < dataset.size() && i < 100; ++i) {
+    try {
+      out = dataset.image(i);
+      index = i;
+      return true;
+    } catch (const CorruptSample&) {
+    }
+  }
+  return false;
+}
+
 // The first readable image's square side, for the uint8 output's size.
 int first_image_side(const Dataset& dataset) {
   for (size_t i = 0; i < dataset.size() && i < 100; ++i) {
@@ -75,7 +88,53 @@ int first_image_side(const Dataset& dataset) {
        " are corrupt (set TransformConfig::source_size)");
 }
 
+std::string size_text(int h, int w) { return cat(h, "x", w); }
+
+// ", or --input-size N for a model of their size" when the images are square.
+std::string input_size_hint(int h, int w) { return h == w ? cat(", or --input-size ", h, " for a model of their size") : ""; }
+
 }  // namespace
+
+std::string check_model_input(const Dataset& dataset, const TransformConfig& transform, BatchFormat format,
+                              bool resize_float) {
+  const int S = transform.input_size;
+  if (dataset.size() == 0) fail("dataset ", dataset.describe(), " is empty");
+  if (dataset.has_float_images()) {
+    const auto [h, w] = dataset.float_image_size();
+    const std::string where = dataset.sample_name(0);
+    if (format != BatchFormat::F32_NCHW)
+      fail(where, ": holds float images [3, ", h, ", ", w, "]: they cannot make uint8 batches");
+    if (h <= 0 || w <= 0) fail(where, ": float images of size ", size_text(h, w));
+    if (h == S && w == S) return cat("input: float images 3x", S, "x", S, ", the model's input size, used as given");
+    if (!resize_float)
+      fail(where, ": float images are 3x", h, "x", w, " but the model's input is 3x", S, "x", S,
+           "; float images are used as given (no --augment preset applies to them): pass --resize-float to resize "
+           "them", input_size_hint(h, w));
+    return cat("input: float images 3x", h, "x", w, " resized to 3x", S, "x", S,
+               " (--resize-float: shorter side to ", S, ", centre crop)");
+  }
+  const Preset preset = parse_preset(transform.preset);
+  Image first;
+  size_t index = 0;
+  if (!first_readable_image(dataset, first, index))
+    return cat("input: the first images of ", dataset.describe(), " do not decode (they are skipped as corrupt)");
+  const std::string found = size_text(first.height, first.width);
+  if (format == BatchFormat::U8_NHWC)
+    return cat("input: images ", found, " (first sample), cropped and flipped at the source size (uint8 batches)");
+  if (first.height == S && first.width == S)
+    return cat("input: images ", found, " (first sample), the model's input size; --augment ", transform.preset);
+  if (preset == Preset::None)
+    fail(dataset.sample_name(index), ": image is ", found, " but the model's input is ", S, "x", S,
+         "; --augment none does not resize: use --augment seed, standard or paper to resize them",
+         input_size_hint(first.height, first.width));
+  // Will the preset manage this image? (An image too elongated to resize is refused here.)
+  try {
+    shorter_side_size(first.height, first.width, S);
+  } catch (const CorruptSample& e) {
+    fail(dataset.sample_name(index), ": ", e.what());
+  }
+  return cat("input: images ", found, " (first sample) resized to ", S, "x", S, " by --augment ", transform.preset);
+}
 
 // One ring slot: the buffers of one batch.
 struct Loader::Slot {
@@ -102,6 +161,7 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options)
   if (o.world_size < 1 || o.rank < 0 || o.rank >= o.world_size)
     fail("rank ", o.rank, " is not in [0, world size ", o.world_size, ")");
   if (dataset_.size() == 0) fail("dataset ", dataset_.describe(), " is empty");
+  input_note_ = check_model_input(dataset_, pipeline_.config(), o.format, o.resize_float_images);
 
   const int S = pipeline_.config().input_size;
   if (o.format == BatchFormat::U8_NHWC) {
@@ -252,10 +312,25 @@ void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
       SampleRng rng(options_.seed, uint64_t(epoch), key);
       if (options_.format == BatchFormat::F32_NCHW) {
         float* out = static_cast<float*>(slot.images) + size_t(row) * sample_floats_;
+        const int S = pipeline_.config().input_size;
         if (dataset_.has_float_images()) {
-          dataset_.float_image(index, out);
+          const auto [h, w] = dataset_.float_image_size();
+          if (h == S && w == S) {
+            dataset_.float_image(index, out);
+          } else {
+            // check_model_input allowed this only with resize_float_images.
+            ALEXNET_ASSERT(options_.resize_float_images, "float images of another size than the input");
+            thread_local std::vector<float> staged;
+            staged.resize(size_t(3) * size_t(h) * size_t(w));
+            dataset_.float_image(index, staged.data());
+            resize_float_chw(staged.data(), h, w, S, out);
+          }
         } else {
-          pipeline_.to_float(dataset_.image(index), rng, out);
+          const Image image = dataset_.image(index);
+          if (pipeline_.preset() == Preset::None && (image.height != S || image.width != S))
+            fail(dataset_.sample_name(index), ": image is ", image.height, "x", image.width, " but the model's input is ",
+                 S, "x", S, "; --augment none does not resize (use --augment seed, standard or paper)");
+          pipeline_.to_float(image, rng, out);
         }
       } else {
         uint8_t* out = static_cast<uint8_t*>(slot.images) + size_t(row) * sample_bytes_;

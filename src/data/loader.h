@@ -68,7 +68,24 @@ struct LoaderOptions {
   std::shared_ptr<BatchAllocator> allocator;                 // null: aligned host memory
   std::function<void(const std::string&)> warn;              // null: one line to stderr
   size_t pca_images = 2000;      // images sampled for PCA colour statistics when `paper` needs them
+  // Float tensor datasets whose images are not S x S: resize them (shorter side to S, centre crop)
+  // instead of refusing the dataset (check_model_input).
+  bool resize_float_images = false;
 };
+
+// The one rule for images whose shape differs from the model's input, S x S x 3 (docs/data-formats.md,
+// "Images and the model's input"), checked before the first batch by every Loader:
+//   * decoded and 8-bit images (CIFAR, ImageFolder, U8 tensors) are always RGB; `seed`, `standard`
+//     and `paper` resize them to S, whatever their size; `none` does not, and an image that is not
+//     S x S is an error (the first one here, before any batch; a later one when it is loaded);
+//   * float tensor images [3, H, W] are used as given when H = W = S; otherwise they are resized only
+//     when resize_float is set, and are an error otherwise;
+//   * float images cannot make uint8 batches.
+// Returns one line saying what will happen ("images 224x224 (first sample) resized to 32x32 by
+// --augment seed"), or throws alexnet::Error naming the file, the image shape found and the shape
+// the model needs.
+std::string check_model_input(const Dataset& dataset, const TransformConfig& transform, BatchFormat format,
+                              bool resize_float);
 
 // One batch, owned by the loader: valid until the next call to next() or start_epoch().
 struct Batch {
@@ -111,6 +128,8 @@ class Loader {
   int64_t batches_per_epoch() const;
   size_t samples_per_epoch() const;  // this rank's samples (after padding)
   const Pipeline& pipeline() const { return pipeline_; }
+  // What check_model_input said about this dataset and the model's input (one line).
+  const std::string& input_note() const { return input_note_; }
   // Side of the uint8 output (S0): TransformConfig::source_size, or the first image's size.
   int source_size() const { return source_size_; }
   LoaderStats stats() const;
@@ -128,6 +147,7 @@ class Loader {
   const Dataset& dataset_;
   LoaderOptions options_;
   Pipeline pipeline_;
+  std::string input_note_;
   int source_size_ = 0;
   size_t sample_floats_ = 0, sample_bytes_ = 0;  // per sample, in the output format
 

@@ -62,6 +62,20 @@ std::string strip_leading_dot_slash(std::string name) {
   return name;
 }
 
+// A member name with a ".." component could name something outside the archive's tree.
+bool climbs_out(const std::string& name) {
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = name.find('/', start);
+    if (name.compare(start, slash == std::string::npos ? std::string::npos : slash - start, "..") == 0) return true;
+    if (slash == std::string::npos) return false;
+    start = slash + 1;
+  }
+}
+
+// The largest member kept in memory: an image or a CIFAR batch is far smaller.
+constexpr int64_t kMaxMemberBytes = int64_t(1) << 30;
+
 std::string archive_message(archive* a) {
   const char* m = archive_error_string(a);
   return m ? m : "unknown error";
@@ -84,6 +98,9 @@ std::vector<ArchiveMember> read_open_archive(archive* a, const std::string& name
     if (!raw_name) continue;  // a name libarchive cannot represent: not ours to read
     std::string member = strip_leading_dot_slash(raw_name);
     last_member = member;
+    // Never followed or kept: a ".." path, a symbolic or hard link (its target may lie outside the
+    // archive, or be another member under a second name), and anything that is not a file or folder.
+    if (climbs_out(member) || archive_entry_symlink(entry) || archive_entry_hardlink(entry)) continue;
     const auto type = archive_entry_filetype(entry);
     if (type == AE_IFDIR) {
       // Folders are members too (ImageFolder must see an empty class folder), named with a '/'.
@@ -98,11 +115,16 @@ std::vector<ArchiveMember> read_open_archive(archive* a, const std::string& name
     m.name = std::move(member);
     // The header's size is a claim, not a promise: grow as data arrives rather than trusting it.
     if (archive_entry_size_is_set(entry)) m.data.reserve(size_t(std::min<la_int64_t>(archive_entry_size(entry), 1 << 24)));
+    if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > kMaxMemberBytes)
+      fail(name, ": member '", m.name, "' is ", archive_entry_size(entry), " bytes, more than the ", kMaxMemberBytes,
+           " accepted for one member");
     uint8_t buffer[1 << 16];
     for (;;) {
       const la_ssize_t n = archive_read_data(a, buffer, sizeof buffer);
       if (n < 0) fail(name, ": cannot read member '", m.name, "': ", archive_message(a));
       if (n == 0) break;
+      if (int64_t(m.data.size()) + n > kMaxMemberBytes)
+        fail(name, ": member '", m.name, "' holds more than the ", kMaxMemberBytes, " bytes accepted for one member");
       m.data.insert(m.data.end(), buffer, buffer + n);
     }
     members.push_back(std::move(m));
@@ -219,6 +241,40 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, Split split, cons
   }
   if (n == 0) fail(path, ": empty file; ", kSupported);
   fail(path, ": unknown dataset format; ", kSupported);
+}
+
+DatasetSplits open_dataset_splits(const std::string& path, const DatasetOptions& options) {
+  DatasetOptions exact = options;
+  exact.exact_split = true;
+  DatasetSplits out;
+  std::string first_error;
+  auto attempt = [&](Split split) -> std::unique_ptr<Dataset> {
+    try {
+      return open_dataset(path, split, exact);
+    } catch (const CorruptSample&) {
+      throw;
+    } catch (const Error& e) {
+      if (first_error.empty()) first_error = e.what();
+      out.missing += cat(out.missing.empty() ? "" : "; ", split_name(split), ": ", e.what());
+      return nullptr;
+    }
+  };
+  out.train = attempt(Split::Train);
+  out.val = attempt(Split::Val);
+  out.test = attempt(Split::Test);
+  if (!out.train && !out.val && !out.test) fail(first_error);
+  // One set for every split (describe() names the split or the folder a set came from).
+  const auto same = [](const std::unique_ptr<Dataset>& a, const std::unique_ptr<Dataset>& b) {
+    return a && b && a->describe() == b->describe();
+  };
+  if (same(out.train, out.val) && same(out.train, out.test)) {
+    out.whole = true;
+    out.val.reset();
+    out.test.reset();
+  } else if (same(out.val, out.test)) {  // CIFAR: val is its test batch
+    out.val.reset();
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ struct DatasetOptions {
   // Receives one line per problem that does not stop the dataset from opening (skipped non-image
   // files, say). Empty: the line is printed to stderr as "warning: ...".
   std::function<void(const std::string&)> warn;
+  // ImageFolder with train/, val/ or test/ folders: open exactly the folder named by the split (no
+  // fallback from val/ to test/ or back), so that a caller can tell which splits exist.
+  bool exact_split = false;
 };
 
 // Opens PATH as one of the formats above.
@@ -47,6 +50,18 @@ struct DatasetOptions {
 //   A safetensors file is one set of samples and is used whole for every split.
 // Throws alexnet::Error with one line naming PATH when it does not exist or has no known format.
 std::unique_ptr<Dataset> open_dataset(const std::string& path, Split split, const DatasetOptions& options = {});
+
+// The splits PATH holds, each opened on its own (for `info --data` and `eval --split auto`): a split
+// that is not there is null, and its error is in `missing`. A set without splits of its own (a tensor
+// file, an ImageFolder without train/val/test folders) gives the same samples for every split: then
+// `whole` is set and only `train` is filled. CIFAR has train and test (its val is its test).
+struct DatasetSplits {
+  std::unique_ptr<Dataset> train, val, test;
+  bool whole = false;
+  std::string missing;  // why each absent split is absent, "; "-separated
+};
+// Throws alexnet::Error only when no split opens at all (with the train split's error).
+DatasetSplits open_dataset_splits(const std::string& path, const DatasetOptions& options = {});
 
 // ------------------------------------------------------------------------------------------------
 // The format-specific openers open_dataset dispatches to; callers normally use open_dataset.
@@ -102,7 +117,9 @@ class SubsetDataset : public Dataset {
   const std::vector<std::string>& classes() const override { return base_->classes(); }
   Image image(size_t index) const override { return base_->image(indices_.at(index)); }
   bool has_float_images() const override { return base_->has_float_images(); }
+  std::array<int, 2> float_image_size() const override { return base_->float_image_size(); }
   void float_image(size_t index, float* out) const override { base_->float_image(indices_.at(index), out); }
+  std::string sample_name(size_t index) const override { return base_->sample_name(indices_.at(index)); }
   std::string describe() const override { return description_; }
 
   const std::vector<size_t>& indices() const { return indices_; }  // into the base dataset

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "data/image_codec.h"
 #include "data/readers.h"
 #include "tensor/safetensors.h"
 
@@ -18,8 +19,12 @@ namespace {
 
 class TensorDataset : public Dataset {
  public:
-  TensorDataset(Tensor images, Tensor labels, std::vector<std::string> classes, std::string description)
-      : images_(std::move(images)), labels_(std::move(labels)), classes_(std::move(classes)), description_(std::move(description)) {}
+  TensorDataset(Tensor images, Tensor labels, std::vector<std::string> classes, std::string path, std::string description)
+      : images_(std::move(images)),
+        labels_(std::move(labels)),
+        classes_(std::move(classes)),
+        path_(std::move(path)),
+        description_(std::move(description)) {}
 
   size_t size() const override { return size_t(labels_.numel()); }
   int64_t label(size_t index) const override {
@@ -30,11 +35,16 @@ class TensorDataset : public Dataset {
   std::string describe() const override { return description_; }
 
   bool has_float_images() const override { return images_.dtype() == DType::F32; }
+  std::array<int, 2> float_image_size() const override {
+    if (!has_float_images()) return {0, 0};
+    return {int(images_.dim(2)), int(images_.dim(3))};
+  }
+  std::string sample_name(size_t index) const override { return cat(path_, " (image ", index, ")"); }
 
   void float_image(size_t index, float* out) const override {
     if (!has_float_images()) fail(description_, ": holds 8-bit images; read them with image()");
     ALEXNET_ASSERT(index < size());
-    const size_t per = size_t(images_.numel()) / size();
+    const size_t per = size_t(3) * size_t(images_.dim(2)) * size_t(images_.dim(3));
     std::memcpy(out, images_.data<float>() + index * per, per * sizeof(float));
   }
 
@@ -54,6 +64,7 @@ class TensorDataset : public Dataset {
   Tensor images_;  // F32 [N, 3, H, W] or U8 [N, H, W, 3]
   Tensor labels_;  // I64 [N]
   std::vector<std::string> classes_;
+  std::string path_;
   std::string description_;
 };
 
@@ -91,6 +102,10 @@ std::unique_ptr<Dataset> open_tensor_dataset(const std::string& path, const Data
   const int64_t h = float_images ? images.dim(2) : images.dim(1);
   const int64_t w = float_images ? images.dim(3) : images.dim(2);
   if (n <= 0 || h <= 0 || w <= 0) fail(path, ": 'images' ", shape_str(images.shape()), " holds no pixels");
+  // The same limit as for decoded images (the shape is already known to fit the file).
+  if (h > INT32_MAX / 4 || w > INT32_MAX / 4 || h * w > max_image_pixels())
+    fail(path, ": 'images' ", shape_str(images.shape()), " holds images of ", h, "x", w, ", more than the ",
+         max_image_pixels(), " pixels accepted (--max-image-pixels raises the limit)");
   if (labels.dtype() != DType::I64 || labels.ndim() != 1 || labels.dim(0) != n)
     fail(path, ": 'labels' is ", dtype_name(labels.dtype()), " ", shape_str(labels.shape()), "; expected I64 [", n, "]");
 
@@ -111,7 +126,7 @@ std::unique_ptr<Dataset> open_tensor_dataset(const std::string& path, const Data
 
   std::string description = cat("tensor dataset ", path, " (", n, " ", float_images ? "float" : "8-bit", " images of ",
                                 h, "x", w, ", ", classes.size(), " classes)");
-  return std::make_unique<TensorDataset>(images, labels, std::move(classes), std::move(description));
+  return std::make_unique<TensorDataset>(images, labels, std::move(classes), path, std::move(description));
 }
 
 }  // namespace alexnet

@@ -317,8 +317,47 @@ Image resize(const Image& image, int out_h, int out_w) {
 }
 
 std::array<int, 2> shorter_side_size(int height, int width, int size) {
-  if (height <= width) return {size, int(int64_t(size) * width / height)};
-  return {int(int64_t(size) * height / width), size};
+  ALEXNET_ASSERT(height > 0 && width > 0 && size > 0);
+  const int64_t s = size, h = height, w = width;
+  const int64_t longer = height <= width ? s * w / h : s * h / w;  // no overflow: int * int fits int64
+  if (longer > kMaxResizedSide)
+    throw CorruptSample(cat("image ", height, "x", width, " is too elongated to resize its shorter side to ", size,
+                            " (the longer side would be ", longer, " pixels, more than ", kMaxResizedSide, ")"));
+  if (height <= width) return {size, int(longer)};
+  return {int(longer), size};
+}
+
+void resize_float_chw(const float* in, int height, int width, int S, float* out) {
+  ALEXNET_ASSERT(height > 0 && width > 0 && S > 0);
+  auto [rh, rw] = shorter_side_size(height, width, S);
+  auto [top, left] = center_crop_offset(rh, rw, S, S);
+  const ResizeAxis rows = window_axis(make_resize_axis(height, rh), top, S, false);
+  const ResizeAxis cols = window_axis(make_resize_axis(width, rw), left, S, false);
+  std::vector<float> tmp(size_t(height) * size_t(S));  // one channel, resized along x
+  for (int c = 0; c < 3; ++c) {
+    const float* plane = in + size_t(c) * size_t(height) * size_t(width);
+    for (int y = 0; y < height; ++y) {
+      const float* row = plane + size_t(y) * size_t(width);
+      for (int q = 0; q < S; ++q) {
+        float v = 0.f;
+        for (int k = 0; k < cols.taps; ++k) {
+          const float wgt = cols.weight[size_t(q) * size_t(cols.taps) + size_t(k)];
+          if (wgt != 0.f) v += wgt * row[cols.first[size_t(q)] + k];
+        }
+        tmp[size_t(y) * size_t(S) + size_t(q)] = v;
+      }
+    }
+    float* dst = out + size_t(c) * size_t(S) * size_t(S);
+    for (int p = 0; p < S; ++p)
+      for (int q = 0; q < S; ++q) {
+        float v = 0.f;
+        for (int k = 0; k < rows.taps; ++k) {
+          const float wgt = rows.weight[size_t(p) * size_t(rows.taps) + size_t(k)];
+          if (wgt != 0.f) v += wgt * tmp[size_t(rows.first[size_t(p)] + k) * size_t(S) + size_t(q)];
+        }
+        dst[size_t(p) * size_t(S) + size_t(q)] = v;
+      }
+  }
 }
 
 Image resize_shorter(const Image& image, int size) {

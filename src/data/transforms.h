@@ -90,6 +90,15 @@ void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAx
 // uint8 -> float [3, H, W] with normalisation, no resize.
 void to_float_chw(const Image& image, const Normalization& norm, float* out);
 
+// Float images [3, H, W] -> [3, S, S]: the shorter side resized to S (bilinear, antialiased when
+// shrinking, as `resize`), then the centre S x S window; values are not otherwise changed.
+void resize_float_chw(const float* in, int height, int width, int S, float* out);
+
+// The longest side a resize may produce (the shorter side brought to S makes the longer one
+// S * long / short): an image more elongated than that is refused as a CorruptSample rather than
+// asking for tables of millions of entries.
+constexpr int kMaxResizedSide = 1 << 20;
+
 // ---------------------------------------------------------------------------------------------
 // uint8 transforms (HWC in, HWC out)
 

@@ -60,6 +60,7 @@ EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options) {
     lo.drop_last = false;
     lo.train = false;
     lo.transform = options.transform;
+    lo.resize_float_images = options.resize_float_images;
     Loader loader(data, lo);
     loader.start_epoch(0);
     logits.resize(size_t(options.batch_size) * C);
@@ -76,6 +77,8 @@ EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options) {
       if (options.progress) options.progress(r.n, total);
     }
   } else {
+    if (data.has_float_images())
+      fail(data.sample_name(0), ": holds float images; 10-crop evaluation needs decoded images (use --tta none)");
     const Pipeline pipeline(options.transform, false);
     const int S = options.transform.input_size;
     const int per_batch = std::max(1, options.batch_size / 10);

@@ -31,7 +31,7 @@ using nlohmann::json;
 std::string TrainConfig::to_json() const {
   return json{{"model", model},       {"num_classes", num_classes}, {"width", width},
               {"hidden", hidden},     {"input_size", input_size},   {"dropout", dropout},
-              {"data", data},         {"augment", augment},         {"val_split", val_split},
+              {"data", data},         {"augment", augment},         {"resize_float", resize_float},         {"val_split", val_split},
               {"workers", workers},   {"shuffle", shuffle},         {"batch_size", batch_size},
               {"lr", lr},             {"momentum", momentum},       {"weight_decay", weight_decay},
               {"label_smoothing", label_smoothing}, {"nesterov", nesterov}, {"epochs", epochs},
@@ -52,7 +52,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
       if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
     };
     get("model", c.model); get("num_classes", c.num_classes); get("width", c.width); get("hidden", c.hidden);
-    get("input_size", c.input_size); get("dropout", c.dropout); get("data", c.data); get("augment", c.augment);
+    get("input_size", c.input_size); get("dropout", c.dropout); get("data", c.data); get("augment", c.augment); get("resize_float", c.resize_float);
     get("val_split", c.val_split); get("workers", c.workers); get("shuffle", c.shuffle);
     get("batch_size", c.batch_size); get("lr", c.lr); get("momentum", c.momentum);
     get("weight_decay", c.weight_decay); get("label_smoothing", c.label_smoothing); get("nesterov", c.nesterov);
@@ -168,8 +168,17 @@ TrainResult run_training_impl(TrainConfig c, const std::string& resume_dir, Comm
   model.options = {c.num_classes, c.width, c.hidden, c.input_size, c.dropout};
   model.classes = classes;
   const NetSpec spec = model.spec();
-  const Image probe = data.train->has_float_images() ? Image{} : data.train->image(0);
-  const bool small = data.train->has_float_images() || std::max(probe.height, probe.width) <= 64;
+  // Small (CIFAR-like) or large (ImageNet-like) images, from the first one that decodes.
+  bool small = true;
+  if (!data.train->has_float_images())
+    for (size_t i = 0; i < data.train->size() && i < 100; ++i) {
+      try {
+        const Image probe = data.train->image(i);
+        small = std::max(probe.height, probe.width) <= 64;
+        break;
+      } catch (const CorruptSample&) {  // the loader skips it too
+      }
+    }
   if (!small) {
     model.mean = kImageNetMean;
     model.std = kImageNetStd;
@@ -192,7 +201,8 @@ TrainResult run_training_impl(TrainConfig c, const std::string& resume_dir, Comm
   lo.transform = tc;
   lo.rank = rank;
   lo.world_size = world;
-  Loader loader(*data.train, lo);
+  lo.resize_float_images = c.resize_float;
+  Loader loader(*data.train, lo);  // checks the images against the model's input before anything else
   LoaderBatchSource source(loader);
 
   BuildOptions bo;
@@ -269,6 +279,7 @@ TrainResult run_training_impl(TrainConfig c, const std::string& resume_dir, Comm
   if (root) {
     std::fprintf(stderr, "data: %s, %zu training images, %zu classes; augment %s\n", data.train->describe().c_str(),
                  data.train->size(), classes.size(), c.augment.c_str());
+    std::fprintf(stderr, "%s\n", loader.input_note().c_str());
     if (data.val) std::fprintf(stderr, "validation: %zu images, %s\n", data.val->size(), data.val_note.c_str());
     std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s\n", spec.variant.c_str(), table.total,
                  spec.input_size, spec.input_size, spec.num_classes, backend_name(net->backend()), precision_name(c.precision));

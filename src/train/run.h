@@ -24,6 +24,7 @@ struct TrainConfig {
   // data
   std::string data;              // a path (any format open_dataset reads)
   std::string augment = "seed";  // none, seed, standard, paper
+  bool resize_float = false;     // float tensor images of another size than the input: resize, not refuse
   double val_split = -1;         // <0: the dataset's own test/val split if it has one, else 0.1
   int workers = 2;               // loader threads
   bool shuffle = true;

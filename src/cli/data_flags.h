@@ -1,0 +1,27 @@
+// Flags about reading data that several subcommands share: --max-image-pixels.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+
+#include "data/image_codec.h"
+
+namespace alexnet::cli {
+
+struct DataLimitFlags {
+  int64_t max_image_pixels = 0;  // 0: the default (kMaxImagePixels)
+
+  void add(CLI::App* cmd) {
+    cmd->add_option("--max-image-pixels", max_image_pixels,
+                    "Refuse images of more pixels (H*W) than this, from their header, before decoding (0 = the "
+                    "default, 8192*8192 = 67108864; at most 2^32)")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t(0), kMaxImagePixelsCeiling));
+  }
+  // Sets the process-wide limit the decoders and readers use.
+  void apply() const {
+    if (max_image_pixels > 0) set_max_image_pixels(max_image_pixels);
+  }
+};
+
+}  // namespace alexnet::cli
