@@ -3,6 +3,7 @@
 //
 //   alexnet::Classifier clf = alexnet::Classifier::load("runs/c10/best.safetensors");
 //   for (const alexnet::Prediction& p : clf.classify("cat.jpg")) std::cout << p.name << " " << p.probability << "\n";
+//   auto batch = clf.classify_batch(std::vector<std::string>{"cat.jpg", "ship.png"}, 3);  // top-3 of each
 //
 //   alexnet::TrainConfig config;          // the same fields as `alexnet train`'s flags
 //   config.model = "cifar"; config.data = "cifar-10-binary.tar.gz"; config.epochs = 3;
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,12 @@ struct Prediction {
   float probability = 0;    // softmax probability
 };
 
+// A checkpoint, loaded once, that classifies pictures with the checkpoint's own preprocessing (its
+// evaluation transform, input size and normalisation).
+//
+// Thread safety: concurrent calls on one Classifier are safe. Decoding and preprocessing run in the
+// calling threads at the same time; the forward passes take turns (one network, one set of buffers,
+// a mutex around them). For forward passes in parallel, load one Classifier per thread.
 class Classifier {
  public:
   // Loads a checkpoint written by `alexnet train` (its metadata gives model, classes, preprocessing).
@@ -38,15 +46,32 @@ class Classifier {
   // Logits [n, classes] of n preprocessed images [n, 3, S, S] (normalised as the checkpoint says).
   std::vector<float> logits(const float* images, int n);
 
+  // Batches: the `top` most likely classes of each picture, in the order given; the network runs on
+  // up to max_batch pictures at a time. Files: JPEG or PNG; an unreadable one throws alexnet::Error
+  // naming it. Images: decoded RGB of any size. Tensor: n images [n, 3, S, S] already preprocessed.
+  std::vector<std::vector<Prediction>> classify_batch(const std::vector<std::string>& image_paths, int top = 5);
+  std::vector<std::vector<Prediction>> classify_batch(const std::vector<Image>& images, int top = 5);
+  std::vector<std::vector<Prediction>> classify_batch(const float* images, int n, int top = 5);
+
+  // The checkpoint's evaluation preprocessing of one picture: out [3, S, S], S = input_size().
+  void preprocess(const Image& image, float* out) const;
+  // Softmax over one row of logits [classes] and its `top` classes, best first.
+  std::vector<Prediction> top_classes(const float* logits, int top) const;
+
   const std::vector<std::string>& classes() const { return net_.model.classes; }
   int num_classes() const { return net_.model.options.num_classes; }
   int input_size() const { return net_.transform.input_size; }
   const ModelInfo& model() const { return net_.model; }
 
  private:
-  explicit Classifier(CheckpointNet net) : net_(std::move(net)) {}
+  explicit Classifier(CheckpointNet net);
+  template <class Source>
+  std::vector<std::vector<Prediction>> classify_each(size_t n, int top, const Source& preprocess_one);
+
   CheckpointNet net_;
   int max_batch_ = 64;
+  std::shared_ptr<const Pipeline> pipeline_;              // const: shared by concurrent calls
+  std::unique_ptr<std::mutex> forward_ = std::make_unique<std::mutex>();  // guards net_.net
 };
 
 }  // namespace alexnet
