@@ -95,6 +95,10 @@ target_include_directories(alexnet_cuda PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${CU
 target_link_libraries(alexnet_cuda PRIVATE CUDA::cudart_static CUDA::cublas CUDA::cublasLt)
 
 target_sources(alexnet_lib PRIVATE $<TARGET_OBJECTS:alexnet_cuda>)
+# alexnet_lib was created before CMAKE_CUDA_ARCHITECTURES had a value, and now holds CUDA objects:
+# generators that link CUDA code (Unix Makefiles) need its architectures set. Targets created after
+# this point take them from CMAKE_CUDA_ARCHITECTURES.
+set_target_properties(alexnet_lib PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
 target_compile_definitions(alexnet_lib PUBLIC ALEXNET_HAVE_CUDA)
 # cudart is linked statically (one less library to match on the GPU machine); cuBLAS and cuDNN are shared.
 target_link_libraries(alexnet_lib PUBLIC CUDA::cudart_static CUDA::cublas CUDA::cublasLt ${CUDNN_LIBRARY})

@@ -97,7 +97,8 @@ TEST(Cli, TrainSavesWeightsThatPredictUses) {
   input.tensors.emplace("input", data.get("images"));
   write_safetensors(dir / "x.safetensors", input);
   const auto predict = run_alexnet(std::string("predict ") + kSmallModel + " --weights " + (dir / "w.safetensors") +
-                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors"));
+                                   " --input-tensor " + (dir / "x.safetensors") + " --output " + (dir / "y.safetensors") +
+                                   " --precision fp32");  // compared with the fp32 reference below
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   const TensorFile output = read_safetensors(dir / "y.safetensors");
   const Tensor& logits = output.get("logits", DType::F32, {64, 4});

@@ -92,7 +92,10 @@ class Tolerances {
   std::map<std::string, double> bf16_error_;
 };
 
-class GoldenNet : public ::testing::TestWithParam<Case> {};
+class GoldenNet : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override { ALEXNET_SKIP_UNLESS_SUPPORTED(GetParam().backend, GetParam().precision); }
+};
 
 TEST_P(GoldenNet, MatchesPyTorch) {
   const Case& c = GetParam();
@@ -203,7 +206,10 @@ TEST(GoldenLoss, LabelSmoothingReferenceMath) {
 }
 
 // The same through each backend: the cifar golden network built with label smoothing 0.1.
-class GoldenSmoothing : public ::testing::TestWithParam<Case> {};
+class GoldenSmoothing : public ::testing::TestWithParam<Case> {
+ protected:
+  void SetUp() override { ALEXNET_SKIP_UNLESS_SUPPORTED(GetParam().backend, GetParam().precision); }
+};
 
 TEST_P(GoldenSmoothing, MatchesPyTorch) {
   const Case& c = GetParam();

@@ -19,6 +19,7 @@
 #include "backend/net.h"
 #include "core/rng.h"
 #include "tensor/bf16.h"
+#include "test_util.h"
 
 namespace alexnet {
 namespace {
@@ -158,6 +159,7 @@ NetSpec tiny(int in_channels, int size, std::vector<Layer> layers) {
 
 class OneDnnLayers : public ::testing::TestWithParam<Precision> {
  protected:
+  void SetUp() override { ALEXNET_SKIP_UNLESS_SUPPORTED(BackendKind::OneDNN, GetParam()); }
   Case make_case() const {
     Case c;
     c.precision = GetParam();
@@ -272,8 +274,69 @@ TEST_P(OneDnnLayers, ChannelCountsOutsideTheBlockedKernels) {
 INSTANTIATE_TEST_SUITE_P(Precisions, OneDnnLayers, ::testing::Values(Precision::F32, Precision::BF16),
                          [](const auto& info) { return std::string(precision_name(info.param)); });
 
+// Full width, block by block: every layer of every variant at its real channel counts and sizes
+// (batch 2), forward and backward, against the reference backend. oneDNN picks its kernels by ISA,
+// channel count, layout and batch, so a kernel that deviates on one CPU (the AVX2 LRN backward on
+// conv2's 256-channel output, blocked by 8) shows only at these shapes, in these layouts, on that CPU:
+// this suite runs on whatever CPU runs the tests, and CI runs it again with ONEDNN_MAX_CPU_ISA=AVX2.
+// A block is a Conv2d or Linear and the layers up to the next one (ReLU, LRN, pooling, dropout,
+// flatten), so each layer sees its input in the layout it has in the whole network.
+struct FullWidthCase {
+  std::string variant;
+  Precision precision;
+};
+
+class OneDnnFullWidth : public ::testing::TestWithParam<FullWidthCase> {
+ protected:
+  void SetUp() override { ALEXNET_SKIP_UNLESS_SUPPORTED(BackendKind::OneDNN, GetParam().precision); }
+};
+
+TEST_P(OneDnnFullWidth, EveryLayerForwardAndBackward) {
+  NetOptions o;
+  o.num_classes = 10;
+  const NetSpec spec = make_net_spec(GetParam().variant, o);
+  const std::vector<ActShape> shapes = activation_shapes(spec);
+  auto has_params = [](const LayerOp& op) { return std::holds_alternative<Conv2d>(op) || std::holds_alternative<Linear>(op); };
+  int blocks = 0;
+  for (size_t first = 0, next = 0; first < spec.layers.size(); first = next) {
+    next = first + 1;
+    while (next < spec.layers.size() && !has_params(spec.layers[next].op)) ++next;
+    const std::vector<Layer> layers(spec.layers.begin() + int64_t(first), spec.layers.begin() + int64_t(next));
+    const ActShape in = first == 0 ? ActShape{spec.in_channels, spec.input_size, spec.input_size} : shapes[first - 1];
+    SCOPED_TRACE(cat("layers ", spec.layers[first].name, " .. ", spec.layers[next - 1].name, " on ",
+                     in.flat ? cat(in.c) : cat(in.c, "x", in.h, "x", in.w)));
+    // A flat input becomes [n, features, 1, 1]: the layers read it the same way.
+    const NetSpec one = tiny(in.c, in.flat ? 1 : in.h, layers);
+    Case c;
+    c.precision = GetParam().precision;
+    c.max_batch = 2;
+    c.steps = 1;
+    c.eval = false;
+    c.lr = 0.01f;  // the article's rate: the parameters after one step are compared at 1e-3 in bf16
+    // bf16: a max-pool window whose entries tie after rounding routes its gradient elsewhere.
+    if (c.precision == Precision::BF16) c.grad_tol = 5e-2;
+    compare_with_reference(one, c);
+    ++blocks;
+    if (::testing::Test::HasFailure()) return;
+  }
+  EXPECT_GE(blocks, 8);
+}
+
+std::vector<FullWidthCase> full_width_cases() {
+  std::vector<FullWidthCase> out;
+  for (const char* v : {"seed", "paper", "torchvision", "cifar"})
+    for (Precision p : {Precision::F32, Precision::BF16}) out.push_back({v, p});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllVariants, OneDnnFullWidth, ::testing::ValuesIn(full_width_cases()),
+                         [](const auto& info) { return info.param.variant + "_" + precision_name(info.param.precision); });
+
 // Full size: the seed model (conv1..conv5, fc6..fc8 at 224x224), one sample, two steps.
-class OneDnnFullSize : public ::testing::TestWithParam<Precision> {};
+class OneDnnFullSize : public ::testing::TestWithParam<Precision> {
+ protected:
+  void SetUp() override { ALEXNET_SKIP_UNLESS_SUPPORTED(BackendKind::OneDNN, GetParam()); }
+};
 
 TEST_P(OneDnnFullSize, SeedModel) {
   NetOptions o;
@@ -426,6 +489,10 @@ TEST(OneDnnBenchmark, DISABLED_SeedBatch64) {
   const NetSpec spec = make_net_spec("seed", o);
   const int n = 64;
   for (Precision precision : {Precision::F32, Precision::BF16}) {
+    if (!unsupported_reason(BackendKind::OneDNN, precision).empty()) {
+      std::printf("%s: %s\n", precision_name(precision), unsupported_reason(BackendKind::OneDNN, precision).c_str());
+      continue;
+    }
     auto net = make_net(BackendKind::OneDNN, spec, {n, precision, 1});
     std::vector<float> params(net->params().total);
     init_params(spec, net->params(), params, 1);

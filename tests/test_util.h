@@ -14,10 +14,19 @@
 #include <span>
 #include <string>
 
+#include "backend/capabilities.h"
 #include "tensor/safetensors.h"
 #include "tensor/tensor.h"
 
 namespace alexnet::test {
+
+// Skips the current test, saying why, when this machine cannot run `backend` in `precision` (bf16 on
+// a CPU without native bf16, for one). Use in a fixture's SetUp() or at the top of a test body.
+#define ALEXNET_SKIP_UNLESS_SUPPORTED(backend, precision)                                         \
+  do {                                                                                             \
+    const std::string alexnet_why_ = ::alexnet::unsupported_reason((backend), (precision));       \
+    if (!alexnet_why_.empty()) GTEST_SKIP() << "not run on this machine: " << alexnet_why_;       \
+  } while (0)
 
 // A file under tests/golden/ of the source tree.
 inline std::string golden_path(const std::string& name) { return std::string(ALEXNET_SOURCE_DIR) + "/tests/golden/" + name; }

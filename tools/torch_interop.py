@@ -122,7 +122,8 @@ def predict(binary, tmp, model, num_classes, width, weights, x, extra=()):
     out = os.path.join(tmp, "logits.safetensors")
     at.write_safetensors(xin, {"input": x})
     run_alexnet(binary, ["predict", "--model", model, "--num-classes", num_classes, "--width", width,
-                         "--weights", weights, "--input-tensor", xin, "--output", out, "--threads", 2, *extra])
+                         "--weights", weights, "--input-tensor", xin, "--output", out, "--threads", 2, "--precision", "fp32",
+                         *extra])
     return at.read_safetensors(out)[0]["logits"]
 
 
@@ -144,7 +145,7 @@ def alexnet_to_torch(binary, tmp, report, model, net, width, num_classes, x, how
                                 "labels": torch.randint(0, num_classes, (4,), generator=gen)})
     saved = os.path.join(tmp, f"{model}-from-alexnet.safetensors")
     run_alexnet(binary, ["train", "--model", model, "--num-classes", num_classes, "--width", width, "--data", data,
-                         "--batch-size", 2, "--steps", 2, "--lr", 0.01, "--threads", 2, "--save", saved,
+                         "--batch-size", 2, "--steps", 2, "--lr", 0.01, "--threads", 2, "--save", saved, "--precision", "fp32",
                          *train_run_flags(binary, os.path.join(tmp, f"{model}-run"))])
     tensors, _ = at.read_safetensors(saved)
     before = {k: v.clone() for k, v in net.state_dict().items()}

@@ -36,9 +36,10 @@ struct Prediction {
 class Classifier {
  public:
   // Loads a checkpoint written by `alexnet train` (its metadata gives model, classes, preprocessing).
-  // device: "cpu" or "cuda"; precision: "fp32" or "bf16" (and "tf32" on cuda).
-  static Classifier load(const std::string& checkpoint, const std::string& device = "cpu",
-                         const std::string& precision = "fp32", int max_batch = 64);
+  // device: "auto" (cuda when built with it and a GPU is visible, else cpu), "cpu" or "cuda";
+  // precision: "auto" (bf16 on a GPU or a CPU with native bf16, else fp32), "fp32", "bf16" or "tf32" (cuda).
+  static Classifier load(const std::string& checkpoint, const std::string& device = "auto",
+                         const std::string& precision = "auto", int max_batch = 64);
 
   // The `top` most likely classes of a picture (JPEG or PNG file, or decoded RGB), best first.
   std::vector<Prediction> classify(const std::string& image_path, int top = 5);

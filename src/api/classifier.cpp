@@ -3,15 +3,15 @@
 #include <numeric>
 
 #include "api/alexnet.h"
+#include "backend/capabilities.h"
 #include "data/image_codec.h"
 
 namespace alexnet {
 
 Classifier Classifier::load(const std::string& checkpoint, const std::string& device, const std::string& precision,
                             int max_batch) {
-  if (device != "cpu" && device != "cuda") fail("unknown device '", device, "' (expected cpu or cuda)");
-  Classifier c(load_checkpoint_net(checkpoint, device == "cuda" ? BackendKind::CUDA : BackendKind::OneDNN,
-                                   parse_precision(precision), max_batch));
+  const ComputeChoice compute = choose_compute(device, "", precision);  // "auto" decided from this machine
+  Classifier c(load_checkpoint_net(checkpoint, compute.backend, compute.precision, max_batch));
   c.max_batch_ = max_batch;
   return c;
 }

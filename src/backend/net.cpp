@@ -1,5 +1,6 @@
 #include "backend/net.h"
 
+#include "backend/capabilities.h"
 #include "backend/cpu/onednn_net.h"
 #include "backend/ref_net.h"
 #if defined(ALEXNET_HAVE_CUDA)
@@ -39,6 +40,7 @@ Net::Net(NetSpec spec, BuildOptions options)
 }
 
 std::unique_ptr<Net> make_net(BackendKind backend, const NetSpec& spec, const BuildOptions& options) {
+  require_supported(backend, options.precision);  // what this machine cannot run is refused here, in plain words
   switch (backend) {
     case BackendKind::Reference: return make_reference_net(spec, options);
     case BackendKind::OneDNN: return make_onednn_net(spec, options);

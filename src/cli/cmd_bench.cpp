@@ -55,8 +55,9 @@ void run_per_layer(const BenchFlags& f) {
   const NetSpec spec = f.model.spec();
   const std::vector<ActShape> shapes = activation_shapes(spec);
   const int B = f.batch_size;
+  const ComputeChoice compute = f.device.resolve_and_say();
   std::fprintf(stderr, "bench: per layer, model %s, batch %d, %s, %d threads\n", spec.variant.c_str(), B,
-               f.device.precision.c_str(), threads);
+               precision_name(compute.precision), threads);
   std::printf("%-16s %-20s %-18s %10s %10s\n", "layer", "kind", "output", "fwd ms", "bwd ms");
   nlohmann::json rows = nlohmann::json::array();
   double total_f = 0, total_b = 0;
@@ -71,8 +72,8 @@ void run_per_layer(const BenchFlags& f) {
     one.layers = {spec.layers[i]};
     BuildOptions options;
     options.max_batch = B;
-    options.precision = f.device.precision_value();
-    std::unique_ptr<Net> net = make_net(f.device.backend_kind(), one, options);
+    options.precision = compute.precision;
+    std::unique_ptr<Net> net = make_net(compute.backend, one, options);
     std::vector<float> params(net->params().total);
     init_params(one, net->params(), params, 1);
     net->set_params(params);
@@ -123,8 +124,9 @@ void run_bench(const BenchFlags& f) {
   const NetSpec spec = f.model.spec();
   BuildOptions options;
   options.max_batch = f.batch_size;
-  options.precision = f.device.precision_value();
-  std::unique_ptr<Net> net = make_net(f.device.backend_kind(), spec, options);
+  const ComputeChoice compute = f.device.resolve_and_say();
+  options.precision = compute.precision;
+  std::unique_ptr<Net> net = make_net(compute.backend, spec, options);
 
   std::vector<float> params(net->params().total);
   init_params(spec, net->params(), params, 1);

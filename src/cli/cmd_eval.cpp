@@ -62,7 +62,8 @@ void run_eval(const EvalFlags& f) {
   f.limits.apply();
   const bool ten = f.tta == "10crop";
   const int max_batch = ten ? std::max(10, f.batch_size / 10 * 10) : f.batch_size;
-  CheckpointNet c = load_checkpoint_net(f.checkpoint, f.device.backend_kind(), f.device.precision_value(), max_batch);
+  const ComputeChoice compute = f.device.resolve_and_say();
+  CheckpointNet c = load_checkpoint_net(f.checkpoint, compute.backend, compute.precision, max_batch);
   std::string note;
   std::shared_ptr<const Dataset> data = eval_data(f, c, note);
   if (data->classes().size() > size_t(c.model.options.num_classes))

@@ -5,10 +5,8 @@
 #include <map>
 #include <memory>
 
+#include "backend/capabilities.h"
 #include "data/readers.h"
-#if defined(ALEXNET_HAVE_CUDA)
-#include "backend/cuda/cuda_net.h"
-#endif
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -83,36 +81,38 @@ void run_data_info(const InfoFlags& f) {
 void run_info(const InfoFlags& f) {
   if (!f.data.empty()) return run_data_info(f);
   const dnnl_version_t* v = dnnl_version();
-  const char* isa = "unknown";
-  switch (dnnl::get_effective_cpu_isa()) {
-    case dnnl::cpu_isa::avx512_core_amx: isa = "AVX-512 + AMX (bf16, int8)"; break;
-    case dnnl::cpu_isa::avx512_core_bf16: isa = "AVX-512 + bf16"; break;
-    case dnnl::cpu_isa::avx512_core_vnni: isa = "AVX-512 VNNI"; break;
-    case dnnl::cpu_isa::avx512_core: isa = "AVX-512"; break;
-    case dnnl::cpu_isa::avx2: isa = "AVX2"; break;
-    default: break;
-  }
+  const CpuCapabilities cpu = cpu_capabilities();
+  const GpuCapabilities gpu = gpu_capabilities();
+  // What `auto` picks here, and the reasons, as a run would print them.
+  const ComputeChoice chosen = choose_compute("auto", "", "auto");
+  const ComputeChoice cpu_choice = choose_compute("cpu", "", "auto");
+  const std::string onednn = cat(v->major, ".", v->minor, ".", v->patch);
   nlohmann::json out{{"version", ALEXNET_VERSION},
-                     {"onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch)},
-                     {"cpu_isa", isa},
+                     {"onednn", onednn},
+                     {"cpu_isa", cpu.isa},
+                     {"cpu_isa_limited", cpu.isa_limited},
+                     {"cpu_native_bf16", cpu.native_bf16},
                      {"threads", omp_get_max_threads()},
-#if defined(ALEXNET_HAVE_CUDA)
-                     {"cuda", true},
-#else
-                     {"cuda", false},
-#endif
+                     {"cuda", gpu.compiled},
+                     {"gpus", gpu.count},
+                     {"auto_device", chosen.device == Device::CUDA ? "cuda" : "cpu"},
+                     {"auto_precision", precision_name(chosen.precision)},
+                     {"auto_cpu_precision", precision_name(cpu_choice.precision)},
                      {"models", net_variants()}};
   std::printf("alexnet %s\n", ALEXNET_VERSION);
-  std::printf("  CPU backend: oneDNN %s, instruction set %s, %d threads\n", out["onednn"].get<std::string>().c_str(), isa,
-              omp_get_max_threads());
-#if defined(ALEXNET_HAVE_CUDA)
-  std::printf("  CUDA backend: compiled in\n");
-  const std::vector<std::string> gpus = cuda_device_summary();
-  for (const std::string& line : gpus) std::printf("    %s\n", line.c_str());
-  out["cuda_devices"] = gpus;
-#else
-  std::printf("  CUDA backend: not compiled in\n");
-#endif
+  std::printf("  CPU backend: oneDNN %s, instruction set %s%s, %d threads\n", onednn.c_str(), cpu.isa.c_str(),
+              cpu.isa_limited ? " (limited by ONEDNN_MAX_CPU_ISA)" : "", omp_get_max_threads());
+  std::printf("    bf16: %s\n", cpu.native_bf16 ? "native (--precision bf16 runs here)"
+                                                 : "not native on this CPU (--precision bf16 is refused; fp32 is used)");
+  if (gpu.compiled) {
+    std::printf("  CUDA backend: compiled in\n");
+    for (const std::string& line : gpu.lines) std::printf("    %s\n", line.c_str());
+    out["cuda_devices"] = gpu.lines;
+  } else {
+    std::printf("  CUDA backend: not compiled in\n");
+  }
+  std::printf("  auto picks: %s; %s\n", chosen.device_note.c_str(), chosen.precision_note.c_str());
+  if (chosen.device == Device::CUDA) std::printf("    with --device cpu: %s\n", cpu_choice.precision_note.c_str());
   std::printf("  models: seed, paper, torchvision, cifar\n");
   if (f.json) print_json_line(out.dump());
 }

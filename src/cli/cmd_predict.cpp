@@ -77,8 +77,9 @@ void run_predict(const PredictFlags& f) {
 
   BuildOptions options;
   options.max_batch = std::min(N, f.batch_size);
-  options.precision = f.device.precision_value();
-  std::unique_ptr<Net> net = make_net(f.device.backend_kind(), spec, options);
+  const ComputeChoice compute = f.device.resolve_and_say();
+  options.precision = compute.precision;
+  std::unique_ptr<Net> net = make_net(compute.backend, spec, options);
   std::vector<float> params(net->params().total);
   load_weights(weights, net->params(), params);
   net->set_params(params);

@@ -53,13 +53,18 @@ int train_process(TrainFlags& f, Communicator& comm) {
   f.device.apply_threads();
   f.limits.apply();
   TrainConfig c = f.config;
-  c.backend = f.device.backend_kind();
-  c.precision = f.device.precision_value();
+  const bool compute_given = given(f.cmd, "--device") || given(f.cmd, "--precision") || given(f.cmd, "--backend");
+  if (f.resume.empty() || compute_given) {
+    const ComputeChoice compute = comm.is_root() ? f.device.resolve_and_say() : f.device.resolve();
+    c.backend = compute.backend;
+    c.precision = compute.precision;
+  }
   c.shuffle = !f.no_shuffle;
   if (!f.resume.empty()) {
-    // The stored config wins; only how long to train and where the data is may change.
+    // The stored config wins; only how long to train, where the data is and what computes it may change.
     const ResumePoint r = load_last_checkpoint(f.resume);
     TrainConfig stored = TrainConfig::from_json(r.config_json);
+    if (compute_given) stored.backend = c.backend, stored.precision = c.precision;
     if (given(f.cmd, "--epochs")) stored.epochs = c.epochs, stored.steps = 0;
     if (given(f.cmd, "--steps")) stored.steps = c.steps;
     if (given(f.cmd, "--data")) stored.data = c.data;

@@ -38,10 +38,15 @@ NetSpec ModelFlags::spec() const {
 }
 
 void DeviceFlags::add(CLI::App* cmd) {
-  cmd->add_option("--device", device, "Where to compute: cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--precision", precision, "Arithmetic: fp32, bf16 (bf16 compute, fp32 master weights) or tf32 (cuda)")
+  cmd->add_option("--device", device, "Where to compute: auto (cuda when the build has it and a GPU is visible, else "
+                                      "cpu), cpu or cuda")
       ->capture_default_str()
-      ->check(CLI::IsMember({"fp32", "bf16", "tf32"}));
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd->add_option("--precision", precision, "Arithmetic: auto (bf16 on a GPU and on CPUs with native bf16, else fp32), "
+                                            "fp32, bf16 (bf16 compute, fp32 master weights) or tf32 (cuda). "
+                                            "`alexnet info` shows what auto picks here")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "tf32"}));
   cmd->add_option("--threads", threads, "CPU threads (0 = all cores, or OMP_NUM_THREADS)")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
@@ -49,11 +54,10 @@ void DeviceFlags::add(CLI::App* cmd) {
       ->check(CLI::IsMember({"reference", "onednn", "cuda"}));
 }
 
-BackendKind DeviceFlags::backend_kind() const {
-  if (backend == "reference") return BackendKind::Reference;
-  if (backend == "onednn") return BackendKind::OneDNN;
-  if (backend == "cuda" || device == "cuda") return BackendKind::CUDA;
-  return BackendKind::OneDNN;
+ComputeChoice DeviceFlags::resolve_and_say() const {
+  ComputeChoice c = resolve();
+  std::fprintf(stderr, "%s\n%s\n", c.device_note.c_str(), c.precision_note.c_str());
+  return c;
 }
 
 int DeviceFlags::apply_threads() const {

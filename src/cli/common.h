@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "backend/capabilities.h"
 #include "backend/net.h"
 #include "model/net_spec.h"
 
@@ -23,14 +24,17 @@ struct ModelFlags {
 
 // --device, --precision, --threads, --backend
 struct DeviceFlags {
-  std::string device = "cpu";
-  std::string precision = "fp32";
+  std::string device = "auto";
+  std::string precision = "auto";
   int threads = 0;
   std::string backend;  // empty: the device's fast backend
 
   void add(CLI::App* cmd);
-  BackendKind backend_kind() const;
-  Precision precision_value() const { return parse_precision(precision); }
+  // The device, backend and precision these flags resolve to on this machine ("auto" decided here);
+  // throws alexnet::Error, in the user's words, for what this machine cannot run.
+  ComputeChoice resolve() const { return choose_compute(device, backend, precision); }
+  // resolve(), with its two notes printed to stderr (the first lines of a run).
+  ComputeChoice resolve_and_say() const;
   // Sets the number of CPU threads (OpenMP) when --threads was given; returns the number in use.
   int apply_threads() const;
 };

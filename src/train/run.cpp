@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "backend/capabilities.h"
 #include "core/atomic_file.h"
 #include "data/loader.h"
 #include "dist/communicator.h"
@@ -64,7 +65,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     std::string b = "onednn", p = "fp32";
     get("backend", b);
     get("precision", p);
-    c.backend = b == "reference" ? BackendKind::Reference : b == "cuda" ? BackendKind::CUDA : BackendKind::OneDNN;
+    c.backend = parse_backend(b);  // an unknown name is an error, never silently oneDNN
     c.precision = parse_precision(p);
   } catch (const Error&) {
     throw;

@@ -569,6 +569,17 @@ std::unique_ptr<Net> make_cuda_net(const NetSpec& spec, const BuildOptions& opti
 
 namespace alexnet {
 
+int cuda_visible_devices(std::string* why) {
+  int devices = 0;
+  const cudaError_t e = cudaGetDeviceCount(&devices);
+  if (e != cudaSuccess) {
+    if (why) *why = cudaGetErrorString(e);
+    return 0;
+  }
+  if (devices == 0 && why) *why = "0 devices";
+  return devices;
+}
+
 std::vector<std::string> cuda_device_summary() {
   std::vector<std::string> out;
   int runtime = 0, driver = 0;

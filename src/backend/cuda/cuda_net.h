@@ -22,4 +22,8 @@ namespace alexnet {
 // (name, memory, compute capability), or why none is visible. Never throws.
 std::vector<std::string> cuda_device_summary();
 
+// The number of visible CUDA devices; 0 with the reason in *why (the CUDA error string) when there
+// are none. Never throws.
+int cuda_visible_devices(std::string* why);
+
 }  // namespace alexnet
