@@ -93,7 +93,9 @@ for w in $WORKLOADS; do
 done
 echo "== PyTorch (tools/bench_torch_gpu.py)"
 torch_workloads=$(echo "$WORKLOADS" | tr ' ' ',')
-timeout 200 python3 tools/bench_torch_gpu.py --steps "$STEPS" --warmup "$WARMUP" --workloads "$torch_workloads" \
+# The PyTorch module is built from our layer table, printed here with our library path.
+"${RUN[@]}" .device/bin/alexnet info --model seed --num-classes 10 --json | tail -1 > "$OUTDIR/seed_table.json"
+timeout 200 python3 tools/bench_torch_gpu.py --table "$OUTDIR/seed_table.json" --steps "$STEPS" --warmup "$WARMUP" --workloads "$torch_workloads" \
   | tee "$OUTDIR/torch.jsonl"
 
 # 4. the table

@@ -1,112 +1,131 @@
 """The four AlexNet variants as PyTorch modules, and a small safetensors reader/writer.
 
-The tables match src/model/net_spec.cpp layer for layer, so parameter names (the module paths,
-"features.0.weight", "classifier.1.bias", ...) are the C++ ParamTable's names and state_dict
-order is the C++ buffer order. Used by tools/make_golden.py and by any script that compares with
-or converts weights for the C++ program.
+The modules are built from the C++ program's own layer table (`alexnet info --model NAME --json`,
+src/model/spec_json.h), so they cannot drift from src/model/net_spec.cpp: parameter names (the module
+paths, "features.0.weight", "classifier.1.bias", ...) are the C++ ParamTable's names and state_dict
+order is the C++ buffer order. Used by tools/make_golden.py and by any script that compares with or
+converts weights for the C++ program.
 
     import alexnet_torch as at
+    at.set_binary("build/src/alexnet")  # else $ALEXNET_BINARY, else build/src/alexnet in this repository
     net = at.make_net("paper", num_classes=10, width=0.125, hidden=64, input_size=99, dropout=0.0)
     for name, module in net.layers():   # every layer in execution order, as the C++ table lists it
         ...
     at.write_safetensors(path, {"x": tensor}, {"key": "value"})
     tensors, metadata = at.read_safetensors(path)
 
-Needs only torch (and numpy, which torch uses for byte conversion). Run with /usr/bin/python3.
+Needs only torch (and numpy, which torch uses for byte conversion), and a built `alexnet`. Run with
+/usr/bin/python3.
 """
 import json
-import math
 import os
 import struct
+import subprocess
 
 import torch
 from torch import nn
 
 VARIANTS = ("seed", "paper", "torchvision", "cifar")
-
-# One row per convolution: (out_channels, kernel, stride, padding, groups, lrn_after, pool_after).
-# The same rows as make_net_spec in src/model/net_spec.cpp.
-_CONVS = {
-    "seed": [(96, 11, 4, 2, 1, False, True),
-             (256, 5, 1, 2, 1, False, True),
-             (384, 3, 1, 1, 1, False, False),
-             (384, 3, 1, 1, 1, False, False),
-             (256, 3, 1, 1, 1, False, True)],
-    "paper": [(96, 11, 4, 0, 1, True, True),
-              (256, 5, 1, 2, 2, True, True),
-              (384, 3, 1, 1, 1, False, False),
-              (384, 3, 1, 1, 2, False, False),
-              (256, 3, 1, 1, 2, False, True)],
-    "torchvision": [(64, 11, 4, 2, 1, False, True),
-                    (192, 5, 1, 2, 1, False, True),
-                    (384, 3, 1, 1, 1, False, False),
-                    (256, 3, 1, 1, 1, False, False),
-                    (256, 3, 1, 1, 1, False, True)],
-    "cifar": [(48, 5, 1, 2, 1, False, True),
-              (128, 5, 1, 2, 1, False, True),
-              (192, 3, 1, 1, 1, False, False),
-              (192, 3, 1, 1, 1, False, False),
-              (128, 3, 1, 1, 1, False, True)],
-}
-DEFAULT_HIDDEN = {"seed": 4096, "paper": 4096, "torchvision": 4096, "cifar": 512}
-DEFAULT_INPUT = {"seed": 224, "paper": 227, "torchvision": 224, "cifar": 32}
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_binary = None
 
 
-def scaled(channels, width, multiple=1):
-    """A channel count times `width`, rounded half away from zero to a positive multiple of `multiple`
-    (C++ std::lround; Python's round() would round half to even)."""
-    c = int(math.floor(channels * width / multiple + 0.5)) * multiple
-    return max(c, multiple)
+def set_binary(path):
+    """The `alexnet` program whose layer tables make_net builds from."""
+    global _binary
+    _binary = path
 
 
-def _out_size(size, kernel, stride, padding):
-    return (size + 2 * padding - kernel) // stride + 1
+def binary():
+    path = _binary or os.environ.get("ALEXNET_BINARY") or os.path.join(_REPO, "build", "src", "alexnet")
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        raise FileNotFoundError(f"no alexnet binary at '{path}': the PyTorch modules are built from its layer "
+                                "tables (build it, set $ALEXNET_BINARY or call set_binary)")
+    return path
+
+
+def layer_table(variant, num_classes=1000, width=1.0, hidden=0, input_size=0, dropout=0.5):
+    """The C++ table of `variant` with these options, as `alexnet info --model ... --json` prints it."""
+    cmd = [binary(), "info", "--model", variant, "--num-classes", str(num_classes), "--width", repr(float(width)),
+           "--hidden", str(hidden), "--input-size", str(input_size), "--dropout", repr(float(dropout)), "--json"]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise ValueError(r.stderr.strip().removeprefix("error: ") or f"{' '.join(cmd)} failed")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _module(layer):
+    kind = layer["kind"]
+    if kind == "Conv2d":
+        return nn.Conv2d(layer["in_channels"], layer["out_channels"], layer["kernel_size"], stride=layer["stride"],
+                         padding=layer["padding"], groups=layer["groups"])
+    if kind == "ReLU":
+        return nn.ReLU(inplace=False)
+    if kind == "MaxPool2d":
+        return nn.MaxPool2d(layer["kernel_size"], layer["stride"], padding=layer["padding"])
+    if kind == "LocalResponseNorm":
+        return nn.LocalResponseNorm(layer["size"], alpha=layer["alpha"], beta=layer["beta"], k=layer["k"])
+    if kind == "Dropout":
+        return nn.Dropout(layer["p"])
+    if kind == "Linear":
+        return nn.Linear(layer["in_features"], layer["out_features"])
+    if kind == "AdaptiveAvgPool2d":
+        return nn.AdaptiveAvgPool2d(tuple(layer["output_size"]))
+    if kind == "Flatten":
+        return nn.Flatten(1)
+    raise ValueError(f"layer {layer['name']}: unknown kind '{kind}'")
 
 
 class AlexNet(nn.Module):
-    """features -> [avgpool] -> flatten -> classifier, with PyTorch's module paths as names."""
+    """features -> [avgpool] -> flatten -> classifier, with PyTorch's module paths as names, built
+    layer by layer from the C++ table."""
 
-    def __init__(self, variant, num_classes=1000, width=1.0, hidden=0, input_size=0, dropout=0.5):
+    def __init__(self, variant, num_classes=1000, width=1.0, hidden=0, input_size=0, dropout=0.5, table=None):
         super().__init__()
-        if variant not in _CONVS:
+        if variant not in VARIANTS:
             raise ValueError(f"unknown variant '{variant}' (expected one of {', '.join(VARIANTS)})")
+        if table is None:
+            table = layer_table(variant, num_classes, width, hidden, input_size, dropout)
+        elif table["variant"] != variant:
+            raise ValueError(f"the given table is of '{table['variant']}', not '{variant}'")
         self.variant = variant
-        self.input_size = input_size or DEFAULT_INPUT[variant]
-        hidden = hidden or scaled(DEFAULT_HIDDEN[variant], width)
-        layers = []
-        c, hw = 3, self.input_size
-        for out, kernel, stride, padding, groups, lrn_after, pool_after in _CONVS[variant]:
-            k = scaled(out, width, groups)
-            if c % groups:
-                raise ValueError(f"width {width} gives {c} channels, not divisible by {groups} groups")
-            layers += [nn.Conv2d(c, k, kernel, stride=stride, padding=padding, groups=groups), nn.ReLU(inplace=False)]
-            hw = _out_size(hw, kernel, stride, padding)
-            if lrn_after:
-                layers.append(nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0))
-            if pool_after:
-                layers.append(nn.MaxPool2d(3, 2))
-                hw = _out_size(hw, 3, 2, 0)
-            if hw < 1:
-                raise ValueError(f"input size {self.input_size} is too small for the '{variant}' network")
-            c = k
-        self.features = nn.Sequential(*layers)
-        if variant == "torchvision":
-            self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
-            hw = 6
-        else:
-            self.avgpool = None
-        self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(c * hw * hw, hidden), nn.ReLU(inplace=False),
-            nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU(inplace=False),
-            nn.Linear(hidden, num_classes))
+        self.input_size = table["input_size"]
+        self.table = table
+        groups = {"features": [], "classifier": []}
+        self._order = []  # (name, container, index) in execution order
+        self.avgpool = None
+        for layer in table["layers"]:
+            name = layer["name"]
+            head, _, index = name.partition(".")
+            if head in groups:
+                if int(index) != len(groups[head]):
+                    raise ValueError(f"layer {name}: the table's {head} indices are not consecutive")
+                groups[head].append(_module(layer))
+                self._order.append((name, head, int(index)))
+            elif name == "avgpool":
+                self.avgpool = _module(layer)
+                self._order.append((name, "avgpool", None))
+            elif name == "flatten":
+                self._order.append((name, "flatten", None))
+            else:
+                raise ValueError(f"layer {name}: not under features, avgpool, flatten or classifier")
+        self.features = nn.Sequential(*groups["features"])
+        self.classifier = nn.Sequential(*groups["classifier"])
+        names = [k for k in self.state_dict()]
+        want = [p["name"] for p in table["params"]]
+        if names != want:
+            raise ValueError(f"state_dict {names} differs from the C++ parameter table {want}")
 
     def layers(self):
         """(name, callable) for every layer in execution order; names match the C++ Layer::name."""
-        out = [(f"features.{i}", m) for i, m in enumerate(self.features)]
-        if self.avgpool is not None:
-            out.append(("avgpool", self.avgpool))
-        out.append(("flatten", lambda x: torch.flatten(x, 1)))
-        out += [(f"classifier.{i}", m) for i, m in enumerate(self.classifier)]
+        out = []
+        for name, where, index in self._order:
+            if where == "flatten":
+                out.append((name, lambda x: torch.flatten(x, 1)))
+            elif where == "avgpool":
+                out.append((name, self.avgpool))
+            else:
+                out.append((name, getattr(self, where)[index]))
         return out
 
     def forward(self, x):
@@ -115,9 +134,11 @@ class AlexNet(nn.Module):
         return x
 
 
-def make_net(variant, num_classes=1000, width=1.0, hidden=0, input_size=0, dropout=0.5):
+def make_net(variant, num_classes=1000, width=1.0, hidden=0, input_size=0, dropout=0.5, table=None):
+    """`table`: a layer table already printed by `alexnet info --model ... --json` (where the binary
+    cannot run, e.g. beside another library path); otherwise the binary is asked."""
     return AlexNet(variant, num_classes=num_classes, width=width, hidden=hidden, input_size=input_size,
-                   dropout=dropout)
+                   dropout=dropout, table=table)
 
 
 # ---- safetensors ---------------------------------------------------------------------------------

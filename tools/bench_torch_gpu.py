@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_WORKLOADS = "train:bf16:256,train:bf16:64,train:fp32:128,train:tf32:128,infer:bf16:256,infer:fp32:256"
 
 
-def run(kind, precision, batch, mode, steps, warmup):
+def run(kind, precision, batch, mode, steps, warmup, table=None):
     import torch
     from torch import nn
     sys.path.insert(0, HERE)
@@ -43,7 +43,7 @@ def run(kind, precision, batch, mode, steps, warmup):
     fmt = torch.channels_last if bf16 else torch.contiguous_format
     torch.manual_seed(0)
     dev = torch.device("cuda")
-    net = at.make_net("seed", num_classes=10).to(dev).to(memory_format=fmt)
+    net = at.make_net("seed", num_classes=10, table=table).to(dev).to(memory_format=fmt)
     size = net.input_size
     host_x = torch.randn(batch, 3, size, size)  # pageable
     x = host_x.to(dev).contiguous(memory_format=fmt)
@@ -92,12 +92,18 @@ def main():
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS, help="kind:precision:batch, comma-separated")
     p.add_argument("--modes", default="resident,upload")
+    p.add_argument("--table", help="the seed model's layer table, as `alexnet info --model seed --num-classes 10 "
+                   "--json` prints it (default: ask the alexnet binary)")
     a = p.parse_args()
+    table = None
+    if a.table:
+        with open(a.table) as f:
+            table = json.loads(f.read().strip().splitlines()[-1])
     for w in a.workloads.split(","):
         kind, precision, batch = w.split(":")
         for mode in a.modes.split(","):
             try:
-                print(json.dumps(run(kind, precision, int(batch), mode, a.steps, a.warmup)), flush=True)
+                print(json.dumps(run(kind, precision, int(batch), mode, a.steps, a.warmup, table)), flush=True)
             except Exception as e:  # one failed workload must not hide the others
                 print(json.dumps({"framework": "torch", "kind": kind, "precision": precision,
                                   "batch_size": int(batch), "input": mode, "error": str(e)}), flush=True)

@@ -122,6 +122,7 @@ def main():
     binary = args.alexnet or os.environ.get("ALEXNET_BINARY") or os.path.join(REPO, "build", "src", "alexnet")
     if not os.access(binary, os.X_OK):
         sys.exit(f"error: no alexnet binary at '{binary}' (build it, or pass --alexnet PATH)")
+    os.environ["ALEXNET_BINARY"] = os.path.abspath(binary)  # the PyTorch workers build the model from its table
 
     def ours_cmd(p):
         return [binary, "bench", "--model", MODEL, "--num-classes", str(NUM_CLASSES), "--batch-size", str(args.batch),

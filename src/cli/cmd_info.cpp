@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "model/spec_json.h"
 #include "cli/data_flags.h"
 
 namespace alexnet::cli {
@@ -21,7 +22,27 @@ struct InfoFlags {
   bool json = false;
   std::string data;
   DataLimitFlags limits;
+  ModelFlags model;
+  int hidden = 0;
+  CLI::App* cmd = nullptr;
 };
+
+// info --model NAME: the network table, its shapes and parameters (the JSON other programs build from).
+void run_model_info(const InfoFlags& f) {
+  NetOptions o;
+  o.num_classes = f.model.num_classes;
+  o.width = f.model.width;
+  o.hidden = f.hidden;
+  o.input_size = f.model.input_size;
+  o.dropout = f.model.dropout;
+  const NetSpec spec = make_net_spec(f.model.model, o);
+  const nlohmann::json j = net_spec_json(spec);
+  std::printf("%s: input %dx%dx%d, %d classes, %zu parameters\n", spec.variant.c_str(), spec.in_channels,
+              spec.input_size, spec.input_size, spec.num_classes, j["num_params"].get<size_t>());
+  for (size_t i = 0; i < spec.layers.size(); ++i)
+    std::printf("  %-44s -> %s\n", layer_str(spec.layers[i]).c_str(), j["layers"][i]["output"].dump().c_str());
+  if (f.json) print_json_line(j.dump());
+}
 
 // info --data PATH: what a dataset holds, whatever its layout: train only, test only, train + val,
 // train + test, or one set used whole for every split.
@@ -80,6 +101,7 @@ void run_data_info(const InfoFlags& f) {
 
 void run_info(const InfoFlags& f) {
   if (!f.data.empty()) return run_data_info(f);
+  if (f.cmd->get_option("--model")->count() > 0) return run_model_info(f);
   const dnnl_version_t* v = dnnl_version();
   const CpuCapabilities cpu = cpu_capabilities();
   const GpuCapabilities gpu = gpu_capabilities();
@@ -121,10 +143,16 @@ void run_info(const InfoFlags& f) {
 
 void add_info(CLI::App& app) {
   auto f = std::make_shared<InfoFlags>();
-  CLI::App* cmd = app.add_subcommand("info", "Show the build, the backends and the machine, or describe a dataset (--data)");
+  CLI::App* cmd = app.add_subcommand("info", "Show the build, the backends and the machine, describe a dataset (--data) or "
+                                              "print a network's layer table (--model)");
+  f->cmd = cmd;
   cmd->add_flag("--json", f->json, "Print one JSON object on the last line");
   cmd->add_option("--data", f->data, "Describe this dataset instead: format, splits, images, classes, image sizes");
   f->limits.add(cmd);
+  f->model.add(cmd, true);
+  cmd->add_option("--hidden", f->hidden, "With --model: fully connected hidden size (0 = the variant's, times --width)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 20));
   cmd->callback([f] { run_info(*f); });
 }
 
