@@ -61,42 +61,6 @@ std::vector<size_t> evaluation_shard(size_t n, int rank, int world_size) {
   return mine;
 }
 
-EvalResult combine_evaluations(Communicator& comm, const EvalResult& mine) {
-  if (comm.size() == 1) return mine;
-  // Class count: the largest any rank saw (a rank with no samples may have empty tables).
-  double classes = double(mine.class_total.size());
-  {
-    std::vector<double> all(size_t(comm.size()), 0.0);
-    all[size_t(comm.rank())] = classes;
-    comm.allreduce_sum(all);
-    for (double c : all) classes = std::max(classes, c);
-  }
-  const size_t C = size_t(classes);
-  // [n, loss sum, top-1 count, top-5 count, class_total[C], class_correct[C], confusion[C*C]]
-  std::vector<double> v(4 + 2 * C + C * C, 0.0);
-  const double n = double(mine.n);
-  v[0] = n, v[1] = mine.loss * n, v[2] = std::round(mine.top1 * n), v[3] = std::round(mine.top5 * n);
-  for (size_t c = 0; c < mine.class_total.size(); ++c) {
-    v[4 + c] = double(mine.class_total[c]);
-    v[4 + C + c] = double(mine.class_correct[c]);
-  }
-  for (size_t t = 0; t < mine.confusion.size(); ++t)
-    for (size_t p = 0; p < mine.confusion[t].size(); ++p) v[4 + 2 * C + t * C + p] = double(mine.confusion[t][p]);
-  comm.allreduce_sum(v);
-  EvalResult r;
-  r.n = int64_t(v[0]);
-  if (r.n > 0) r.loss = v[1] / v[0], r.top1 = v[2] / v[0], r.top5 = v[3] / v[0];
-  r.class_total.resize(C);
-  r.class_correct.resize(C);
-  r.confusion.assign(C, std::vector<int64_t>(C, 0));
-  for (size_t c = 0; c < C; ++c) {
-    r.class_total[c] = int64_t(v[4 + c]);
-    r.class_correct[c] = int64_t(v[4 + C + c]);
-    for (size_t p = 0; p < C; ++p) r.confusion[c][p] = int64_t(v[4 + 2 * C + c * C + p]);
-  }
-  return r;
-}
-
 int64_t map_resumed_step(int64_t step, int64_t old_per_epoch, int64_t new_per_epoch) {
   if (old_per_epoch <= 0 || new_per_epoch <= 0) fail("steps per epoch must be positive");
   if (old_per_epoch == new_per_epoch) return step;

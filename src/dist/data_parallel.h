@@ -15,7 +15,6 @@
 
 #include "backend/net.h"
 #include "dist/communicator.h"
-#include "train/evaluate.h"
 
 namespace alexnet {
 
@@ -35,8 +34,6 @@ void broadcast_params(Net& net, Communicator& comm);
 // This rank's part of an evaluation set: samples rank, rank + W, rank + 2W, ... with no padding, so
 // over all ranks each sample is counted exactly once.
 std::vector<size_t> evaluation_shard(size_t n, int rank, int world_size);
-// Sums per-rank evaluation results (counts, loss, confusion) into the result over the whole set.
-EvalResult combine_evaluations(Communicator& comm, const EvalResult& mine);
 
 // A checkpoint's step taken with `old_per_epoch` steps per epoch, in a run with `new_per_epoch`
 // (another world size or batch): the same epoch, at the same fraction of it rounded down. Epoch

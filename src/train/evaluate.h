@@ -10,6 +10,7 @@
 #include "backend/net.h"
 #include "data/dataset.h"
 #include "data/transforms.h"
+#include "dist/communicator.h"
 
 namespace alexnet {
 
@@ -31,5 +32,9 @@ struct EvalResult {
 };
 
 EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options);
+
+// Sums per-process evaluation results (counts, loss, confusion) into the result over the whole set
+// (each process evaluated its dist/ evaluation_shard). Every process must call it.
+EvalResult combine_evaluations(Communicator& comm, const EvalResult& mine);
 
 }  // namespace alexnet
