@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 """Speed of `alexnet bench` against the same work in PyTorch on this CPU, run interleaved.
 
-    /usr/bin/python3 tools/bench_vs_torch.py [--alexnet build/src/alexnet] [--rounds 3] [--steps 3]
-                                             [--warmup 1] [--batch 64] [--precisions fp32,bf16] [--quick]
+    /usr/bin/python3 tools/bench_vs_torch.py [--alexnet build/src/alexnet] [--python /usr/bin/python3]
+                                             [--model seed] [--rounds 3] [--steps 3] [--warmup 1]
+                                             [--batch 64] [--precisions fp32,bf16] [--quick]
+
+--python runs PyTorch's side with another interpreter: the PyTorch users install today is the PyPI
+wheel (`python3 -m venv v && v/bin/pip install torch==2.15.0`; --python v/bin/python3). The default is
+Debian's python3-torch (1.13), which CI has. Both versions, the CPU and oneDNN's ISA are printed.
 
 Each round runs, for each precision: `alexnet bench --model seed --batch-size B --precision P
 --threads 2 --steps N --warmup W --json` (training step, then inference), then the same two workloads
@@ -13,9 +18,9 @@ neighbouring runs, and the table reports the median over rounds.
 PyTorch's side mirrors how docs' reference figures were taken, and `alexnet bench` itself:
   * training step: forward in training mode (dropout 0.5) + nn.CrossEntropyLoss + backward +
     torch.optim.SGD(momentum 0.9, weight_decay 5e-4) step; bf16 with torch.autocast('cpu',
-    dtype=torch.bfloat16) around forward and loss, fp32 master weights (as ours);
+    dtype=torch.bfloat16) around forward and loss, channels-last, fp32 master weights (as ours);
   * inference: forward in eval mode under torch.no_grad() (and the same autocast for bf16);
-  * torch.set_num_threads(2), random input N(0, 1), random labels, the seed model with 10 classes;
+  * torch.set_num_threads(2), random input N(0, 1), random labels, the model (default seed) with 10 classes;
   * the median of N timed steps after W untimed ones (the CPU is synchronous: no sync is needed).
 Images per second = batch / median step time. The default run takes about 6-9 minutes (PyTorch's fp32
 training step at batch 64 is 13-17 s here), more on a loaded machine; --quick (2 rounds of 2 steps,
@@ -32,7 +37,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-MODEL, NUM_CLASSES = "seed", 10
+NUM_CLASSES = 10
 
 
 def torch_worker(args):
@@ -45,12 +50,15 @@ def torch_worker(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     B = args.batch
-    net = at.make_net(MODEL, num_classes=NUM_CLASSES)  # dropout 0.5, as `alexnet bench` trains
+    net = at.make_net(args.model, num_classes=NUM_CLASSES)  # dropout 0.5, as `alexnet bench` trains
     x = torch.randn(B, 3, net.input_size, net.input_size)
+    bf16 = args.precision == "bf16"
+    if bf16:  # channels-last: the layout oneDNN's bf16 kernels want, as PyTorch's CPU guides recommend
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, NUM_CLASSES, (B,))
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9, weight_decay=5e-4)
-    bf16 = args.precision == "bf16"
 
     def autocast():
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
@@ -75,7 +83,7 @@ def torch_worker(args):
                 times.append(time.perf_counter() - t0)
         return statistics.median(times)
 
-    out = {"model": MODEL, "batch_size": B, "precision": args.precision, "threads": torch.get_num_threads(),
+    out = {"model": args.model, "batch_size": B, "precision": args.precision, "threads": torch.get_num_threads(),
            "steps": args.steps, "torch": torch.__version__}
     net.train()
     t = median_time(train_step)
@@ -98,6 +106,10 @@ def run_json(cmd):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--alexnet", help="the alexnet binary (default: $ALEXNET_BINARY or build/src/alexnet)")
+    ap.add_argument("--python", default=sys.executable, help="the Python whose torch is compared (default: this one, "
+                    "%(default)s); e.g. a venv's python with torch 2.15 from PyPI")
+    ap.add_argument("--model", default="seed", choices=("seed", "paper", "torchvision", "cifar"),
+                    help="network (default %(default)s)")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default %(default)s)")
     ap.add_argument("--steps", type=int, default=3, help="timed steps per run, the median is taken (default %(default)s)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps per run (default %(default)s)")
@@ -125,15 +137,30 @@ def main():
     os.environ["ALEXNET_BINARY"] = os.path.abspath(binary)  # the PyTorch workers build the model from its table
 
     def ours_cmd(p):
-        return [binary, "bench", "--model", MODEL, "--num-classes", str(NUM_CLASSES), "--batch-size", str(args.batch),
+        return [binary, "bench", "--model", args.model, "--num-classes", str(NUM_CLASSES), "--batch-size", str(args.batch),
                 "--precision", p, "--threads", str(args.threads), "--steps", str(args.steps),
                 "--warmup", str(args.warmup), "--json"]
 
     def torch_cmd(p):
-        return [sys.executable, os.path.abspath(__file__), "--torch-worker", "--precision", p,
+        return [args.python, os.path.abspath(__file__), "--torch-worker", "--model", args.model, "--precision", p,
                 "--batch", str(args.batch), "--threads", str(args.threads), "--steps", str(args.steps),
                 "--warmup", str(args.warmup)]
 
+    info = run_json([binary, "info", "--json"])
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    torch_version = subprocess.run([args.python, "-c", "import torch; print(torch.__version__)"], stdout=subprocess.PIPE,
+                                   text=True).stdout.strip() or "?"
+    print(f"CPU: {cpu}, {os.cpu_count()} logical cores; oneDNN {info['onednn']} runs it as {info['cpu_isa']}"
+          f"{' (limited by ONEDNN_MAX_CPU_ISA)' if info.get('cpu_isa_limited') else ''}")
+    print(f"PyTorch {torch_version} ({args.python}); alexnet {info['version']}")
+    if "bf16" in precisions and not info.get("cpu_native_bf16", True):
+        precisions = [p for p in precisions if p != "bf16"]
+        print("bf16 is not compared: this CPU has no native bf16")
     print("Commands (each round runs them in this order, for each precision):")
     for p in precisions:
         print("  ours:    " + " ".join(shlex.quote(c) for c in ours_cmd(p)))
@@ -146,6 +173,8 @@ def main():
 
     # results[(precision, mode)] = list of (ours img/s, torch img/s), one per round
     results = {(p, m): [] for p in precisions for m in ("train", "infer")}
+    if not precisions:
+        sys.exit("error: no precision left to compare")
     records = []
     t_start = time.time()
     for r in range(args.rounds):
@@ -159,7 +188,7 @@ def main():
                   f"{ours['infer_img_s']:.2f} img/s | PyTorch train {theirs['train_img_s']:.2f} img/s, infer "
                   f"{theirs['infer_img_s']:.2f} img/s ({time.time() - t_start:.0f} s)", flush=True)
 
-    print(f"\nseed model, batch {args.batch}, {args.threads} threads, {args.rounds} rounds x {args.steps} timed steps "
+    print(f"\n{args.model} model, PyTorch {torch_version}, {cpu} ({info['cpu_isa']}), batch {args.batch}, {args.threads} threads, {args.rounds} rounds x {args.steps} timed steps "
           f"(median of steps per run; medians over rounds; ratio = ours / PyTorch, per round, then the median)\n")
     print("| workload | ours img/s | PyTorch img/s | ratio per round | median ratio |")
     print("|---|---|---|---|---|")
@@ -179,7 +208,8 @@ def main():
     print(f"total {time.time() - t_start:.0f} s")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(records, f, indent=1)
+            json.dump({"cpu": cpu, "cpu_isa": info["cpu_isa"], "torch": torch_version, "model": args.model,
+                       "records": records}, f, indent=1)
     return 0
 
 
