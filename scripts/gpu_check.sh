@@ -2,12 +2,17 @@
 # The GPU check, one command for the GPU machine, from the repository root, with .device/ made by
 # scripts/gpu_prepare.sh carried along:
 #   1. finds cuBLAS and cuDNN (CUDA toolkit, system, or PyTorch's wheels) and checks the programs load;
-#   2. runs the CUDA tests (cuda_test: the CUDA backend against the reference backend);
+#   2. runs the CUDA tests (cuda_test: the CUDA backend against the reference backend) with a GPU
+#      required: a skipped test is a failure here; then a compute-sanitizer memcheck pass over a short
+#      CUDA test (when compute-sanitizer is on the PATH or in /usr/local/cuda/bin);
 #   3. times `alexnet bench --device cuda` on the seed model (10 classes, 224x224) for each workload below
 #      and PyTorch on the same workloads (tools/bench_torch_gpu.py), in the same run;
 #   4. prints one table of images per second and ratios, and writes it, the logs and the raw JSON lines
 #      to $OUT (or out/gpu-check/).
-# About 5-6 minutes. Exit status: non-zero when the tests failed or nothing could be run.
+# Every step has a timeout and together they fit in BUDGET seconds (default 540, under one 600-second
+# command); a step that would start with too little time left is skipped and reported. Our programs run
+# with the bundled libraries on their library path; Python and PyTorch run with the machine's own.
+# Exit status: non-zero when the tests failed (or skipped), memcheck found errors, or nothing could run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUTDIR=${OUT:-$PWD/out/gpu-check}
@@ -16,6 +21,13 @@ exec > >(tee "$OUTDIR/gpu_check.log") 2>&1
 STEPS=${STEPS:-20}
 WARMUP=${WARMUP:-5}
 WORKLOADS=${WORKLOADS:-"train:bf16:256 train:bf16:64 train:fp32:128 train:tf32:128 infer:bf16:256 infer:fp32:256"}
+BUDGET=${BUDGET:-540}
+MEMCHECK_FILTER=${MEMCHECK_FILTER:-'*PoolConv/fp32*'}
+# Seconds for the next step: `want`, or what is left of the budget if less (0: skip the step).
+step_time() {
+  local want=$1 left=$((BUDGET - SECONDS))
+  if [ "$left" -lt 10 ]; then echo 0; elif [ "$left" -lt "$want" ]; then echo "$left"; else echo "$want"; fi
+}
 
 if [ ! -x .device/bin/alexnet ] && [ -f .device/bundle.tar.xz ]; then
   echo "== unpacking .device/bundle.tar.xz"
@@ -55,14 +67,16 @@ done
 LIBS=$PWD/.device/lib
 for d in "${cuda_dirs[@]}"; do case ":$LIBS:" in *":$d:"*) ;; *) LIBS=$LIBS:$d ;; esac; done
 # cuDNN's sub-libraries sit next to libcudnn.so.9 and are opened at run time: they need the same path.
-export LD_LIBRARY_PATH=$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Only our programs get it (RUN): the bundled libstdc++, libgomp, libssl, libz ... must not be put in
+# front of PyTorch's own.
+OUR_PATH=$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-16}
-echo "== libraries: LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-RUN=()
-if ! .device/bin/alexnet --help > /dev/null 2> "$OUTDIR/load_error.txt"; then
+echo "== libraries for our programs: $OUR_PATH"
+RUN=(env "LD_LIBRARY_PATH=$OUR_PATH")
+if ! "${RUN[@]}" .device/bin/alexnet --help > /dev/null 2> "$OUTDIR/load_error.txt"; then
   echo "gpu_check: the programs do not load directly:"; cat "$OUTDIR/load_error.txt"
   echo "gpu_check: retrying with the build machine's C library (.device/glibc)"
-  RUN=(.device/glibc/ld-linux-x86-64.so.2 --library-path "$PWD/.device/glibc:$LD_LIBRARY_PATH")
+  RUN=(.device/glibc/ld-linux-x86-64.so.2 --library-path "$PWD/.device/glibc:$OUR_PATH")
   if ! "${RUN[@]}" .device/bin/alexnet --help > /dev/null; then
     ldd .device/bin/alexnet | grep "not found"
     echo "gpu_check: cannot run the programs here" >&2
@@ -70,11 +84,42 @@ if ! .device/bin/alexnet --help > /dev/null 2> "$OUTDIR/load_error.txt"; then
   fi
 fi
 
-# 2. tests
+# 2. tests, a GPU required: a test that skips (no device visible, a driver problem) fails the check.
 echo "== tests (cuda_test)"
-timeout 240 "${RUN[@]}" .device/bin/cuda_test --gtest_brief=1 --gtest_output="xml:$OUTDIR/cuda_test.xml"
-test_rc=$?
+t=$(step_time 150)
+rm -f "$OUTDIR/cuda_test.xml"
+if [ "$t" -gt 0 ]; then
+  timeout "$t" "${RUN[@]}" .device/bin/cuda_test --gtest_brief=1 --gtest_output="xml:$OUTDIR/cuda_test.xml"
+  test_rc=$?
+else
+  echo "cuda_test: no time left in the budget"; test_rc=1
+fi
 echo "cuda_test exit status: $test_rc"
+if [ ! -s "$OUTDIR/cuda_test.xml" ]; then
+  echo "gpu_check: cuda_test wrote no results: FAIL"; test_rc=1
+else
+  ran=$(grep -c '<testcase ' "$OUTDIR/cuda_test.xml")
+  skipped=$(grep -c '<skipped' "$OUTDIR/cuda_test.xml")
+  echo "cuda_test: $ran test cases, $skipped skipped"
+  if [ "$skipped" -gt 0 ]; then
+    echo "gpu_check: $skipped CUDA tests were skipped; on the GPU machine a skip is a failure:"
+    grep -o '<skipped message="[^"]*"' "$OUTDIR/cuda_test.xml" | sort | uniq -c | head -5
+    test_rc=1
+  fi
+fi
+memcheck_rc=0
+sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+t=$(step_time 60)
+if [ -n "$sanitizer" ] && [ "$t" -gt 0 ]; then
+  echo "== compute-sanitizer --tool memcheck on cuda_test --gtest_filter=$MEMCHECK_FILTER"
+  timeout "$t" "$sanitizer" --tool memcheck --error-exitcode 1 --target-processes all "${RUN[@]}" \
+    .device/bin/cuda_test --gtest_brief=1 --gtest_filter="$MEMCHECK_FILTER" > "$OUTDIR/memcheck.log" 2>&1
+  memcheck_rc=$?
+  tail -5 "$OUTDIR/memcheck.log"
+  echo "memcheck exit status: $memcheck_rc"
+else
+  echo "== memcheck not run (${sanitizer:-no compute-sanitizer found}; ${t}s left)"
+fi
 
 # 3. benchmarks: ours, then PyTorch's
 echo "== alexnet bench --device cuda (seed, 10 classes, $STEPS steps after $WARMUP)"
@@ -83,7 +128,9 @@ for w in $WORKLOADS; do
   IFS=: read -r kind prec batch <<< "$w"
   only=--train-only
   [ "$kind" = infer ] && only=--infer-only
-  line=$(timeout 90 "${RUN[@]}" .device/bin/alexnet bench --device cuda --model seed --num-classes 10 --precision "$prec" \
+  t=$(step_time 35)
+  [ "$t" -eq 0 ] && { echo "$w: skipped, no time left in the budget"; continue; }
+  line=$(timeout "$t" "${RUN[@]}" .device/bin/alexnet bench --device cuda --model seed --num-classes 10 --precision "$prec" \
          --batch-size "$batch" --steps "$STEPS" --warmup "$WARMUP" "$only" --json 2> "$OUTDIR/bench_${kind}_${prec}_${batch}.err" | grep '^{' | tail -1)
   if [ -z "$line" ]; then
     echo "$w: failed: $(tail -2 "$OUTDIR/bench_${kind}_${prec}_${batch}.err")"
@@ -95,7 +142,9 @@ echo "== PyTorch (tools/bench_torch_gpu.py)"
 torch_workloads=$(echo "$WORKLOADS" | tr ' ' ',')
 # The PyTorch module is built from our layer table, printed here with our library path.
 "${RUN[@]}" .device/bin/alexnet info --model seed --num-classes 10 --json | tail -1 > "$OUTDIR/seed_table.json"
-timeout 200 python3 tools/bench_torch_gpu.py --table "$OUTDIR/seed_table.json" --steps "$STEPS" --warmup "$WARMUP" --workloads "$torch_workloads" \
+t=$(step_time 120)
+[ "$t" -eq 0 ] && t=1
+timeout "$t" python3 tools/bench_torch_gpu.py --table "$OUTDIR/seed_table.json" --steps "$STEPS" --warmup "$WARMUP" --workloads "$torch_workloads" \
   | tee "$OUTDIR/torch.jsonl"
 
 # 4. the table
@@ -131,5 +180,5 @@ print()
 print("ours: `alexnet bench --device cuda` (input uploaded from host fp32 memory every step, as Net::forward takes it).")
 PY
 
-echo "== done: tests exit $test_rc; files in $OUTDIR"
-[ "$test_rc" -eq 0 ]
+echo "== done in ${SECONDS}s (budget ${BUDGET}s): tests exit $test_rc, memcheck exit $memcheck_rc; files in $OUTDIR"
+[ "$test_rc" -eq 0 ] && [ "$memcheck_rc" -eq 0 ]
