@@ -69,12 +69,13 @@ void run_eval(const EvalFlags& f) {
   if (data->classes().size() > size_t(c.model.options.num_classes))
     fail("the data has ", data->classes().size(), " classes, the checkpoint's network ", c.model.options.num_classes);
   std::fprintf(stderr, "eval: %s on %zu images (%s)%s\n", c.model.variant.c_str(), data->size(), note.c_str(),
-               ten ? ", 10-crop" : "");
+               ten ? ", 10-crop" : f.tta == "flip" ? ", with mirror images" : "");
   EvalOptions eo;
   eo.transform = c.transform;
   eo.batch_size = max_batch;
   eo.threads = f.workers;
   eo.ten_crop = ten;
+  eo.flip = f.tta == "flip";
   bool resize_float = f.resize_float;  // or as the checkpoint was trained
   if (auto it = c.metadata.find("config"); it != c.metadata.end() && !resize_float)
     resize_float = TrainConfig::from_json(it->second).resize_float;
@@ -104,8 +105,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--data", f->data, "The data (any format train reads; default $ALEXNET_DATA, then ./data)");
   cmd->add_option("--split", f->split, "auto (the test split, else the held-out part used in training), train, val or test")
       ->capture_default_str()->check(CLI::IsMember({"auto", "train", "val", "test"}));
-  cmd->add_option("--tta", f->tta, "Test-time augmentation: none, or 10crop (4 corners + centre and mirrors, as the paper)")
-      ->capture_default_str()->check(CLI::IsMember({"none", "10crop"}));
+  cmd->add_option("--tta", f->tta, "Test-time augmentation: none, flip (each image and its mirror, softmax averaged: "
+                                  "2x the work), or 10crop (4 corners + centre and mirrors, as the paper: 10x)")
+      ->capture_default_str()->check(CLI::IsMember({"none", "flip", "10crop"}));
   cmd->add_option("-b,--batch-size", f->batch_size, "Images per forward pass")->capture_default_str()->check(CLI::Range(1, 1 << 16));
   cmd->add_option("-j,--workers", f->workers, "Data loader threads")->capture_default_str()->check(CLI::Range(1, 256));
   f->device.add(cmd);

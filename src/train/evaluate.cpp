@@ -64,14 +64,32 @@ EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options) {
     Loader loader(data, lo);
     loader.start_epoch(0);
     logits.resize(size_t(options.batch_size) * C);
+    std::vector<float> mirrored, mirrored_logits;
+    const int S = options.transform.input_size;
     while (const Batch* b = loader.next()) {
-      net.forward(b->images_f32, int(b->size), Mode::Eval);
+      const int n = int(b->size);
+      net.forward(b->images_f32, n, Mode::Eval);
       net.get_logits(logits.data());
-      for (int64_t i = 0; i < b->size; ++i) {
-        float* z = logits.data() + i * C;
+      if (options.flip) {  // the same batch mirrored left-right: x[.., h, w] -> x[.., h, S-1-w]
+        mirrored.resize(size_t(n) * 3 * S * S);
+        mirrored_logits.resize(size_t(n) * C);
+        for (size_t row = 0; row < size_t(n) * 3 * S; ++row) {
+          const float* src = b->images_f32 + row * size_t(S);
+          std::reverse_copy(src, src + S, mirrored.data() + row * size_t(S));
+        }
+        net.forward(mirrored.data(), n, Mode::Eval);
+        net.get_logits(mirrored_logits.data());
+      }
+      for (int i = 0; i < n; ++i) {
+        float* z = logits.data() + size_t(i) * C;
         if (b->labels[i] < 0 || b->labels[i] >= C)
           fail("label ", b->labels[i], " of sample ", b->indices[i], " is out of range for a ", C, "-class network");
         softmax(z, C);
+        if (options.flip) {
+          float* m = mirrored_logits.data() + size_t(i) * C;
+          softmax(m, C);
+          for (int c = 0; c < C; ++c) z[c] = 0.5f * (z[c] + m[c]);
+        }
         count(r, z, C, b->labels[i]);
       }
       if (options.progress) options.progress(r.n, total);

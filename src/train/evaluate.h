@@ -19,6 +19,7 @@ struct EvalOptions {
   int batch_size = 64;        // must not exceed the net's max_batch (10-crop: images per batch * 10)
   int threads = 2;            // loader threads
   bool ten_crop = false;      // average the softmax over 4 corners + centre and their mirrors
+  bool flip = false;          // average the softmax over each image and its mirror image (2x the work)
   bool resize_float_images = false;  // float tensor images of another size: resize (else an error)
   std::function<void(int64_t done, int64_t total)> progress;
 };
