@@ -1,5 +1,6 @@
 // Writes small valid inputs for each harness, so fuzzing starts from real structure:
-//   make_seeds DIR  ->  DIR/image_decode/*, DIR/cifar/*, DIR/image_folder/*
+//   make_seeds DIR  ->  DIR/image_decode/*, DIR/cifar/*, DIR/image_folder/*, DIR/checkpoint/*,
+//                       DIR/tensor_loader/*, DIR/run_config/*
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -10,6 +11,10 @@
 #include <vector>
 
 #include "data/image_codec.h"
+#include "model/weights.h"
+#include "tensor/safetensors.h"
+#include "train/checkpoint.h"
+#include "train/run.h"
 
 using namespace alexnet;
 namespace fs = std::filesystem;
@@ -71,6 +76,35 @@ Bytes cifar_records(bool hundred, int count) {
   return out;
 }
 
+Bytes file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A safetensors file's bytes (written through the real writer, then read back).
+Bytes safetensors_bytes(const fs::path& tmp, const TensorFile& file) {
+  write_safetensors(tmp.string(), file);
+  Bytes b = file_bytes(tmp);
+  fs::remove(tmp);
+  return b;
+}
+
+TensorFile tensor_dataset(bool f32, int n, int h, int w, bool classes) {
+  TensorFile f;
+  Tensor images = f32 ? Tensor(DType::F32, {n, 3, h, w}) : Tensor(DType::U8, {n, h, w, 3});
+  if (f32) {
+    for (int64_t i = 0; i < images.numel(); ++i) images.data<float>()[i] = float(i % 17) / 8.f - 1.f;
+  } else {
+    for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = uint8_t(i * 7);
+  }
+  Tensor labels(DType::I64, {n});
+  for (int i = 0; i < n; ++i) labels.data<int64_t>()[i] = i % 3;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  if (classes) f.metadata["classes"] = "[\"a\", \"b\", \"c\"]";
+  return f;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,5 +142,50 @@ int main(int argc, char** argv) {
   save(dir / "image_folder/tar", with_prefix(0, tar_of(folder, false)));
   save(dir / "image_folder/targz", with_prefix(1, tar_of(folder, true)));
   save(dir / "image_folder/flat", with_prefix(2, tar_of({{"a/x.png", png}, {"b/y.jpg", jpg}}, false)));
+
+  // Checkpoints: a tiny cifar model's run directory (weights with metadata, state file) and plain weights.
+  const fs::path tmp = dir / "tmp";
+  fs::create_directories(tmp);
+  ModelInfo model;
+  model.variant = "cifar";
+  model.options.num_classes = 3;
+  model.options.width = 0.1;
+  const ParamTable table = make_param_table(model.spec());
+  std::vector<float> params(table.total, 0.02f), momentum(table.total, 0.001f);
+  LoopState state;
+  state.step = 1;
+  TrainConfig config;
+  config.model = "cifar";
+  config.width = 0.1;
+  config.data = "d.safetensors";
+  const std::string config_json = config.to_json();
+  save_last_checkpoint(tmp.string(), table, params, momentum, model, config_json, state);
+  const Bytes last = file_bytes(tmp / "last.safetensors");
+  save(dir / "checkpoint/eval", with_prefix(0, last));
+  save(dir / "checkpoint/init", with_prefix(1, last));
+  save(dir / "checkpoint/resume_last", with_prefix(2, last));
+  save(dir / "checkpoint/resume_state", with_prefix(3, file_bytes(tmp / "state-1.safetensors")));
+  save(dir / "run_config/config", with_prefix(0, Bytes(config_json.begin(), config_json.end())));
+  std::string meta;
+  for (const auto& [k, v] : model.metadata()) meta += k + "=" + v + "\n";
+  save(dir / "run_config/metadata", with_prefix(1, Bytes(meta.begin(), meta.end())));
+  fs::remove_all(tmp);
+
+  // Tensor datasets for the loader harness: byte 0 = input size / batch, byte 1 = preset and flags.
+  fs::create_directories(tmp);
+  auto loader_seed = [&](const char* name, uint8_t size_byte, uint8_t flags, const TensorFile& f) {
+    Bytes b{size_byte, flags};
+    const Bytes body = safetensors_bytes(tmp / "t.safetensors", f);
+    b.insert(b.end(), body.begin(), body.end());
+    save(dir / "tensor_loader" / name, b);
+  };
+  loader_seed("u8_seed_s16", 15 | 0x80, 1 | 4, tensor_dataset(false, 3, 8, 8, true));
+  loader_seed("u8_none_s8", 7, 0, tensor_dataset(false, 2, 8, 8, false));
+  loader_seed("u8_paper_s7", 6, 3 | 4 | 32, tensor_dataset(false, 2, 5, 9, false));
+  loader_seed("u8_uint8", 15, 2 | 4 | 16, tensor_dataset(false, 2, 8, 8, false));
+  loader_seed("f32_fit_s8", 7, 1, tensor_dataset(true, 2, 8, 8, false));
+  loader_seed("f32_resize_s16", 15 | 0x80, 1 | 8, tensor_dataset(true, 3, 12, 20, true));
+  loader_seed("f32_mismatch", 31, 2, tensor_dataset(true, 1, 8, 8, false));
+  fs::remove_all(tmp);
   return 0;
 }

@@ -5,6 +5,10 @@
 #
 #   scripts/fuzz.sh [SECONDS_PER_HARNESS (default 20)] [BUILD_DIR (default build-fuzz)]
 #
+# FUZZ_ONLY="checkpoint_fuzz ..." runs only those harnesses; FUZZ_JOBS=N builds N objects at a time
+# (default: all at once). fuzz/corpus/<name>/ (committed) seeds each harness besides the generated
+# seeds; docs/fuzzing.md has the longer campaign and its results.
+#
 # Needs clang and libclang-rt-14-dev (scripts/setup.sh installs both).
 set -euo pipefail
 
@@ -18,19 +22,38 @@ if [ -z "$cxx" ]; then
 fi
 [ -n "$cxx" ] || { echo "fuzz: no clang++ found (install clang and libclang-rt-14-dev)" >&2; exit 1; }
 
-harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz)
+harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz checkpoint_fuzz tensor_loader_fuzz run_config_fuzz)
 sources=(src/data/image_codec.cpp src/data/readers.cpp src/data/cifar.cpp src/data/image_folder.cpp
-         src/data/tensor_dataset.cpp src/tensor/tensor.cpp src/tensor/safetensors.cpp src/core/atomic_file.cpp)
+         src/data/tensor_dataset.cpp src/data/loader.cpp src/data/transforms.cpp
+         src/tensor/tensor.cpp src/tensor/safetensors.cpp src/core/atomic_file.cpp
+         src/model/weights.cpp src/model/net_spec.cpp src/model/layers.cpp
+         src/train/checkpoint.cpp src/train/schedule.cpp src/train/run.cpp)
+# The names of backends and precisions that the training config uses, built without instrumentation
+# and one section per function, so that --gc-sections drops the backends themselves (no oneDNN).
+plain_sources=(src/backend/net.cpp)
+[ -f "$root/src/backend/capabilities.cpp" ] && plain_sources+=(src/backend/capabilities.cpp)
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-cxxflags="-std=c++20 -O1 -g -I$root/src $sanitize"
-libs="-ljpeg -lpng -larchive"
+# run.cpp is built as the config parser alone (ALEXNET_FUZZ_CONFIG_ONLY leaves the training run out).
+cxxflags="-std=c++20 -O1 -g -march=x86-64-v3 -I$root/src -DALEXNET_FUZZ_CONFIG_ONLY"
+plainflags="$cxxflags -ffunction-sections -fdata-sections"
+cxxflags="$cxxflags $sanitize"
+libs="-ljpeg -lpng -larchive -pthread -Wl,--gc-sections"
 
 mkdir -p "$out/obj" "$out/seeds"
 echo "fuzz: building with $cxx into $out"
 objects=()
+jobs=${FUZZ_JOBS:-0}
+running=0
 for s in "${sources[@]}"; do
   o="$out/obj/$(basename "${s%.cpp}").o"
   "$cxx" $cxxflags -fsanitize=fuzzer-no-link -c "$root/$s" -o "$o" &
+  objects+=("$o")
+  running=$((running + 1))
+  if [ "$jobs" -gt 0 ] && [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+done
+for s in "${plain_sources[@]}"; do
+  o="$out/obj/plain_$(basename "${s%.cpp}").o"
+  "$cxx" $plainflags -c "$root/$s" -o "$o" &
   objects+=("$o")
 done
 wait
@@ -43,13 +66,17 @@ rm -rf "$out/seeds"
 "$out/make_seeds" "$out/seeds"
 
 total=0
+[ -n "${FUZZ_ONLY:-}" ] && read -r -a harnesses <<< "$FUZZ_ONLY"
 for h in "${harnesses[@]}"; do
   name=${h%_fuzz}
   corpus="$out/corpus/$name"
+  committed="$root/fuzz/corpus/$name"
+  extra=()
+  [ -d "$committed" ] && extra+=("$committed")
   mkdir -p "$corpus"
   log="$out/$name.log"
-  if ! "$out/$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      "$corpus" "$out/seeds/$name" >"$log" 2>&1; then
+  if ! "$out/$h" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$out/$name-" \
+      "$corpus" "$out/seeds/$name" "${extra[@]}" >"$log" 2>&1; then
     echo "fuzz: $h FAILED; log $log:" >&2
     tail -n 60 "$log" >&2
     exit 1

@@ -14,7 +14,7 @@
 //
 // ALEXNET_RANDOM_SEED=N replays a run (the seed is printed first); ALEXNET_RANDOM_SECONDS=S bounds
 // the time (default 20; scripts/test.sh gives it 120); ALEXNET_RANDOM_VERBOSE=1 prints every command
-// and its error line.
+// and its error line; ALEXNET_RANDOM_KEEP=DIR copies the datasets there when a run fails.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -138,6 +138,7 @@ struct Dataset {
 
 // Writes one dataset under `dir` and says what it is.
 Dataset make_dataset(Random& r, const fs::path& dir, int number) {
+  fs::create_directories(dir);
   const std::string base = (dir / ("d" + std::to_string(number))).string();
   const int kind = r.in(0, 7);
   if (kind <= 1) {  // CIFAR-10 binary: folder or tar.gz
@@ -236,6 +237,8 @@ struct Runner {
   fs::path root;    // everything lives here; commands run in root/work
   std::string binary;
   bool verbose = false;
+  std::string keep;  // ALEXNET_RANDOM_KEEP: where to copy the datasets when a run fails
+  bool kept = false;
   int runs = 0, ok = 0, errors = 0;
   std::set<std::string> combinations;
   std::map<std::string, int> per_command;
@@ -261,6 +264,12 @@ struct Runner {
       if (!before.count(path) || before.at(path) != info) ADD_FAILURE() << "wrote " << path << " outside " << run_dir << ": " << what;
     for (const auto& [path, info] : before)
       if (!after.count(path)) ADD_FAILURE() << "removed " << path << ": " << what;
+    if (::testing::Test::HasFailure() && !keep.empty() && !kept) {  // keep the data to replay the failure
+      kept = true;
+      std::error_code ec;
+      fs::copy(root / "data", keep, fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
+      std::printf("cli_random: data kept in %s\n", keep.c_str());
+    }
     const bool success = r.exit_code == 0;
     if (verbose) {
       const size_t at = r.output.find("error:");
@@ -295,6 +304,7 @@ TEST(CliRandom, EveryRunEndsInAResultOrOneError) {
   runner.root = tmp.path();
   runner.binary = ALEXNET_BINARY;
   runner.verbose = env_int("ALEXNET_RANDOM_VERBOSE", 0) != 0;
+  if (const char* keep = std::getenv("ALEXNET_RANDOM_KEEP")) runner.keep = keep;
   fs::create_directories(tmp.path() / "work");
   const fs::path data = tmp.path() / "data";
 
@@ -348,8 +358,18 @@ TEST(CliRandom, EveryRunEndsInAResultOrOneError) {
       const std::string from = r.pick(checkpoints);
       const std::string copy = run;
       fs::copy(from, copy, fs::copy_options::recursive);
-      const int damage = r.in(0, 3);
-      if (damage == 1) std::ofstream(copy + "/config.json") << "{\"model\": 7, \"batch_size\": -3";
+      const int damage = r.in(0, 5);
+      if (damage == 1 || damage == 4) {  // the training config or the step stored in the checkpoint
+        TensorFile f = read_safetensors(copy + "/last.safetensors");
+        if (damage == 1)
+          f.metadata["config"] = r.pick(std::vector<std::string>{
+              R"({"print_freq": 0})", R"({"batch_size": 1e30})", R"({"workers": 100000})", R"({"model": 7})",
+              R"({"augment": "zoom"})", R"({"input_size": -5})", R"({"lr": 0})", "{", R"({"steps": -1})"});
+        else
+          f.metadata[r.chance(0.5) ? "step" : "num_classes"] = r.pick(std::vector<std::string>{"-1", "x", "99999999999", "1e9"});
+        write_safetensors(copy + "/last.safetensors", f);
+      }
+      if (damage == 5) std::ofstream(copy + "/config.json") << "{\"model\": 7";  // written, never read back
       if (damage == 2) fs::resize_file(copy + "/last.safetensors", fs::file_size(copy + "/last.safetensors") / 3);
       if (damage == 3)
         for (const auto& e : fs::directory_iterator(copy))

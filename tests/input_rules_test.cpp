@@ -309,6 +309,25 @@ TEST(ReaderChecks, TensorImagesAboveTheLimitAreRefused) {
   EXPECT_NO_THROW(open_dataset(dir / "d.safetensors", Split::Train));
 }
 
+TEST(ReaderChecks, TensorLabelsMustNameAClass) {
+  TempDir dir;
+  Tensor images(DType::U8, {2, 4, 4, 3});
+  Tensor labels(DType::I64, {2});
+  labels.data<int64_t>()[0] = 0;
+  labels.data<int64_t>()[1] = int64_t(1) << 50;  // would ask for 2^50 class names (found by tensor_loader_fuzz)
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(dir / "d.safetensors", f);
+  expect_has(error_of([&] { open_dataset(dir / "d.safetensors", Split::Train); }),
+             {"label 1 is 1125899906842624", "below 1000000"});
+  labels.data<int64_t>()[1] = -3;
+  f.tensors.erase("labels");
+  f.tensors.emplace("labels", labels);
+  write_safetensors(dir / "d.safetensors", f);
+  expect_has(error_of([&] { open_dataset(dir / "d.safetensors", Split::Train); }), {"label 1 is -3"});
+}
+
 TEST(ReaderChecks, FolderLinksOutOfTheFolderLoopsAndFifosAreLeftOut) {
   TempDir dir;
   write_image_folder(dir / "outside", {{8, 8}}, 1);  // outside/a/0.png, outside/b/1.png

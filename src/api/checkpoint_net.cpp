@@ -10,6 +10,7 @@ CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, 
   c.metadata = file.metadata;
   c.model = ModelInfo::from_metadata(file.metadata, path);
   const NetSpec spec = c.model.spec();
+  check_weights(file, make_param_table(spec));  // before building a network of the size the metadata claims
   BuildOptions bo;
   bo.max_batch = max_batch;
   bo.precision = precision;

@@ -17,6 +17,8 @@ namespace alexnet {
 
 namespace {
 
+constexpr int64_t kMaxClasses = 1000000;  // as --num-classes
+
 class TensorDataset : public Dataset {
  public:
   TensorDataset(Tensor images, Tensor labels, std::vector<std::string> classes, std::string path, std::string description)
@@ -119,6 +121,9 @@ std::unique_ptr<Dataset> open_tensor_dataset(const std::string& path, const Data
     if (label[i] < 0) fail(path, ": label ", i, " is ", label[i], "; labels must be 0 or more");
     if (!classes.empty() && label[i] >= int64_t(classes.size()))
       fail(path, ": label ", i, " is ", label[i], " but metadata 'classes' names only ", classes.size(), " classes");
+    if (classes.empty() && label[i] >= kMaxClasses)
+      fail(path, ": label ", i, " is ", label[i], "; without a metadata 'classes' list labels must be below ", kMaxClasses,
+           " (the most classes a network may have)");
     largest = std::max(largest, label[i]);
   }
   if (classes.empty())

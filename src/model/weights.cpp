@@ -19,8 +19,7 @@ std::string where(const TensorFile& file) { return file.path.empty() ? std::stri
 
 }  // namespace
 
-void load_weights(const TensorFile& file, const ParamTable& table, std::span<float> params) {
-  ALEXNET_ASSERT(params.size() == table.total, "load_weights: buffer size");
+void check_weights(const TensorFile& file, const ParamTable& table) {
   for (const ParamInfo& p : table.entries) {
     auto it = file.tensors.find(p.name);
     if (it == file.tensors.end())
@@ -31,8 +30,13 @@ void load_weights(const TensorFile& file, const ParamTable& table, std::span<flo
     if (t.shape() != p.shape)
       fail(where(file), ": tensor '", p.name, "' has shape ", shape_str(t.shape()), ", expected ", shape_str(p.shape),
            " (another model or number of classes?)");
-    copy_tensor(t, params.data() + p.offset);
   }
+}
+
+void load_weights(const TensorFile& file, const ParamTable& table, std::span<float> params) {
+  ALEXNET_ASSERT(params.size() == table.total, "load_weights: buffer size");
+  check_weights(file, table);
+  for (const ParamInfo& p : table.entries) copy_tensor(file.tensors.at(p.name), params.data() + p.offset);
 }
 
 PartialLoad load_matching_weights(const TensorFile& file, const ParamTable& table, std::span<float> params) {

@@ -15,6 +15,9 @@ namespace alexnet {
 // Copies every parameter of `table` from `file` into `params` (F32 or BF16 tensors, converted).
 // Throws alexnet::Error naming the file and the first missing tensor or wrong shape/dtype.
 void load_weights(const TensorFile& file, const ParamTable& table, std::span<float> params);
+// The checks load_weights makes (every parameter present, F32 or BF16, of its shape), without
+// copying: for callers that must know the file holds the model before allocating for it.
+void check_weights(const TensorFile& file, const ParamTable& table);
 
 struct PartialLoad {
   std::vector<std::string> loaded;    // names copied from the file

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -50,6 +51,13 @@ ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& met
     m.mean = json::parse(get("mean")).get<std::array<float, 3>>();
     m.std = json::parse(get("std")).get<std::array<float, 3>>();
     m.eval_preset = get("eval_preset");
+    for (float v : m.mean)
+      if (!std::isfinite(v)) fail(path, ": metadata 'mean' holds ", v);
+    for (float v : m.std)
+      if (!(v > 0) || !std::isfinite(v)) fail(path, ": metadata 'std' holds ", v, " (must be positive)");
+    if (m.options.num_classes < 1 || m.options.num_classes > 1000000)
+      fail(path, ": metadata 'num_classes' is ", m.options.num_classes, " (1 to 1000000)");
+    if (m.options.hidden < 0 || m.options.hidden > 65536) fail(path, ": metadata 'hidden' is ", m.options.hidden, " (0 to 65536)");
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -93,6 +101,21 @@ void save_last_checkpoint(const std::string& run_dir, const ParamTable& table, s
   }
 }
 
+namespace {
+// The metadata's "step": a whole number of steps, 0 or more.
+int64_t parse_step(const std::string& text, const std::string& path) {
+  size_t used = 0;
+  int64_t step = -1;
+  try {
+    step = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || step < 0) fail(path, ": metadata 'step' is '", text, "', not a step number");
+  return step;
+}
+}  // namespace
+
 ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* expect) {
   if (!fs::is_directory(run_dir)) fail(run_dir, ": no such run directory");
   const std::string last = (fs::path(run_dir) / "last.safetensors").string();
@@ -104,9 +127,10 @@ ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* e
   auto step = weights.metadata.find("step");
   if (cfg == weights.metadata.end() || step == weights.metadata.end()) fail(last, ": no training config/step in the metadata");
   r.config_json = cfg->second;
-  r.state.step = std::stoll(step->second);
+  r.state.step = parse_step(step->second, last);
   const ParamTable table = make_param_table(r.model.spec());
   if (expect && expect->total != table.total) fail(last, ": checkpoint of another model");
+  check_weights(weights, table);  // the file holds every tensor: the table is no bigger than the file
   r.params.resize(table.total);
   load_weights(weights, table, r.params);
 

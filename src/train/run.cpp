@@ -2,12 +2,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "backend/capabilities.h"
@@ -45,12 +47,52 @@ std::string TrainConfig::to_json() const {
       .dump(2);
 }
 
+namespace {
+
+// One value of a stored config, converted only when it fits the field: a number that is out of the
+// field's range, or a fraction for a whole-number field, is an error rather than a wrapped or
+// undefined conversion.
+template <typename T>
+T config_value(const json& v, const char* key) {
+  if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::string>) {
+    return v.get<T>();  // a json::type_error for anything else
+  } else if constexpr (std::is_integral_v<T>) {
+    if (!v.is_number_integer()) fail("training config: ", key, " is ", v.dump(), ", not a whole number");
+    if (v.is_number_unsigned()) {
+      const uint64_t u = v.get<uint64_t>();
+      if (u > uint64_t(std::numeric_limits<T>::max())) fail("training config: ", key, " is ", v.dump(), ", out of range");
+      return T(u);
+    }
+    const int64_t x = v.get<int64_t>();
+    if constexpr (std::is_unsigned_v<T>) {
+      if (x < 0) fail("training config: ", key, " is ", v.dump(), ", out of range");
+    } else {
+      if (x < int64_t(std::numeric_limits<T>::min()) || x > int64_t(std::numeric_limits<T>::max()))
+        fail("training config: ", key, " is ", v.dump(), ", out of range");
+    }
+    return T(x);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!v.is_number()) fail("training config: ", key, " is ", v.dump(), ", not a number");
+    const double d = v.get<double>();
+    if (!(std::abs(d) <= double(std::numeric_limits<T>::max()))) fail("training config: ", key, " is ", v.dump(), ", out of range");
+    return T(d);
+  } else {  // std::vector<int>
+    if (!v.is_array()) fail("training config: ", key, " is ", v.dump(), ", not a list");
+    T out;
+    for (const json& e : v) out.push_back(config_value<typename T::value_type>(e, key));
+    return out;
+  }
+}
+
+}  // namespace
+
 TrainConfig TrainConfig::from_json(const std::string& text) {
   TrainConfig c;
   try {
     const json j = json::parse(text);
+    if (!j.is_object()) fail("malformed training config (not a JSON object)");
     auto get = [&](const char* key, auto& field) {
-      if (j.contains(key)) field = j.at(key).get<std::decay_t<decltype(field)>>();
+      if (j.contains(key)) field = config_value<std::decay_t<decltype(field)>>(j.at(key), key);
     };
     get("model", c.model); get("num_classes", c.num_classes); get("width", c.width); get("hidden", c.hidden);
     get("input_size", c.input_size); get("dropout", c.dropout); get("data", c.data); get("augment", c.augment); get("resize_float", c.resize_float);
@@ -72,7 +114,40 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   } catch (const std::exception& e) {
     fail("malformed training config (", e.what(), ")");
   }
+  c.validate();
   return c;
+}
+
+void TrainConfig::validate() const {
+  auto check = [](bool ok, const char* field, const auto& value, const char* range) {
+    if (!ok) fail("training config: ", field, " is ", value, " (", range, ")");
+  };
+  check(num_classes >= 0 && num_classes <= 1000000, "num_classes", num_classes, "0 to 1000000");
+  check(width > 0 && width <= 16, "width", width, "more than 0, at most 16");
+  check(hidden >= 0 && hidden <= 65536, "hidden", hidden, "0 to 65536");
+  check(input_size >= 0 && input_size <= 4096, "input_size", input_size, "0 to 4096");
+  check(dropout >= -1 && dropout < 1, "dropout", dropout, "-1 to 0.99");
+  check(augment == "none" || augment == "seed" || augment == "standard" || augment == "paper", "augment", augment,
+        "none, seed, standard or paper");
+  check(val_split >= -1 && val_split <= 0.9, "val_split", val_split, "-1 to 0.9");
+  check(workers >= 1 && workers <= 256, "workers", workers, "1 to 256");
+  check(batch_size >= 1 && batch_size <= (1 << 20), "batch_size", batch_size, "1 to 1048576");
+  check(lr > 0 && std::isfinite(lr), "lr", lr, "positive");
+  check(momentum >= 0 && momentum <= 1, "momentum", momentum, "0 to 1");
+  check(weight_decay >= 0 && weight_decay <= 1, "weight_decay", weight_decay, "0 to 1");
+  check(label_smoothing >= 0 && label_smoothing < 1, "label_smoothing", label_smoothing, "0 to 0.999");
+  check(epochs >= 1, "epochs", epochs, "at least 1");
+  check(steps >= 0, "steps", steps, "0 or more");
+  const std::vector<std::string> kinds = LrSchedule::kinds();
+  check(std::find(kinds.begin(), kinds.end(), schedule) != kinds.end(), "schedule", schedule, "a known schedule");
+  check(warmup_epochs >= 0 && warmup_epochs <= 1000, "warmup_epochs", warmup_epochs, "0 to 1000");
+  for (int m : milestones) check(m >= 0, "a milestone", m, "0 or more");
+  check(step_size >= 1, "step_size", step_size, "at least 1");
+  check(gamma >= 0 && gamma <= 1, "gamma", gamma, "0 to 1");
+  check(print_freq >= 1, "print_freq", print_freq, "at least 1");
+  check(save_every >= 0, "save_every", save_every, "0 or more");
+  check(eval_every >= 0, "eval_every", eval_every, "0 or more");
+  check(world_size >= 1, "world_size", world_size, "at least 1");
 }
 
 std::string resolve_data_path(const std::string& flag) {
@@ -83,6 +158,9 @@ std::string resolve_data_path(const std::string& flag) {
 }
 
 // ---- the run -----------------------------------------------------------------------------------
+// (The fuzzers, fuzz/run_config_fuzz.cpp, build this file with ALEXNET_FUZZ_CONFIG_ONLY: the config
+// parser above without the training run below and everything it links.)
+#if !defined(ALEXNET_FUZZ_CONFIG_ONLY)
 
 namespace {
 
@@ -474,5 +552,7 @@ TrainResult run_training(TrainConfig config, const std::string& resume_dir, Comm
          " (or a smaller --width or --input-size)");
   }
 }
+
+#endif  // !ALEXNET_FUZZ_CONFIG_ONLY
 
 }  // namespace alexnet

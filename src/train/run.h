@@ -55,7 +55,11 @@ struct TrainConfig {
   int world_size = 1;
 
   std::string to_json() const;
+  // Parses what to_json wrote (a checkpoint's "config" metadata, on --resume and eval) and checks
+  // every value against the ranges `alexnet train` accepts for its flags (validate()).
   static TrainConfig from_json(const std::string& json);
+  // Throws alexnet::Error naming the first value out of range.
+  void validate() const;
 };
 
 struct TrainResult {

@@ -1,0 +1,221 @@
+// Faults during a training run: the data deleted or truncated under a running `alexnet train`, the
+// run directory becoming unwritable, and the disk filling up during a metrics write. Each ends with a
+// clear `error:` line and a non-zero exit (or, for data already in memory, a finished run), never a
+// signal, and the last checkpoint still loads.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "data/image_codec.h"
+#include "tensor/safetensors.h"
+#include "test_cli_util.h"
+#include "train/checkpoint.h"
+#include "train/run.h"
+
+namespace alexnet {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+const std::string kModel = "--model cifar --width 0.25 --augment seed --batch-size 8 --lr 0.01 --val-split 0 -p 1 ";
+
+// root/<class>/<i>.png, 32x32.
+void write_image_folder(const std::string& root, int per_class) {
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < per_class; ++i) {
+      Image im;
+      im.height = im.width = 32;
+      im.pixels.assign(32 * 32 * 3, uint8_t(40 + 100 * c + i));
+      const std::string dir = root + "/c" + std::to_string(c);
+      fs::create_directories(dir);
+      write_png(dir + "/" + std::to_string(i) + ".png", im);
+    }
+}
+
+// A running `alexnet ARGS` with its output going to a file.
+struct Child {
+  pid_t pid = -1;
+  std::string log;
+
+  Child(const std::string& args, const std::string& log_path) : log(log_path) {
+    pid = fork();
+    if (pid == 0) {
+      const std::string cmd = "exec " + std::string(ALEXNET_BINARY) + " " + args + " > " + log_path + " 2>&1";
+      execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+  }
+  // The exit status (128 + signal when killed), waiting at most `seconds`; -1 on a timeout (then killed).
+  int wait_exit(int seconds) {
+    for (int i = 0; i < seconds * 10; ++i) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return -1;
+  }
+  std::string output() const {
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+};
+
+// Waits until the run directory holds a checkpoint of at least `step` steps.
+bool wait_for_checkpoint(const std::string& run, int64_t step, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    try {
+      if (fs::exists(fs::path(run) / "last.safetensors") && load_last_checkpoint(run).state.step >= step) return true;
+    } catch (const Error&) {  // a write in progress: look again
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+void expect_clean_error(int code, const std::string& output, const std::string& must_contain) {
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_NE(output.find("error:"), std::string::npos) << output;
+  EXPECT_NE(output.find(must_contain), std::string::npos) << "'" << must_contain << "' not in:\n" << output;
+  EXPECT_EQ(output.find("Sanitizer"), std::string::npos) << output;
+}
+
+TEST(RunFaults, ImagesDeletedUnderARunningTrainEndItWithOneErrorAndALoadableCheckpoint) {
+  for (const bool truncate : {false, true}) {
+    TempDir dir;
+    const std::string data = dir / "images", run = dir / "run";
+    write_image_folder(data, 16);
+    Child child("train " + kModel + "--data " + data + " --epochs 100000 --save-every 1 --out " + run, dir / "log");
+    ASSERT_TRUE(wait_for_checkpoint(run, 1, 120)) << child.output();
+    for (const auto& e : fs::recursive_directory_iterator(data))
+      if (e.is_regular_file()) {
+        if (truncate) {
+          fs::resize_file(e.path(), 20);  // a PNG signature and half a header
+        } else {
+          fs::remove(e.path());
+        }
+      }
+    const int code = child.wait_exit(120);
+    const std::string out = child.output();
+    expect_clean_error(code, out, "is corrupt");
+    EXPECT_NE(out.find(truncate ? "truncated" : "No such file"), std::string::npos) << out;
+    const ResumePoint p = load_last_checkpoint(run);  // throws (fails the test) if it does not load
+    EXPECT_GE(p.state.step, 1);
+  }
+}
+
+TEST(RunFaults, ATensorDatasetDeletedUnderARunningTrainDoesNotMatter) {
+  // A tensor file (like CIFAR and archives) is read whole when the run starts.
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 32);
+  const std::string run = dir / "run";
+  Child child("train " + kModel + "--data " + (dir / "d.safetensors") + " --steps 40 --save-every 1 --out " + run, dir / "log");
+  ASSERT_TRUE(wait_for_checkpoint(run, 1, 120)) << child.output();
+  fs::remove(dir / "d.safetensors");
+  EXPECT_EQ(child.wait_exit(300), 0) << child.output();
+  EXPECT_EQ(load_last_checkpoint(run).state.step, 40);
+}
+
+TEST(RunFaults, ARunDirectoryThatBecomesUnwritableEndsTheRunWithOneError) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 32);
+  const std::string run = dir / "run", moved = dir / "moved";
+  Child child("train " + kModel + "--data " + (dir / "d.safetensors") + " --epochs 100000 --save-every 1 --out " + run,
+              dir / "log");
+  ASSERT_TRUE(wait_for_checkpoint(run, 1, 120)) << child.output();
+  if (geteuid() != 0) {
+    // Read-only: the next checkpoint cannot be written.
+    ASSERT_EQ(::chmod(run.c_str(), 0555), 0);
+  } else {
+    // root writes into read-only folders: take the folder away and put a file where it was instead,
+    // so that every write into it fails (ENOTDIR) as a read-only one would.
+    fs::rename(run, moved);
+    std::ofstream(run) << "not a folder";
+  }
+  const int code = child.wait_exit(120);
+  expect_clean_error(code, child.output(), "cannot");
+  const std::string kept = geteuid() != 0 ? run : moved;
+  ::chmod(kept.c_str(), 0755);
+  EXPECT_GE(load_last_checkpoint(kept).state.step, 1);
+}
+
+TEST(RunFaults, ADiskFullDuringAMetricsWriteEndsTheRunWithOneError) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 32);
+  const std::string run = dir / "run";
+  const auto first = testing::run_alexnet("train " + kModel + "--data " + (dir / "d.safetensors") + " --epochs 1 --out " + run);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const int64_t step = load_last_checkpoint(run).state.step;
+  // The file-size limit (what a full disk looks like to a writer) is 4 MiB, and metrics.jsonl is
+  // already a few bytes short of it: the resumed run's first progress line cannot be written, while
+  // its small files (config.json) still can. A checkpoint is written only after that line.
+  const uintmax_t limit = 4096 * 1024;
+  {
+    std::ofstream pad(run + "/metrics.jsonl", std::ios::app);
+    pad << std::string(size_t(limit - fs::file_size(run + "/metrics.jsonl") - 8), '\n');
+  }
+  const auto r = testing::run_command("ulimit -f 4096; " + std::string(ALEXNET_BINARY) + " train --resume " + run +
+                                      " --epochs 2");
+  expect_clean_error(r.exit_code, r.output, "metrics.jsonl: cannot write");
+  const ResumePoint p = load_last_checkpoint(run);
+  EXPECT_EQ(p.state.step, step);
+}
+
+// What a run directory holds is read back on --resume: a config or step out of range is one error.
+TEST(RunDirectory, StoredConfigValuesOutOfRangeAreErrors) {
+  for (const char* bad : {R"({"print_freq": 0})", R"({"batch_size": 1e30})", R"({"batch_size": 2.5})",
+                          R"({"workers": -1})", R"({"lr": -0.1})", R"({"augment": "zoom"})", R"({"seed": -4})",
+                          R"({"milestones": [3, -1]})", R"({"model": 7})", R"([1, 2])", "not json"}) {
+    EXPECT_THROW(TrainConfig::from_json(bad), Error) << bad;
+  }
+  const TrainConfig ok = TrainConfig::from_json(TrainConfig{}.to_json());
+  EXPECT_EQ(ok.to_json(), TrainConfig{}.to_json());
+}
+
+// Rewrites the metadata of a run's last.safetensors.
+void edit_metadata(const std::string& run, const std::string& key, const std::string& value) {
+  TensorFile f = read_safetensors(run + "/last.safetensors");
+  f.metadata[key] = value;
+  write_safetensors(run + "/last.safetensors", f);
+}
+
+TEST(RunDirectory, ResumeFromADamagedCheckpointIsOneError) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 16);
+  const std::string run = dir / "run";
+  const auto first = testing::run_alexnet("train " + kModel + "--data " + (dir / "d.safetensors") + " --epochs 1 --out " + run);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const fs::path keep = dir / "keep";
+  fs::copy(run, keep);
+  struct Case {
+    const char* key;
+    std::string value;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"config", R"({"print_freq": 0})", "print_freq is 0"},  // was a division by zero (SIGFPE)
+      {"config", R"({"batch_size": 1e30})", "batch_size"},
+      {"step", "two", "not a step number"},                   // was std::stoll's own exception
+      {"hidden", "65536", "has shape"},                       // claims a huge network: refused before allocating
+      {"num_classes", "2000000000", "num_classes"},
+  };
+  for (const Case& c : cases) {
+    fs::remove_all(run);
+    fs::copy(keep, run);
+    edit_metadata(run, c.key, c.value);
+    const auto r = testing::run_alexnet("train --resume " + run + " --epochs 2");
+    expect_clean_error(r.exit_code, r.output, c.message);
+  }
+}
+
+}  // namespace
+}  // namespace alexnet
