@@ -12,10 +12,12 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "data/image_codec.h"
 #include "data/loader.h"
 #include "data/readers.h"
+#include "data/transforms.h"
 #include "tensor/safetensors.h"
 #include "test_cli_util.h"
 
@@ -237,6 +239,32 @@ TEST(InputRule, ImagesTooElongatedToResizeAreSkippedAsCorrupt) {
   while (loader.next()) {
   }
   EXPECT_EQ(loader.stats().corrupt_indices.size(), 2u);  // the two 1 x 3000 images
+}
+
+// Found by cli_random_test: the per-thread cache of resize tables could evict the rows' table while
+// looking up the columns' one (rows found in the slot due for eviction, columns new), leaving the
+// rows' table replaced by one for another size: an assertion, or a resize reading the wrong table.
+TEST(InputRule, ResizeTableCacheNeverEvictsATableInUse) {
+  const int S = 24;
+  TransformConfig config;
+  config.preset = "seed";
+  config.input_size = S;
+  const Pipeline pipeline(config, false);
+  auto resized = [&](const Image& im) {
+    std::vector<float> out(3 * S * S);
+    SampleRng rng(1, 0, 0);
+    pipeline.to_float(im, rng, out.data());
+    return out;
+  };
+  // Sixteen square sizes fill the cache (one table each, rows and columns alike) and bring the
+  // eviction back to the first slot, which holds the table of 1 -> 24 ...
+  for (int k = 1; k <= 16; ++k) resized(picture(k, k, k));
+  // ... which a 1 x 17 image finds for its rows while its columns need a new table.
+  const Image strip = picture(1, 17, 3);
+  const std::vector<float> got = resized(strip);
+  std::vector<float> fresh;
+  std::thread([&] { fresh = resized(strip); }).join();  // a new thread starts with an empty cache
+  EXPECT_EQ(got, fresh);
 }
 
 // ---- the readers' checks ------------------------------------------------------------------------

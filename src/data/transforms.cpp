@@ -7,6 +7,7 @@
 
 #if defined(__AVX2__)
 #include <immintrin.h>
+#include <utility>
 #endif
 
 namespace alexnet {
@@ -647,26 +648,34 @@ std::string Pipeline::describe() const {
 
 namespace {
 // The tables of the last few (in, out) sizes this thread used: a dataset has few distinct image sizes,
-// and building a table costs about as much as resizing a small image.
-// Entries are replaced round-robin, so the two tables of one image (rows, columns) never evict
-// each other.
-const ResizeAxis& cached_axis(int in_size, int out_size) {
-  thread_local std::array<ResizeAxis, 16> cache;
-  thread_local size_t victim = 0;
-  for (const ResizeAxis& a : cache)
-    if (a.in_size == in_size && a.out_size == out_size) return a;
-  ResizeAxis& slot = cache[victim];
-  victim = (victim + 1) % cache.size();
-  slot = make_resize_axis(in_size, out_size);
-  return slot;
-}
+// and building a table costs about as much as resizing a small image. One image needs two tables
+// (rows, columns) alive at once: a lookup names the slot it must not evict (the other table's), so
+// the second can never overwrite the first, whether the first was found or built.
+struct AxisCache {
+  std::array<ResizeAxis, 16> slots;
+  size_t victim = 0;
+
+  // The table for (in_size, out_size) and its slot; never evicts slot `keep`.
+  std::pair<const ResizeAxis*, size_t> get(int in_size, int out_size, size_t keep) {
+    for (size_t i = 0; i < slots.size(); ++i)
+      if (slots[i].in_size == in_size && slots[i].out_size == out_size) return {&slots[i], i};
+    if (victim == keep) victim = (victim + 1) % slots.size();
+    const size_t i = victim;
+    victim = (victim + 1) % slots.size();
+    slots[i] = make_resize_axis(in_size, out_size);
+    return {&slots[i], i};
+  }
+};
 
 // The window [start, start + length) of a cached table, mirrored when `flip`; the table itself
-// (no copy) when the window is all of it.
-const ResizeAxis& windowed(int in_size, int out_size, int start, int length, bool flip, ResizeAxis& storage) {
-  const ResizeAxis& full = cached_axis(in_size, out_size);
-  if (start == 0 && length == out_size && !flip) return full;
-  storage = window_axis(full, start, length, flip);
+// (no copy) when the window is all of it. `slot` is the cache slot to keep (in) and the one used (out).
+const ResizeAxis& windowed(int in_size, int out_size, int start, int length, bool flip, ResizeAxis& storage,
+                           size_t& slot) {
+  thread_local AxisCache cache;
+  const auto [full, used] = cache.get(in_size, out_size, slot);
+  slot = used;
+  if (start == 0 && length == out_size && !flip) return *full;
+  storage = window_axis(*full, start, length, flip);
   return storage;
 }
 
@@ -675,8 +684,9 @@ void resize_window(const Image& image, int side, int top, int left, int S, bool 
                    float* out) {
   auto [rh, rw] = shorter_side_size(image.height, image.width, side);
   thread_local ResizeAxis row_storage, col_storage;
-  const ResizeAxis& rows = windowed(image.height, rh, top, S, false, row_storage);
-  const ResizeAxis& cols = windowed(image.width, rw, left, S, flip, col_storage);
+  size_t slot = size_t(-1);  // the rows' table is kept while the columns' is looked up
+  const ResizeAxis& rows = windowed(image.height, rh, top, S, false, row_storage, slot);
+  const ResizeAxis& cols = windowed(image.width, rw, left, S, flip, col_storage, slot);
   resize_normalize(image, rows, cols, norm, out);
 }
 
