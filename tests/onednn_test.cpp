@@ -1,7 +1,7 @@
-// The oneDNN backend against the reference backend (the oracle): every activation, the loss, every
-// activation gradient, the input gradient, the parameter gradients and the parameters after SGD
-// steps, per layer kind on small shapes and on the full-size seed model, in fp32 and bf16.
-// Tensors are compared by relative norm ||a - b|| / ||b||; a failure prints the worst element.
+// The oneDNN backend's whole networks against the reference backend (the oracle), in fp32 and bf16:
+// small variants, every block at full width, the full-size seed model, batch 64 against smaller
+// batches, and the errors it gives; the speed benchmark. Each layer kind alone: tests/layers/. The
+// comparison (every activation, the loss, every gradient, the SGD update) is tests/layers/layer_check.h.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,145 +19,20 @@
 #include "backend/net.h"
 #include "core/rng.h"
 #include "tensor/bf16.h"
+#include "layers/layer_check.h"
 #include "test_util.h"
 
 namespace alexnet {
 namespace {
 
-void expect_close(const char* what, int index, std::span<const float> got, std::span<const float> want, double tol) {
-  ASSERT_EQ(got.size(), want.size()) << what << " " << index;
-  double diff = 0, norm = 0, worst = -1;
-  size_t at = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double d = double(got[i]) - double(want[i]);
-    diff += d * d;
-    norm += double(want[i]) * double(want[i]);
-    if (std::abs(d) > worst) worst = std::abs(d), at = i;
-  }
-  const double rel = std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
-  EXPECT_LE(rel, tol) << what << " " << index << ": relative error " << rel << "; worst element " << at << ": got "
-                      << got[at] << ", want " << want[at];
-}
+using test::Case;
+using test::compare_with_reference;
+using test::spans_close;
+using test::tiny;
 
-void expect_close(const char* what, int index, const Tensor& got, const Tensor& want, double tol) {
-  ASSERT_EQ(shape_str(got.shape()), shape_str(want.shape())) << what << " " << index;
-  expect_close(what, index, got.span<float>(), want.span<float>(), tol);
-}
-
-struct Case {
-  Precision precision = Precision::F32;
-  int max_batch = 4;
-  int n = 0;  // batch of the forward passes; 0 = max_batch
-  int steps = 2;
-  float label_smoothing = 0.f;
-  SgdOptions sgd{0.9f, 5e-4f, 0.f, false};
-  float lr = 0.05f;
-  uint64_t seed = 7;
-  // Gradient tolerance when it must differ from the forward's: bf16 whole networks, where ReLU and
-  // max-pool decisions flip for values closer than bf16's resolution (see compare_with_reference).
-  // Negative: gradients are not compared.
-  double grad_tol = 0;
-  bool eval = true;  // finish with an evaluation-mode forward on the updated parameters
-};
-
-// Runs `c.steps` training steps on both backends from the same parameters and compares everything.
-void compare_with_reference(const NetSpec& spec, const Case& c) {
-  const bool bf16 = c.precision == Precision::BF16;
-  const double tol = bf16 ? 2e-2 : 1e-4;
-  const double gtol = c.grad_tol ? c.grad_tol : tol;
-  const bool check_grads = gtol > 0;
-  const int n = c.n ? c.n : c.max_batch;
-  BuildOptions ro{c.max_batch, Precision::F32, c.seed, c.label_smoothing};
-  BuildOptions oo = ro;
-  oo.precision = c.precision;
-  // bf16 through a max-pool: where two window entries are closer than bf16's resolution, the bf16
-  // forward may pick the other one as the maximum, and that output's whole gradient moves (about a
-  // quarter of the gradient's norm in these nets). Below the last max-pool, gradients are then not
-  // comparable element by element with an fp32 reference, so for bf16 networks they are compared
-  // from the last max-pool up; the layers below are covered one by one by the single-layer tests.
-  // Above it the same happens, more rarely, at ReLUs after fc6/fc7 (outputs within rounding of 0),
-  // hence Case::grad_tol.
-  size_t grad_from = 0;
-  if (bf16)
-    for (size_t i = 0; i < spec.layers.size(); ++i)
-      if (i > 0 && std::holds_alternative<MaxPool2d>(spec.layers[i].op)) grad_from = i;
-  auto ref = make_net(BackendKind::Reference, spec, ro);
-  auto dnn = make_net(BackendKind::OneDNN, spec, oo);
-  ASSERT_EQ(dnn->backend(), BackendKind::OneDNN);
-
-  // bf16: start both from bf16-representable values, so only the compute's rounding differs.
-  auto representable = [&](std::vector<float>& v) {
-    if (bf16)
-      for (float& x : v) x = round_to_bf16(x);
-  };
-  std::vector<float> params(ref->params().total);
-  init_params(spec, ref->params(), params, c.seed);
-  representable(params);
-  ref->set_params(params);
-  dnn->set_params(params);
-
-  Rng rng(c.seed + 1);
-  const int64_t in_numel = int64_t(n) * spec.in_channels * spec.input_size * spec.input_size;
-  const size_t L = spec.layers.size();
-  for (int step = 0; step < c.steps; ++step) {
-    std::vector<float> input(static_cast<size_t>(in_numel));
-    for (float& x : input) x = float(rng.normal());
-    representable(input);
-    std::vector<int64_t> labels(static_cast<size_t>(n));
-    for (int64_t& y : labels) y = int64_t(rng.below(uint64_t(spec.num_classes)));
-
-    ref->forward(input.data(), n, Mode::Train, uint64_t(step));
-    dnn->forward(input.data(), n, Mode::Train, uint64_t(step));
-    for (size_t i = 0; i < L; ++i) expect_close("activation", int(i), dnn->activation(int(i)), ref->activation(int(i)), tol);
-    std::vector<float> lr_(size_t(n) * spec.num_classes), ld(lr_.size());
-    ref->get_logits(lr_.data());
-    dnn->get_logits(ld.data());
-    expect_close("logits", step, ld, lr_, tol);
-
-    const float loss_ref = ref->backward(labels.data());
-    const float loss_dnn = dnn->backward(labels.data());
-    EXPECT_NEAR(loss_dnn, loss_ref, (bf16 ? 1e-2 : 1e-5) * std::max(1.f, std::abs(loss_ref))) << "loss, step " << step;
-    for (size_t i = grad_from; check_grads && i < L; ++i)
-      expect_close("activation_grad", int(i), dnn->activation_grad(int(i)), ref->activation_grad(int(i)), gtol);
-    if (check_grads && grad_from == 0) expect_close("input_grad", step, dnn->input_grad(), ref->input_grad(), gtol);
-
-    std::vector<float> gr(params.size()), gd(params.size());
-    ref->get_grads(gr);
-    dnn->get_grads(gd);
-    for (const ParamInfo& p : ref->params().entries)
-      if (check_grads && (size_t(p.layer) > grad_from || grad_from == 0))
-        expect_close(p.name.c_str(), step, std::span<const float>(gd).subspan(p.offset, p.numel),
-                   std::span<const float>(gr).subspan(p.offset, p.numel), gtol);
-
-    ref->sgd_step(c.sgd, c.lr);
-    dnn->sgd_step(c.sgd, c.lr);
-    std::vector<float> pr(params.size()), pd(params.size()), mr(params.size()), md(params.size());
-    ref->get_params(pr);
-    dnn->get_params(pd);
-    ref->get_momentum(mr);
-    dnn->get_momentum(md);
-    expect_close("params after sgd", step, pd, pr, bf16 ? 1e-3 : 1e-6);
-    if (check_grads && grad_from == 0) expect_close("momentum after sgd", step, md, mr, gtol);
-    if (::testing::Test::HasFailure()) return;
-  }
-  if (!c.eval) return;
-  // Evaluation mode (dropout off) on the updated parameters.
-  std::vector<float> input(static_cast<size_t>(in_numel));
-  for (float& x : input) x = float(rng.normal());
-  representable(input);
-  ref->forward(input.data(), n, Mode::Eval);
-  dnn->forward(input.data(), n, Mode::Eval);
-  expect_close("eval logits", 0, dnn->activation(int(L - 1)), ref->activation(int(L - 1)), tol);
-}
-
-// A one-off network: the last layer's output is the logits (num_classes = its size per sample).
-NetSpec tiny(int in_channels, int size, std::vector<Layer> layers) {
-  NetSpec spec{"test", in_channels, size, 1, InitScheme::PyTorchDefault, std::move(layers)};
-  spec.num_classes = int(activation_shapes(spec).back().numel());
-  return spec;
-}
-
-class OneDnnLayers : public ::testing::TestWithParam<Precision> {
+// Whole networks and what crosses layers: the loss and optimiser options, a second plan for a smaller
+// batch, the four variants at small width. Each layer kind alone: tests/layers/.
+class OneDnnNetworks : public ::testing::TestWithParam<Precision> {
  protected:
   void SetUp() override { ALEXNET_SKIP_UNLESS_SUPPORTED(BackendKind::OneDNN, GetParam()); }
   Case make_case() const {
@@ -167,87 +42,23 @@ class OneDnnLayers : public ::testing::TestWithParam<Precision> {
   }
 };
 
-TEST_P(OneDnnLayers, Conv) {
-  compare_with_reference(tiny(3, 9, {{"c", Conv2d{3, 8, 3, 1, 1}}}), make_case());
-}
-
-TEST_P(OneDnnLayers, ConvStridedGroupedThenConv) {
-  compare_with_reference(tiny(4, 13, {{"c1", Conv2d{4, 8, 5, 2, 2, 2}}, {"c2", Conv2d{8, 6, 3, 1, 0}}}), make_case());
-}
-
-TEST_P(OneDnnLayers, ConvReluFused) {
-  compare_with_reference(tiny(3, 10, {{"c1", Conv2d{3, 16, 3, 1, 1}}, {"r1", ReLU{}}, {"c2", Conv2d{16, 4, 3, 2, 1}}}),
-                         make_case());
-}
-
-TEST_P(OneDnnLayers, ReluAlone) {
-  compare_with_reference(tiny(3, 6, {{"r", ReLU{}}, {"c", Conv2d{3, 4, 3, 1, 1}}}), make_case());
-}
-
-TEST_P(OneDnnLayers, MaxPool) {
-  compare_with_reference(
-      tiny(3, 15, {{"c", Conv2d{3, 16, 3, 1, 1}}, {"r", ReLU{}}, {"p", MaxPool2d{3, 2}}, {"q", MaxPool2d{2, 2, 1}}}),
-      make_case());
-}
-
-TEST_P(OneDnnLayers, MaxPoolFirst) {
-  compare_with_reference(tiny(2, 9, {{"p", MaxPool2d{3, 2, 1}}}), make_case());
-}
-
-TEST_P(OneDnnLayers, LrnOddSize) {
-  compare_with_reference(tiny(3, 7, {{"c", Conv2d{3, 16, 3, 1, 1}}, {"r", ReLU{}}, {"n", LocalResponseNorm{5, 1e-2f, 0.75f, 2.f}}}),
-                         make_case());
-}
-
-TEST_P(OneDnnLayers, LrnEvenSize) {
-  compare_with_reference(tiny(3, 7, {{"c", Conv2d{3, 16, 3, 1, 1}}, {"n", LocalResponseNorm{4, 1e-1f, 0.75f, 1.f}}}),
-                         make_case());
-}
-
-TEST_P(OneDnnLayers, DropoutLinear) {
-  compare_with_reference(tiny(4, 5,
-                              {{"f", Flatten{}},
-                               {"d1", Dropout{0.5f}},
-                               {"l1", Linear{100, 64}},
-                               {"r", ReLU{}},
-                               {"d2", Dropout{0.3f}},
-                               {"l2", Linear{64, 10}}}),
-                         make_case());
-}
-
-TEST_P(OneDnnLayers, DropoutOnFeatureMaps) {
-  compare_with_reference(tiny(3, 8, {{"c", Conv2d{3, 16, 3, 1, 1}}, {"d", Dropout{0.5f}}, {"c2", Conv2d{16, 4, 3, 1, 1}}}),
-                         make_case());
-}
-
-TEST_P(OneDnnLayers, LinearOnFeatureMapsWithoutFlatten) {
-  compare_with_reference(tiny(3, 6, {{"c", Conv2d{3, 16, 3, 1, 1}}, {"l", Linear{16 * 36, 12}}}), make_case());
-}
-
-TEST_P(OneDnnLayers, AdaptiveAvgPool) {
-  for (int out : {6, 3, 4}) {  // identity, divisible, uneven
-    SCOPED_TRACE(out);
-    compare_with_reference(tiny(3, 6, {{"c", Conv2d{3, 16, 3, 1, 1}}, {"a", AdaptiveAvgPool2d{out, out}}, {"f", Flatten{}}}),
-                           make_case());
-  }
-}
-
-TEST_P(OneDnnLayers, LabelSmoothingNesterovDampening) {
+TEST_P(OneDnnNetworks, LabelSmoothingNesterovDampening) {
   Case c = make_case();
   c.label_smoothing = 0.1f;
   c.sgd = {0.8f, 1e-3f, 0.1f, true};
   c.steps = 3;
-  compare_with_reference(tiny(3, 5, {{"f", Flatten{}}, {"l", Linear{75, 7}}}), c);
+  compare_with_reference(BackendKind::OneDNN, tiny(3, 5, {{"f", Flatten{}}, {"l", Linear{75, 7}}}), c);
 }
 
-TEST_P(OneDnnLayers, SmallerBatchThanBuilt) {
+TEST_P(OneDnnNetworks, SmallerBatchThanBuilt) {
   Case c = make_case();
   c.max_batch = 5;
   c.n = 3;
-  compare_with_reference(tiny(3, 9, {{"c", Conv2d{3, 8, 3, 2, 1}}, {"r", ReLU{}}, {"p", MaxPool2d{2, 2}}, {"f", Flatten{}}}), c);
+  compare_with_reference(BackendKind::OneDNN,
+                         tiny(3, 9, {{"c", Conv2d{3, 8, 3, 2, 1}}, {"r", ReLU{}}, {"p", MaxPool2d{2, 2}}, {"f", Flatten{}}}), c);
 }
 
-TEST_P(OneDnnLayers, SmallVariants) {
+TEST_P(OneDnnNetworks, SmallVariants) {
   for (const char* variant : {"seed", "paper", "torchvision", "cifar"}) {
     SCOPED_TRACE(variant);
     NetOptions o;
@@ -259,19 +70,11 @@ TEST_P(OneDnnLayers, SmallVariants) {
     // So few elements that one flipped bf16 max-pool or ReLU decision moves much of a gradient:
     // bf16 is checked on the forward pass and the updated parameters here; gradients at full size.
     if (c.precision == Precision::BF16) c.grad_tol = -1;
-    compare_with_reference(make_net_spec(variant, o), c);
+    compare_with_reference(BackendKind::OneDNN, make_net_spec(variant, o), c);
   }
 }
 
-// 12 input channels (cifar at width 0.25): oneDNN's blocked kernels leave the backward passes to its
-// reference code, so the backend moves those convolutions' activations to NHWC. Same numbers.
-TEST_P(OneDnnLayers, ChannelCountsOutsideTheBlockedKernels) {
-  Case c = make_case();
-  if (c.precision == Precision::BF16) c.grad_tol = -1;
-  compare_with_reference(tiny(12, 15, {{"c", Conv2d{12, 32, 5, 1, 2}}, {"r", ReLU{}}, {"p", MaxPool2d{3, 2}}, {"f", Flatten{}}}), c);
-}
-
-INSTANTIATE_TEST_SUITE_P(Precisions, OneDnnLayers, ::testing::Values(Precision::F32, Precision::BF16),
+INSTANTIATE_TEST_SUITE_P(Precisions, OneDnnNetworks, ::testing::Values(Precision::F32, Precision::BF16),
                          [](const auto& info) { return std::string(precision_name(info.param)); });
 
 // Full width, block by block: every layer of every variant at its real channel counts and sizes
@@ -315,7 +118,7 @@ TEST_P(OneDnnFullWidth, EveryLayerForwardAndBackward) {
     c.lr = 0.01f;  // the article's rate: the parameters after one step are compared at 1e-3 in bf16
     // bf16: a max-pool window whose entries tie after rounding routes its gradient elsewhere.
     if (c.precision == Precision::BF16) c.grad_tol = 5e-2;
-    compare_with_reference(one, c);
+    compare_with_reference(BackendKind::OneDNN, one, c);
     ++blocks;
     if (::testing::Test::HasFailure()) return;
   }
@@ -347,7 +150,7 @@ TEST_P(OneDnnFullSize, SeedModel) {
   c.steps = 1;
   if (c.precision == Precision::BF16) c.grad_tol = 0.15;  // measured 0.05-0.09 above the last max-pool
   c.eval = false;
-  compare_with_reference(make_net_spec("seed", o), c);
+  compare_with_reference(BackendKind::OneDNN, make_net_spec("seed", o), c);
 }
 
 // At batch 64 oneDNN may pick other formats and kernels than at batch 1 or 16: the seed model's
@@ -379,7 +182,8 @@ TEST_P(OneDnnFullSize, SeedBatch64MatchesSmallerBatches) {
   for (int i : {0, 17, 63}) {
     net->forward(input.data() + size_t(i) * per, 1, Mode::Train);
     net->get_logits(row.data());
-    expect_close("logits row", i, row, std::span<const float>(logits).subspan(size_t(i) * 10, 10), bf16 ? 2e-2 : 1e-5);
+    EXPECT_TRUE(spans_close(cat("logits row ", i), row, std::span<const float>(logits).subspan(size_t(i) * 10, 10),
+                            bf16 ? 2e-2 : 1e-5));
   }
   for (int i = 0; i < n; i += 16) {
     net->forward(input.data() + size_t(i) * per, 16, Mode::Train);
@@ -388,8 +192,8 @@ TEST_P(OneDnnFullSize, SeedBatch64MatchesSmallerBatches) {
     for (size_t j = 0; j < one.size(); ++j) mean[j] += one[j] / 4;
   }
   for (const ParamInfo& p : net->params().entries)
-    expect_close(p.name.c_str(), 0, std::span<const float>(grads).subspan(p.offset, p.numel),
-                 std::span<const float>(mean).subspan(p.offset, p.numel), bf16 ? 2e-2 : 1e-4);
+    EXPECT_TRUE(spans_close(p.name, std::span<const float>(grads).subspan(p.offset, p.numel),
+                            std::span<const float>(mean).subspan(p.offset, p.numel), bf16 ? 2e-2 : 1e-4, p.shape));
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, OneDnnFullSize, ::testing::Values(Precision::F32, Precision::BF16),

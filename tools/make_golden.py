@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Writes the golden files the C++ tests compare against (tests/golden_test.cpp).
 
-    /usr/bin/python3 tools/make_golden.py [OUTPUT_DIR]      (default: tests/golden)
+    /usr/bin/python3 tools/make_golden.py [OUTPUT_DIR] [--only FILE ...]   (default: tests/golden, every file)
+
+--only writes just the named files (e.g. --only layers.safetensors), leaving the others as they are.
 
 For each variant (seed, paper, torchvision, cifar), at a reduced size, tests/golden/<variant>.safetensors:
     input              F32 [N, 3, H, W]
@@ -26,11 +28,21 @@ tests/golden/adaptive_avgpool.safetensors: nn.AdaptiveAvgPool2d((6, 6)) of small
 overlap and differ in size (the torchvision golden only reaches it with a 1x1 map). Per case NAME:
 NAME.input, NAME.output, NAME.grad_output (random), NAME.grad_input.
 
+tests/golden/layers.safetensors: single layers at parameters the variants do not reach (even LRN
+sizes, where PyTorch's window is size/2 channels before and (size-1)/2 after; max-pool padding; a
+strided, padded, grouped convolution), each as the network [layer, Flatten] with
+nn.CrossEntropyLoss() on the flattened output, so that every backend can be checked through its Net
+(tests/layers/). Per case NAME (LAYER_CASES): NAME.input, NAME.labels, NAME.output (the layer's
+output), NAME.loss, NAME.grad_input, and for the convolution NAME.weight, NAME.bias, NAME.grad_weight,
+NAME.grad_bias. Inputs and weights are bf16-representable, so that a bf16 backend starts from the same
+values; inputs are distinct after rounding, so no max-pool window has a tie.
+
 Parameters are initialised and inputs drawn in float32 with fixed seeds; everything after that is
 computed in float64 and stored as float32, so the reference carries no float32 rounding of its own
 and does not depend on the machine's BLAS or thread count.
 """
 import json
+import math
 import os
 import sys
 
@@ -62,6 +74,18 @@ POOL_CASES = [
     ("5x7", (2, 3, 5, 7), (6, 6)),
     ("13x9", (1, 2, 13, 9), (6, 6)),
     ("4x4", (1, 2, 4, 4), (6, 6)),
+]
+
+
+# (name, input shape, layer) for tests/golden/layers.safetensors; tests/layers/ builds the same layers
+# under the same names.
+LAYER_CASES = [
+    ("lrn_size4", (2, 7, 3, 3), lambda: torch.nn.LocalResponseNorm(4, alpha=0.1, beta=0.75, k=1.0)),
+    ("lrn_size2", (2, 7, 3, 3), lambda: torch.nn.LocalResponseNorm(2, alpha=0.3, beta=0.75, k=2.0)),
+    ("lrn_size3", (2, 7, 3, 3), lambda: torch.nn.LocalResponseNorm(3, alpha=0.2, beta=0.6, k=1.0)),
+    ("maxpool_k3s2p1", (2, 3, 9, 9), lambda: torch.nn.MaxPool2d(3, 2, padding=1)),
+    ("maxpool_k2s2p1", (2, 3, 7, 7), lambda: torch.nn.MaxPool2d(2, 2, padding=1)),
+    ("conv_k3s2p1g2", (2, 4, 7, 7), lambda: torch.nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2)),
 ]
 
 
@@ -208,13 +232,71 @@ def make_adaptive_pool():
     return tensors, {"torch_version": torch.__version__, "generator": "tools/make_golden.py"}
 
 
+def bf16_representable(t):
+    return t.to(torch.bfloat16).to(torch.float32)
+
+
+def make_layers():
+    gen = torch.Generator().manual_seed(SEED + 3)
+    tensors = {}
+    for name, shape, make in LAYER_CASES:
+        torch.manual_seed(SEED + 4)
+        layer = make()
+        n = shape[0]
+        # Distinct values: a shuffled ramp of integers k, |k| <= 256 (exact in bf16's 8-bit significand),
+        # times a power of two, so no max-pool window has a tie in any precision. The spread (about +-3)
+        # makes the LRN's normalisation matter.
+        count = 1
+        for d in shape:
+            count *= d
+        assert count <= 512
+        scale = 2.0 ** -math.ceil(math.log2(count / 6))
+        ramp = (torch.randperm(count, generator=gen) - count // 2).to(torch.float32) * scale
+        x32 = ramp.reshape(shape)
+        assert torch.equal(bf16_representable(x32), x32)
+        if isinstance(layer, torch.nn.Conv2d):
+            with torch.no_grad():
+                layer.weight.copy_(bf16_representable(layer.weight))
+                layer.bias.copy_(bf16_representable(layer.bias))
+        layer = layer.double()
+        x = x32.double().requires_grad_(True)
+        y = layer(x)
+        y.retain_grad()
+        z = y.flatten(1)
+        labels = torch.randint(0, z.shape[1], (n,), generator=gen, dtype=torch.int64)
+        loss = F.cross_entropy(z, labels)
+        loss.backward()
+        tensors[name + ".input"] = f32(x32)
+        tensors[name + ".labels"] = labels.clone()
+        tensors[name + ".output"] = f32(y)
+        tensors[name + ".loss"] = f32(loss.reshape(1))
+        tensors[name + ".grad_input"] = f32(x.grad)
+        if isinstance(layer, torch.nn.Conv2d):
+            tensors[name + ".weight"] = f32(layer.weight)
+            tensors[name + ".bias"] = f32(layer.bias)
+            tensors[name + ".grad_weight"] = f32(layer.weight.grad)
+            tensors[name + ".grad_bias"] = f32(layer.bias.grad)
+    metadata = {"cases": ",".join(name for name, _, _ in LAYER_CASES), "torch_version": torch.__version__,
+                "compute": "float64 from bf16-representable float32 inputs and parameters",
+                "generator": "tools/make_golden.py"}
+    return tensors, metadata
+
+
 def main():
-    out_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:
+        only = set(args[args.index("--only") + 1:])
+        args = args[:args.index("--only")]
+    out_dir = args[0] if args else os.path.normpath(os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "tests", "golden"))
     os.makedirs(out_dir, exist_ok=True)
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     total = 0
+
+    def wanted(name):
+        return only is None or name in only
 
     def write(name, tensors, metadata):
         nonlocal total
@@ -225,11 +307,17 @@ def main():
         print(f"{path}: {len(tensors)} tensors, {size / 1024:.0f} KiB")
 
     for variant, width, hidden, input_size, batch, input_std in CONFIGS:
+        if not (wanted(f"{variant}.safetensors") or (variant == "cifar" and wanted("loss_smoothing.safetensors"))):
+            continue
         tensors, metadata, logits, labels = make_variant(variant, width, hidden, input_size, batch, input_std)
-        write(f"{variant}.safetensors", tensors, metadata)
-        if variant == "cifar":
+        if wanted(f"{variant}.safetensors"):
+            write(f"{variant}.safetensors", tensors, metadata)
+        if variant == "cifar" and wanted("loss_smoothing.safetensors"):
             write("loss_smoothing.safetensors", *make_smoothing(logits, labels))
-    write("adaptive_avgpool.safetensors", *make_adaptive_pool())
+    if wanted("adaptive_avgpool.safetensors"):
+        write("adaptive_avgpool.safetensors", *make_adaptive_pool())
+    if wanted("layers.safetensors"):
+        write("layers.safetensors", *make_layers())
     print(f"total {total / 1024:.0f} KiB")
 
 

@@ -1,0 +1,78 @@
+#include "backend/cpu/ops/lrn.h"
+
+#include "nn/lrn.h"
+
+namespace alexnet::onednn {
+
+namespace {
+
+// oneDNN's across-channel LRN divides alpha by the size, as PyTorch does, and for odd sizes uses the
+// same centred window, (size-1)/2 channels on each side.
+class LrnOp final : public Op {
+ public:
+  LrnOp(const Context& ctx, const OpShape& shape, const LocalResponseNorm& op) : Op(ctx, shape), op_(op) {}
+
+  memory::desc plan(const memory::desc& in) override {
+    in_md_ = in;
+    auto fd = ALEXNET_DNNL(dnnl::lrn_forward::desc(prop_kind::forward_training, algorithm::lrn_across_channels, in,
+                                                   op_.size, op_.alpha, op_.beta, op_.k));
+    auto fpd = ALEXNET_DNNL(dnnl::lrn_forward::primitive_desc(fd, ctx_.engine));
+    out_md_ = fpd.dst_desc();
+    fwd_ = ALEXNET_DNNL(dnnl::lrn_forward(fpd));
+    workspace_ = ctx_.fresh(fpd.workspace_desc());
+    auto bd = ALEXNET_DNNL(dnnl::lrn_backward::desc(algorithm::lrn_across_channels, in, out_md_, op_.size, op_.alpha,
+                                                    op_.beta, op_.k));
+    auto bpd = ALEXNET_DNNL(dnnl::lrn_backward::primitive_desc(bd, ctx_.engine, fpd));
+    bwd_ = ALEXNET_DNNL(dnnl::lrn_backward(bpd));
+    return out_md_;
+  }
+
+  void allocate(const memory& in, const memory& din) override {
+    in_ = in;
+    din_ = din;
+    out = ctx_.fresh(out_md_);
+    dout = ctx_.fresh(out_md_);
+  }
+
+  void forward() override {
+    ctx_.exec(fwd_, {{DNNL_ARG_SRC, in_}, {DNNL_ARG_DST, out}, {DNNL_ARG_WORKSPACE, workspace_}});
+  }
+
+  void backward_data() override {
+    ctx_.exec(bwd_, {{DNNL_ARG_SRC, in_}, {DNNL_ARG_DIFF_DST, dout}, {DNNL_ARG_WORKSPACE, workspace_},
+                     {DNNL_ARG_DIFF_SRC, din_}});
+  }
+
+ private:
+  LocalResponseNorm op_;
+  dnnl::primitive fwd_, bwd_;
+  memory workspace_;
+};
+
+// Even sizes: PyTorch's window is size/2 channels before and (size-1)/2 after, which oneDNN cannot
+// express. The reference loop, keeping its scale for backward.
+class LrnLoopOp final : public PlainLoopOp {
+ public:
+  LrnLoopOp(const Context& ctx, const OpShape& shape, const LocalResponseNorm& op)
+      : PlainLoopOp(ctx, shape), params_{op.size, op.alpha, op.beta, op.k},
+        scale_(size_t(shape.n) * size_t(shape.in.numel()), 0.f) {}
+
+ private:
+  void loop_forward(const float* x, float* y) override {
+    lrn_forward(y, scale_.data(), x, shape_.n, shape_.in.c, shape_.in.h * shape_.in.w, params_);
+  }
+  void loop_backward(const float* x, const float* dy, float* dx) override {
+    lrn_backward(dx, dy, x, scale_.data(), shape_.n, shape_.in.c, shape_.in.h * shape_.in.w, params_);
+  }
+  LrnParams params_;
+  std::vector<float> scale_;  // [N, C, H, W]
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_lrn_op(const Context& ctx, const OpShape& shape, const LocalResponseNorm& op) {
+  if (op.size % 2) return std::make_unique<LrnOp>(ctx, shape, op);
+  return std::make_unique<LrnLoopOp>(ctx, shape, op);
+}
+
+}  // namespace alexnet::onednn
