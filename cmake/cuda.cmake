@@ -71,7 +71,9 @@ message(STATUS "CUDA backend: on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, cuDNN ${C
 
 file(GLOB ALEXNET_CUDA_SOURCES CONFIGURE_DEPENDS
   ${CMAKE_CURRENT_SOURCE_DIR}/backend/cuda/*.cu
-  ${CMAKE_CURRENT_SOURCE_DIR}/backend/cuda/*.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/backend/cuda/*.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/backend/cuda/ops/*.cu
+  ${CMAKE_CURRENT_SOURCE_DIR}/backend/cuda/ops/*.cpp)
 add_library(alexnet_cuda OBJECT ${ALEXNET_CUDA_SOURCES})
 set_target_properties(alexnet_cuda PROPERTIES
   POSITION_INDEPENDENT_CODE ON

@@ -1,5 +1,7 @@
-// Our own CUDA kernels, as host functions that launch them on a stream (kernels.cu). Everything that is
-// neither a convolution (cuDNN) nor a matrix product (cuBLAS).
+// Our own CUDA kernels that are no layer's own, as host functions that launch them on a stream
+// (kernels.cu): layout conversions, bias (+ReLU), the loss, bias-gradient sums, weight layouts, SGD.
+// Each layer's kernels are in ops/<layer>.{h,cu}; neither convolutions (cuDNN) nor matrix products
+// (cuBLAS) are here.
 //
 // Layouts: activations of convolutional layers are NHWC ([N, H, W, C], channels innermost), those of
 // fully connected layers [N, F]. Elements are fp32 or bf16 (Elem); arithmetic is fp32 throughout, and
@@ -24,39 +26,6 @@ void nhwc_to_nchw_f32(float* out, const void* in, Elem e, int N, int C, int Cpad
 
 // y [M, K] += bias [K] (fp32); when relu_out is set, relu_out = max(y, 0) as well.
 void bias_add(void* y, void* relu_out, Elem e, const float* bias, int64_t M, int K, cudaStream_t s);
-
-void relu_forward(void* y, const void* x, Elem e, int64_t count, cudaStream_t s);
-// dx = y > 0 ? dy : 0 (y: the forward output)
-void relu_backward(void* dx, const void* dy, const void* y, Elem e, int64_t count, cudaStream_t s);
-
-struct PoolShape {
-  int N, C, H, W;  // input
-  int P, Q;        // output
-  int kernel, stride, pad;
-};
-// argmax [N, P, Q, C]: index h*W + w of the winning input within its plane (first maximum, NaN wins).
-void maxpool_forward(void* y, int32_t* argmax, const void* x, Elem e, const PoolShape& p, cudaStream_t s);
-// dx [N, H, W, C] (written): gathers, for each input, the outputs whose argmax it is.
-void maxpool_backward(void* dx, const void* dy, const int32_t* argmax, Elem e, const PoolShape& p, cudaStream_t s);
-
-// LRN across the C channels of each of `pixels` = N*H*W positions; scale (fp32) is kept for backward.
-void lrn_forward(void* y, float* scale, const void* x, Elem e, int64_t pixels, int C, int size, float alpha, float beta,
-                 float k, cudaStream_t s);
-void lrn_backward(void* dx, const void* dy, const void* x, const float* scale, Elem e, int64_t pixels, int C, int size,
-                  float alpha, float beta, cudaStream_t s);
-
-// out = in * mask, mask = dropout_keep(key, index, p) ? 1/(1-p) : 0, where index is the element's position
-// in the NCHW (or [N, F]) order, so that the masks equal the reference backend's. Forward and backward alike.
-// For [N, F] tensors pass H = W = 1, C = F.
-void dropout_apply(void* out, const void* in, Elem e, int N, int C, int H, int W, float p, uint64_t key, cudaStream_t s);
-
-// AdaptiveAvgPool2d, NHWC.
-void adaptive_avgpool_forward(void* y, const void* x, Elem e, int N, int C, int H, int W, int P, int Q, cudaStream_t s);
-void adaptive_avgpool_backward(void* dx, const void* dy, Elem e, int N, int C, int H, int W, int P, int Q, cudaStream_t s);
-
-// Flatten: NHWC [N, H, W, C] -> [N, C*H*W] in PyTorch's (c, h, w) order, and back.
-void nhwc_to_flat(void* out, const void* in, Elem e, int N, int C, int H, int W, cudaStream_t s);
-void flat_to_nhwc(void* out, const void* in, Elem e, int N, int C, int H, int W, cudaStream_t s);
 
 // Softmax cross-entropy with label smoothing eps. logits [N, C] -> dlogits [N, C] (written, already / N),
 // row_loss [N] (fp32); then loss[0] = mean(row_loss).

@@ -1,0 +1,19 @@
+// Dropout on CUDA: host functions that launch its kernels on a stream (ops/dropout.cu). Layouts and
+// element types as kernels.h says: NHWC maps or [N, F] features, fp32 or bf16, fp32 arithmetic;
+// backward kernels WRITE the input gradient.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include "backend/cuda/kernels.h"
+
+namespace alexnet::cuda {
+
+// out = in * mask, mask = dropout_keep(key, index, p) ? 1/(1-p) : 0, where index is the element's position
+// in the NCHW (or [N, F]) order, so that the masks equal the reference backend's. Forward and backward alike.
+// For [N, F] tensors pass H = W = 1, C = F.
+void dropout_apply(void* out, const void* in, Elem e, int N, int C, int H, int W, float p, uint64_t key, cudaStream_t s);
+
+}  // namespace alexnet::cuda

@@ -1,0 +1,18 @@
+// Flatten on CUDA: host functions that launch its kernels on a stream (ops/flatten.cu). Layouts and
+// element types as kernels.h says: NHWC maps or [N, F] features, fp32 or bf16, fp32 arithmetic;
+// backward kernels WRITE the input gradient.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_runtime.h>
+
+#include "backend/cuda/kernels.h"
+
+namespace alexnet::cuda {
+
+// Flatten: NHWC [N, H, W, C] -> [N, C*H*W] in PyTorch's (c, h, w) order, and back.
+void nhwc_to_flat(void* out, const void* in, Elem e, int N, int C, int H, int W, cudaStream_t s);
+void flat_to_nhwc(void* out, const void* in, Elem e, int N, int C, int H, int W, cudaStream_t s);
+
+}  // namespace alexnet::cuda

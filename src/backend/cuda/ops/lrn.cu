@@ -1,0 +1,66 @@
+// LocalResponseNorm on CUDA: the kernels and their launchers (contracts in ops/lrn.h).
+#include "backend/cuda/ops/lrn.h"
+
+#include "backend/cuda/kernel_util.cuh"
+
+namespace alexnet::cuda {
+
+namespace {
+
+template <class T>
+__global__ void lrn_forward_kernel(T* y, float* scale, const T* x, int64_t pixels, int C, int size, float alpha,
+                                   float beta, float k) {
+  const int before = size / 2, after = (size - 1) / 2;
+  GRID_STRIDE(i, pixels * C) {
+    const int c = int(i % C);
+    const int64_t base = i - c;
+    float sum = 0.f;
+    for (int j = max(0, c - before); j <= min(C - 1, c + after); ++j) {
+      const float v = load(x, base + j);
+      sum += v * v;
+    }
+    const float s = k + alpha / float(size) * sum;
+    scale[i] = s;
+    store(y, i, load(x, i) * powf(s, -beta));
+  }
+}
+
+template <class T>
+__global__ void lrn_backward_kernel(T* dx, const T* dy, const T* x, const float* scale, int64_t pixels, int C,
+                                    int size, float alpha, float beta) {
+  const int before = size / 2, after = (size - 1) / 2;
+  const float coef = 2.f * alpha * beta / float(size);
+  GRID_STRIDE(i, pixels * C) {
+    const int ic = int(i % C);
+    const int64_t base = i - ic;
+    float acc = 0.f;
+    for (int c = max(0, ic - after); c <= min(C - 1, ic + before); ++c)
+      acc += load(dy, base + c) * load(x, base + c) * powf(scale[base + c], -beta - 1.f);
+    store(dx, i, load(dy, i) * powf(scale[i], -beta) - coef * load(x, i) * acc);
+  }
+}
+
+}  // namespace
+
+void lrn_forward(void* y, float* scale, const void* x, Elem e, int64_t pixels, int C, int size, float alpha, float beta,
+                 float k, cudaStream_t s) {
+  dispatch(e, [&](auto tag) {
+    using T = ELEM_T;
+    lrn_forward_kernel<<<blocks_for(pixels * C), kThreads, 0, s>>>(static_cast<T*>(y), scale, static_cast<const T*>(x),
+                                                                   pixels, C, size, alpha, beta, k);
+  });
+  CUDA_CHECK_LAUNCH("lrn_forward_kernel");
+}
+
+void lrn_backward(void* dx, const void* dy, const void* x, const float* scale, Elem e, int64_t pixels, int C, int size,
+                  float alpha, float beta, cudaStream_t s) {
+  dispatch(e, [&](auto tag) {
+    using T = ELEM_T;
+    lrn_backward_kernel<<<blocks_for(pixels * C), kThreads, 0, s>>>(static_cast<T*>(dx), static_cast<const T*>(dy),
+                                                                    static_cast<const T*>(x), scale, pixels, C, size,
+                                                                    alpha, beta);
+  });
+  CUDA_CHECK_LAUNCH("lrn_backward_kernel");
+}
+
+}  // namespace alexnet::cuda

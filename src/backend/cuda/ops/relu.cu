@@ -1,0 +1,42 @@
+// ReLU on CUDA: the kernels and their launchers (contracts in ops/relu.h).
+#include "backend/cuda/ops/relu.h"
+
+#include "backend/cuda/kernel_util.cuh"
+
+namespace alexnet::cuda {
+
+namespace {
+
+template <class T>
+__global__ void relu_forward_kernel(T* y, const T* x, int64_t count) {
+  GRID_STRIDE(i, count) {
+    const float v = load(x, i);
+    store(y, i, v > 0.f ? v : 0.f);
+  }
+}
+
+template <class T>
+__global__ void relu_backward_kernel(T* dx, const T* dy, const T* y, int64_t count) {
+  GRID_STRIDE(i, count) store(dx, i, load(y, i) > 0.f ? load(dy, i) : 0.f);
+}
+
+}  // namespace
+
+void relu_forward(void* y, const void* x, Elem e, int64_t count, cudaStream_t s) {
+  dispatch(e, [&](auto tag) {
+    using T = ELEM_T;
+    relu_forward_kernel<<<blocks_for(count), kThreads, 0, s>>>(static_cast<T*>(y), static_cast<const T*>(x), count);
+  });
+  CUDA_CHECK_LAUNCH("relu_forward_kernel");
+}
+
+void relu_backward(void* dx, const void* dy, const void* y, Elem e, int64_t count, cudaStream_t s) {
+  dispatch(e, [&](auto tag) {
+    using T = ELEM_T;
+    relu_backward_kernel<<<blocks_for(count), kThreads, 0, s>>>(static_cast<T*>(dx), static_cast<const T*>(dy),
+                                                                static_cast<const T*>(y), count);
+  });
+  CUDA_CHECK_LAUNCH("relu_backward_kernel");
+}
+
+}  // namespace alexnet::cuda
