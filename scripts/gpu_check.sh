@@ -22,7 +22,7 @@ STEPS=${STEPS:-20}
 WARMUP=${WARMUP:-5}
 WORKLOADS=${WORKLOADS:-"train:bf16:256 train:bf16:64 train:fp32:128 train:tf32:128 infer:bf16:256 infer:fp32:256"}
 BUDGET=${BUDGET:-540}
-MEMCHECK_FILTER=${MEMCHECK_FILTER:-'*PoolConv/fp32*'}
+MEMCHECK_FILTER=${MEMCHECK_FILTER:-'*MaxPool2dLayer*cuda_fp32:*LrnLayer*cuda_fp32'}
 # Seconds for the next step: `want`, or what is left of the budget if less (0: skip the step).
 step_time() {
   local want=$1 left=$((BUDGET - SECONDS))
@@ -33,7 +33,7 @@ if [ ! -x .device/bin/alexnet ] && [ -f .device/bundle.tar.xz ]; then
   echo "== unpacking .device/bundle.tar.xz"
   python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' .device/bundle.tar.xz .device
 fi
-if [ ! -x .device/bin/alexnet ] || [ ! -x .device/bin/cuda_test ]; then
+if [ ! -x .device/bin/alexnet ] || [ ! -x .device/bin/cuda_test ] || [ ! -x .device/bin/layers_test ]; then
   echo "gpu_check: .device/bin/ is missing: run scripts/gpu_prepare.sh on the build machine and carry .device" >&2
   exit 2
 fi
@@ -85,35 +85,43 @@ if ! "${RUN[@]}" .device/bin/alexnet --help > /dev/null 2> "$OUTDIR/load_error.t
 fi
 
 # 2. tests, a GPU required: a test that skips (no device visible, a driver problem) fails the check.
-echo "== tests (cuda_test)"
-t=$(step_time 150)
-rm -f "$OUTDIR/cuda_test.xml"
-if [ "$t" -gt 0 ]; then
-  timeout "$t" "${RUN[@]}" .device/bin/cuda_test --gtest_brief=1 --gtest_output="xml:$OUTDIR/cuda_test.xml"
-  test_rc=$?
-else
-  echo "cuda_test: no time left in the budget"; test_rc=1
-fi
-echo "cuda_test exit status: $test_rc"
-if [ ! -s "$OUTDIR/cuda_test.xml" ]; then
-  echo "gpu_check: cuda_test wrote no results: FAIL"; test_rc=1
-else
-  ran=$(grep -c '<testcase ' "$OUTDIR/cuda_test.xml")
-  skipped=$(grep -c '<skipped' "$OUTDIR/cuda_test.xml")
-  echo "cuda_test: $ran test cases, $skipped skipped"
-  if [ "$skipped" -gt 0 ]; then
-    echo "gpu_check: $skipped CUDA tests were skipped; on the GPU machine a skip is a failure:"
-    grep -o '<skipped message="[^"]*"' "$OUTDIR/cuda_test.xml" | sort | uniq -c | head -5
+#    cuda_test: whole networks on the GPU; layers_test's cuda_* cases: every layer kind on the GPU.
+test_rc=0
+for spec in "cuda_test:*-CudaNet.NoDeviceIsAnError:120" "layers_test:*cuda*:60"; do
+  IFS=: read -r prog filter want <<< "$spec"
+  echo "== tests ($prog --gtest_filter=$filter)"
+  xml="$OUTDIR/$prog.xml"
+  rm -f "$xml"
+  t=$(step_time "$want")
+  if [ ! -x ".device/bin/$prog" ]; then
+    echo "$prog: not in the bundle: FAIL"; test_rc=1; continue
+  fi
+  if [ "$t" -eq 0 ]; then
+    echo "$prog: no time left in the budget: FAIL"; test_rc=1; continue
+  fi
+  timeout "$t" "${RUN[@]}" ".device/bin/$prog" --gtest_brief=1 --gtest_filter="$filter" --gtest_output="xml:$xml"
+  rc=$?
+  echo "$prog exit status: $rc"
+  [ "$rc" -ne 0 ] && test_rc=1
+  if [ ! -s "$xml" ]; then
+    echo "gpu_check: $prog wrote no results: FAIL"; test_rc=1; continue
+  fi
+  ran=$(grep -c '<testcase ' "$xml")
+  skipped=$(grep -c '<skipped' "$xml")
+  echo "$prog: $ran test cases, $skipped skipped"
+  if [ "$ran" -eq 0 ] || [ "$skipped" -gt 0 ]; then
+    echo "gpu_check: $skipped of $ran $prog cases were skipped; on the GPU machine a skip (or no test) is a failure:"
+    grep -o '<skipped message="[^"]*"' "$xml" | sort | uniq -c | head -5
     test_rc=1
   fi
-fi
+done
 memcheck_rc=0
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
-t=$(step_time 60)
+t=$(step_time 45)
 if [ -n "$sanitizer" ] && [ "$t" -gt 0 ]; then
-  echo "== compute-sanitizer --tool memcheck on cuda_test --gtest_filter=$MEMCHECK_FILTER"
+  echo "== compute-sanitizer --tool memcheck on layers_test --gtest_filter=$MEMCHECK_FILTER"
   timeout "$t" "$sanitizer" --tool memcheck --error-exitcode 1 --target-processes all "${RUN[@]}" \
-    .device/bin/cuda_test --gtest_brief=1 --gtest_filter="$MEMCHECK_FILTER" > "$OUTDIR/memcheck.log" 2>&1
+    .device/bin/layers_test --gtest_brief=1 --gtest_filter="$MEMCHECK_FILTER" > "$OUTDIR/memcheck.log" 2>&1
   memcheck_rc=$?
   tail -5 "$OUTDIR/memcheck.log"
   echo "memcheck exit status: $memcheck_rc"
@@ -128,7 +136,7 @@ for w in $WORKLOADS; do
   IFS=: read -r kind prec batch <<< "$w"
   only=--train-only
   [ "$kind" = infer ] && only=--infer-only
-  t=$(step_time 35)
+  t=$(step_time 30)
   [ "$t" -eq 0 ] && { echo "$w: skipped, no time left in the budget"; continue; }
   line=$(timeout "$t" "${RUN[@]}" .device/bin/alexnet bench --device cuda --model seed --num-classes 10 --precision "$prec" \
          --batch-size "$batch" --steps "$STEPS" --warmup "$WARMUP" "$only" --json 2> "$OUTDIR/bench_${kind}_${prec}_${batch}.err" | grep '^{' | tail -1)

@@ -2,7 +2,7 @@
 # Prepares the GPU check. Runs on the build machine (no GPU needed): builds the CUDA programs and gathers
 # them, with every shared library they need that is not part of CUDA, into .device/ (git-ignored), packed
 # as .device/bundle.tar.xz (about 25 MiB; unpacked ~100 MiB, more than may travel):
-#   bin/    alexnet, cuda_test (stripped)
+#   bin/    alexnet, cuda_test, layers_test (stripped)
 #   lib/    non-CUDA shared libraries (oneDNN, libstdc++, libgomp, libarchive's and libcurl's dependencies, ...)
 #   glibc/  this machine's C library and loader, used only if the GPU machine's is older
 # and .device/MANIFEST (commit, date, files).
@@ -17,11 +17,11 @@ JOBS=${JOBS:-2}
 LIMIT_MB=60  # what may travel with the working tree
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DALEXNET_CUDA=ON
-cmake --build "$BUILD" -j"$JOBS" --target alexnet cuda_test
+cmake --build "$BUILD" -j"$JOBS" --target alexnet cuda_test layers_test
 
 rm -rf .device
 mkdir -p .device/bin .device/lib .device/glibc
-for b in "$BUILD/src/alexnet" "$BUILD/tests/cuda_test"; do
+for b in "$BUILD/src/alexnet" "$BUILD/tests/cuda_test" "$BUILD/tests/layers_test"; do
   strip -o ".device/bin/$(basename "$b")" "$b"
 done
 
