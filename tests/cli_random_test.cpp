@@ -13,7 +13,7 @@
 // Under the ASan + UBSan build (scripts/test.sh) every memory error it reaches fails the test.
 //
 // ALEXNET_RANDOM_SEED=N replays a run (the seed is printed first); ALEXNET_RANDOM_SECONDS=S bounds
-// the time (default 20; scripts/test.sh gives it 120); ALEXNET_RANDOM_VERBOSE=1 prints every command
+// the time (default 10; scripts/test.sh gives it 110 under ASan); ALEXNET_RANDOM_VERBOSE=1 prints every command
 // and its error line; ALEXNET_RANDOM_KEEP=DIR copies the datasets there when a run fails.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -293,7 +293,7 @@ TEST(CliRandom, EveryRunEndsInAResultOrOneError) {
   const uint64_t seed = seed_env && *seed_env
                             ? std::strtoull(seed_env, nullptr, 10)
                             : uint64_t(std::chrono::system_clock::now().time_since_epoch().count()) % 1000000007ull;
-  const int seconds = env_int("ALEXNET_RANDOM_SECONDS", 20);
+  const int seconds = env_int("ALEXNET_RANDOM_SECONDS", 10);
   std::printf("cli_random: seed %llu (replay with ALEXNET_RANDOM_SEED=%llu), %d s\n", (unsigned long long)seed,
               (unsigned long long)seed, seconds);
   std::fflush(stdout);
