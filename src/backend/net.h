@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "model/net_spec.h"
+#include "nn/sgd.h"  // SgdOptions
 #include "tensor/tensor.h"
 
 namespace alexnet {
@@ -30,13 +31,6 @@ Precision parse_precision(const std::string& s);  // throws alexnet::Error for a
 const char* backend_name(BackendKind b);  // "reference", "onednn", "cuda"
 
 enum class Mode { Train, Eval };
-
-struct SgdOptions {
-  float momentum = 0.9f;
-  float weight_decay = 0.f;
-  float dampening = 0.f;
-  bool nesterov = false;
-};
 
 struct BuildOptions {
   int max_batch = 64;          // largest batch forward() will see

@@ -11,7 +11,7 @@
 #include "nn/lrn.h"
 #include "nn/maxpool2d.h"
 #include "nn/relu.h"
-#include "train/sgd.h"
+#include "nn/sgd.h"
 
 namespace alexnet {
 

@@ -28,7 +28,7 @@
 #include "backend/cpu/ops/maxpool2d.h"
 #include "backend/cpu/ops/relu.h"
 #include "nn/cross_entropy.h"
-#include "train/sgd.h"
+#include "nn/sgd.h"
 
 namespace alexnet {
 

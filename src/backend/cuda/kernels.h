@@ -46,7 +46,7 @@ void conv_grad_to_kcrs(float* out, const void* dw, Elem e, int K, int Cg, int Cp
 // out (bf16) = in (fp32), n elements.
 void to_bf16(void* out, const float* in, size_t n, cudaStream_t s);
 
-// torch.optim.SGD over the whole buffer in one pass (see train/sgd.h); when mirror is set, it also
+// torch.optim.SGD over the whole buffer in one pass (see nn/sgd.h); when mirror is set, it also
 // receives the new parameters in bf16 (the bf16 compute copy of the fully connected weights).
 struct SgdArgs {
   float lr, momentum, weight_decay, dampening;
