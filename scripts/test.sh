@@ -35,8 +35,8 @@ build-asan/tests/safetensors_test --gtest_brief=1
 build-asan/tests/data_readers_test --gtest_brief=1
 build-asan/tests/cli_test --gtest_brief=1
 build-asan/tests/input_rules_test --gtest_brief=1
-# Random datasets, models and flags for about two minutes; prints its seed (ALEXNET_RANDOM_SEED=N replays it).
-ALEXNET_RANDOM_SECONDS=${RANDOM_SECONDS:-110} build-asan/tests/cli_random_test --gtest_brief=1
+# Random datasets, models and flags for 90 s; prints its seed (ALEXNET_RANDOM_SEED=N replays it).
+ALEXNET_RANDOM_SECONDS=${RANDOM_SECONDS:-90} build-asan/tests/cli_random_test --gtest_brief=1
 
 if [ -x scripts/fuzz.sh ] || [ -f scripts/fuzz.sh ]; then
   echo "== fuzzing (short)"

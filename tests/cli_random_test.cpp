@@ -13,7 +13,7 @@
 // Under the ASan + UBSan build (scripts/test.sh) every memory error it reaches fails the test.
 //
 // ALEXNET_RANDOM_SEED=N replays a run (the seed is printed first); ALEXNET_RANDOM_SECONDS=S bounds
-// the time (default 10; scripts/test.sh gives it 110 under ASan); ALEXNET_RANDOM_VERBOSE=1 prints every command
+// the time (default 10; scripts/test.sh gives it 90 under ASan); ALEXNET_RANDOM_VERBOSE=1 prints every command
 // and its error line; ALEXNET_RANDOM_KEEP=DIR copies the datasets there when a run fails.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
