@@ -1,18 +1,22 @@
-// The CUDA Net: executes a NetSpec layer by layer on one GPU, following the reference backend's
-// structure (ref_net.cpp). See docs/cuda-backend.md for the design.
+// The CUDA Net: executes a NetSpec on one GPU as a loop over the layer table: one op per layer
+// (ops/<layer>.{h,cu,cpp}, interface in ops/op.h), made and allocated once. What crosses layers is
+// decided here: which ReLU is fused into the bias kernel of the Conv2d/Linear before it, the net's
+// input (its channels padded for the tensor cores), the buffers handed from each op to the next, the
+// logits and the loss, the batch sizes planned, the parameter buffers and the SGD update over them.
+// See docs/cuda-backend.md for the design.
 //
 // Storage (N = the batch of the current call, up to max_batch):
 //   params_, grads_, momentum_  fp32 [params().total] each, laid out by the ParamTable
 //   mirror_                     bf16 [params().total] (BF16 only): the fully connected weights' compute
 //                               copy, written by the fused SGD kernel and by set_params
 //   input_                      compute dtype NHWC [N, H, W, Cin] (Cin padded for the tensor cores)
-//   layers_[i].act / .dact      layer i's output and its gradient: NHWC [N, H, W, C] or [N, F]
-//   layers_[i].weight / .dweight  Conv2d: compute-dtype [K, R, S, C/G] copy of the weights and its gradient
+//   ops_[i]->out / ->dout       layer i's output and its gradient: NHWC [N, H, W, C] or [N, F]
+//   each op's own buffers       see ops/<layer>.h (Conv2d: the compute-dtype weight copy, ...)
 #include "backend/cuda/cuda_net.h"
 
 #include <algorithm>
 #include <cstring>
-#include <map>
+#include <set>
 #include <type_traits>
 #include <vector>
 
@@ -20,13 +24,14 @@
 #include "backend/cuda/device_memory.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/ops/adaptive_avgpool2d.h"
+#include "backend/cuda/ops/conv2d.h"
 #include "backend/cuda/ops/dropout.h"
 #include "backend/cuda/ops/flatten.h"
+#include "backend/cuda/ops/linear.h"
 #include "backend/cuda/ops/lrn.h"
 #include "backend/cuda/ops/maxpool2d.h"
+#include "backend/cuda/ops/op.h"
 #include "backend/cuda/ops/relu.h"
-#include "nn/dropout.h"
-#include "nn/geometry.h"
 #include "tensor/bf16.h"
 
 namespace alexnet {
@@ -36,36 +41,10 @@ namespace {
 using cuda::DeviceMemory;
 using cuda::Elem;
 
-// The convolution workspace shared by all layers; algorithms needing more are not considered.
-constexpr size_t kConvWorkspaceBytes = size_t(512) << 20;
 constexpr size_t kCublasWorkspaceBytes = size_t(32) << 20;
 
-// One convolution at one batch size: its descriptors and the algorithms chosen for them.
-struct ConvCall {
-  cuda::TensorDesc x, y;
-  cuda::ConvDesc fwd_desc, data_desc, filter_desc;  // one per direction: each keeps its algorithm's math type
-  cudnnConvolutionFwdAlgo_t fwd{};
-  cudnnConvolutionBwdDataAlgo_t data{};
-  cudnnConvolutionBwdFilterAlgo_t filter{};
-};
-
-struct LayerState {
-  DeviceMemory act, dact;  // output and its gradient, [max_batch, ...] in the compute dtype
-  DeviceMemory argmax;     // MaxPool2d: int32 [max_batch, P, Q, C]
-  DeviceMemory scale;      // LocalResponseNorm: fp32 [max_batch, H, W, C]
-  bool has_params = false;
-  size_t weight_at = 0, bias_at = 0;  // offsets in the parameter buffer (floats)
-  bool relu_fused = false;            // Conv2d/Linear followed by ReLU: the bias kernel writes the ReLU output too
-  bool dropout_on = false;            // Dropout: a mask was applied in the last forward
-  uint64_t dropout_key = 0;
-  // Conv2d
-  int cg_stored = 0;  // input channels per group as stored (padded for the first layer)
-  DeviceMemory weight, dweight;
-  cuda::FilterDesc filter;
-  std::map<int, ConvCall> calls;  // by batch size
-};
-
 bool is_conv(const LayerOp& op) { return std::holds_alternative<Conv2d>(op); }
+bool is_weighted(const LayerOp& op) { return std::holds_alternative<Conv2d>(op) || std::holds_alternative<Linear>(op); }
 
 class CudaNet final : public Net {
  public:
@@ -128,42 +107,47 @@ class CudaNet final : public Net {
     loss_ = DeviceMemory(sizeof(float));
     host_loss_ = std::make_unique<cuda::PinnedMemory>(sizeof(float));
 
-    layers_.resize(L);
+    ctx_.stream = stream_.get();
+    ctx_.cudnn = cudnn_.get();
+    ctx_.cublas = cublas_.get();
+    ctx_.precision = options.precision;
+    ctx_.elem = elem_;
+    ctx_.esize = esize_;
+    ctx_.blas_compute = blas_compute_;
+    ctx_.params = params_.as<float>();
+    ctx_.grads = grads_.as<float>();
+    ctx_.mirror = mirror_.as<uint16_t>();
+    ctx_.seed = options.seed;
+
+    // Each layer's offsets in the parameter buffer.
+    std::vector<size_t> weight_at(L, 0), bias_at(L, 0);
+    for (const ParamInfo& p : table_.entries) (p.shape.size() > 1 ? weight_at : bias_at)[size_t(p.layer)] = p.offset;
+    // The ops, first to last, each given the previous op's buffers (the net's input for the first).
     size_t scratch = 1;
-    for (const ParamInfo& p : table_.entries) {
-      LayerState& s = layers_[size_t(p.layer)];
-      s.has_params = true;
-      (p.shape.size() > 1 ? s.weight_at : s.bias_at) = p.offset;
-    }
     for (size_t i = 0; i < L; ++i) {
-      LayerState& s = layers_[i];
-      const ActShape& out = shapes_[i];
-      const ActShape in = in_shape(i);
-      const size_t count = size_t(B) * size_t(out.numel());
-      s.act = DeviceMemory(count * esize_);
-      s.dact = DeviceMemory(count * esize_);
       const LayerOp& op = spec_.layers[i].op;
-      if (std::holds_alternative<MaxPool2d>(op)) s.argmax = DeviceMemory(count * sizeof(int32_t));
-      if (std::holds_alternative<LocalResponseNorm>(op)) s.scale = DeviceMemory(count * sizeof(float));
-      if (std::holds_alternative<Conv2d>(op) || std::holds_alternative<Linear>(op)) {
-        s.relu_fused = i + 1 < L && std::holds_alternative<ReLU>(spec_.layers[i + 1].op);
+      ops_.push_back(make_op(i, weight_at[i], bias_at[i]));
+      if (i == 0)
+        ops_[0]->allocate(input_.get(), dinput_.get());
+      else
+        ops_[i]->allocate(ops_[i - 1]->out.get(), ops_[i - 1]->dout.get());
+      if (is_weighted(op)) {
+        const ActShape& out = shapes_[i];
         scratch = std::max(scratch, cuda::column_sums_scratch(int64_t(B) * out.h * out.w, out.c));
       }
-      if (const auto* conv = std::get_if<Conv2d>(&op)) {
-        s.cg_stored = conv->groups == 1 ? stored_channels(i) : in.c / conv->groups;
-        const size_t wn = size_t(conv->out_channels) * conv->kernel * conv->kernel * s.cg_stored;
-        s.weight = DeviceMemory(wn * esize_);
-        s.dweight = DeviceMemory(wn * esize_);
-        s.filter = cuda::make_filter_desc();
-        CUDNN_CHECK(cudnnSetFilter4dDescriptor(s.filter.get(), cudnn_type(), CUDNN_TENSOR_NHWC, conv->out_channels,
-                                               s.cg_stored, conv->kernel, conv->kernel));
-      }
     }
+    // A ReLU right after a Conv2d/Linear: the bias kernel of that layer writes the ReLU's output too.
+    for (size_t i = 0; i + 1 < L; ++i)
+      if (relu_fused(i + 1)) static_cast<cuda::WeightedOp&>(*ops_[i]).set_relu_output(ops_[i + 1]->out.get());
     column_scratch_ = DeviceMemory(scratch * sizeof(float));
-    conv_workspace_ = DeviceMemory(kConvWorkspaceBytes);
-    // Choose every convolution's algorithms for the full batch now; other batch sizes on first use.
-    for (size_t i = 0; i < L; ++i)
-      if (is_conv(spec_.layers[i].op)) conv_call(int(i), B);
+    conv_workspace_ = DeviceMemory(cuda::kConvWorkspaceBytes);
+    ctx_.column_scratch = column_scratch_.as<float>();
+    ctx_.conv_workspace = conv_workspace_.get();
+    ctx_.conv_workspace_bytes = conv_workspace_.bytes();
+    // Plan every op for the full batch now (convolutions choose their algorithms); other batch sizes
+    // on first use.
+    for (const auto& op : ops_) op->plan(B);
+    planned_.insert(B);
     CUDA_CHECK(cudaStreamSynchronize(stream_.get()));
   }
 
@@ -193,38 +177,55 @@ class CudaNet final : public Net {
   // ---- one step
   void forward(const float* input, int n, Mode mode, uint64_t step) override {
     if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
-    n_ = n;
-    mode_ = mode;
+    ctx_.n = n;
+    ctx_.mode = mode;
+    ctx_.step = step;
     backward_done_ = false;
     input_grad_done_ = false;
     cudaStream_t s = stream_.get();
-    if (weights_dirty_) refresh_conv_weights();
+    if (weights_dirty_) {
+      for (const auto& op : ops_) op->refresh_weights();
+      weights_dirty_ = false;
+    }
     const int C = spec_.in_channels, H = spec_.input_size;
     // Pageable source: the copy returns once the caller's buffer has been read.
     CUDA_CHECK(cudaMemcpyAsync(staging_.get(), input, size_t(n) * C * H * H * sizeof(float), cudaMemcpyHostToDevice, s));
     cuda::input_to_nhwc(input_.get(), elem_, staging_.as<float>(), n, C, in_c_, H, H, s);
-    for (size_t i = 0; i < spec_.layers.size(); ++i) forward_layer(int(i), step);
+    // A new batch size plans each op right before its first forward at that size (a convolution's
+    // algorithm search runs on its own buffers, which hold nothing needed then).
+    const bool fresh = !planned_.count(n);
+    for (const auto& op : ops_) {
+      if (fresh) op->plan(n);
+      op->forward();
+    }
+    if (fresh) planned_.insert(n);
   }
 
   void get_logits(float* host) const override {
-    if (n_ == 0) fail("no logits yet: run forward first");
-    const Tensor t = to_host(layers_.back().act, shapes_.back(), shapes_.back().c);
+    if (ctx_.n == 0) fail("no logits yet: run forward first");
+    const Tensor t = to_host(ops_.back()->out, shapes_.back(), shapes_.back().c);
     std::memcpy(host, t.data<float>(), t.nbytes());
   }
 
   float backward(const int64_t* labels) override {
-    if (mode_ != Mode::Train || n_ == 0) fail("backward() needs a forward pass in training mode first");
+    if (ctx_.mode != Mode::Train || ctx_.n == 0) fail("backward() needs a forward pass in training mode first");
+    const int n = ctx_.n;
     const int C = spec_.num_classes;
-    for (int i = 0; i < n_; ++i)
+    for (int i = 0; i < n; ++i)
       if (labels[i] < 0 || labels[i] >= C) fail("label ", labels[i], " out of range [0, ", C, ")");
     cudaStream_t s = stream_.get();
-    CUDA_CHECK(cudaMemcpyAsync(labels_.get(), labels, size_t(n_) * sizeof(int64_t), cudaMemcpyHostToDevice, s));
-    const size_t L = spec_.layers.size();
-    cuda::softmax_cross_entropy(layers_[L - 1].dact.get(), row_loss_.as<float>(), layers_[L - 1].act.get(),
-                                labels_.as<int64_t>(), elem_, n_, C, options_.label_smoothing, s);
-    cuda::mean_loss(loss_.as<float>(), row_loss_.as<float>(), n_, s);
+    CUDA_CHECK(cudaMemcpyAsync(labels_.get(), labels, size_t(n) * sizeof(int64_t), cudaMemcpyHostToDevice, s));
+    const cuda::Op& last = *ops_.back();
+    cuda::softmax_cross_entropy(last.dout.get(), row_loss_.as<float>(), last.out.get(), labels_.as<int64_t>(), elem_, n,
+                                C, options_.label_smoothing, s);
+    cuda::mean_loss(loss_.as<float>(), row_loss_.as<float>(), n, s);
     CUDA_CHECK(cudaMemcpyAsync(host_loss_->as<float>(), loss_.get(), sizeof(float), cudaMemcpyDeviceToHost, s));
-    for (size_t i = L; i-- > 0;) backward_layer(int(i));
+    // The first convolution's input gradient is not needed for training: input_grad() computes it.
+    const bool skip_first_data = is_conv(spec_.layers[0].op);
+    for (size_t i = ops_.size(); i-- > 0;) {
+      ops_[i]->backward_params();
+      if (i > 0 || !skip_first_data) ops_[i]->backward_data();
+    }
     backward_done_ = grads_ready_ = true;
     sync();
     return *host_loss_->as<float>();
@@ -241,22 +242,21 @@ class CudaNet final : public Net {
 
   // ---- inspection
   Tensor activation(int layer) const override {
-    if (n_ == 0) fail("no activation recorded yet: run forward first");
+    if (ctx_.n == 0) fail("no activation recorded yet: run forward first");
     const ActShape& s = shapes_.at(size_t(layer));
-    return to_host(layers_[size_t(layer)].act, s, s.c);
+    return to_host(ops_.at(size_t(layer))->out, s, s.c);
   }
   Tensor activation_grad(int layer) const override {
     if (!backward_done_) fail("no activation gradient recorded yet: run forward and backward first");
     const ActShape& s = shapes_.at(size_t(layer));
-    return to_host(layers_[size_t(layer)].dact, s, s.c);
+    return to_host(ops_.at(size_t(layer))->dout, s, s.c);
   }
   Tensor input_grad() const override {
     if (!backward_done_) fail("no input gradient recorded yet: run forward and backward first");
     // The first convolution's input gradient is not needed for training: computed here, on request.
     if (is_conv(spec_.layers[0].op) && !input_grad_done_) {
-      auto* self = const_cast<CudaNet*>(this);
-      self->conv_backward_data(0, dinput_.get());
-      self->input_grad_done_ = true;
+      ops_[0]->backward_data();
+      input_grad_done_ = true;
     }
     return to_host(dinput_, in_shape(0), in_c_);
   }
@@ -267,18 +267,40 @@ class CudaNet final : public Net {
     return i ? shapes_[i - 1] : ActShape{spec_.in_channels, spec_.input_size, spec_.input_size};
   }
   int stored_channels(size_t i) const { return i ? shapes_[i - 1].c : in_c_; }
-  const void* layer_input(size_t i) const { return i ? layers_[i - 1].act.get() : input_.get(); }
-  void* layer_input_grad(size_t i) { return i ? layers_[i - 1].dact.get() : dinput_.get(); }
-  cudnnDataType_t cudnn_type() const { return elem_ == Elem::BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT; }
-  cudaDataType_t blas_type() const { return elem_ == Elem::BF16 ? CUDA_R_16BF : CUDA_R_32F; }
-  const float* param(size_t offset) const { return params_.as<float>() + offset; }
-  float* grad(size_t offset) { return grads_.as<float>() + offset; }
-  // A fully connected layer's weights in the compute dtype.
-  const void* linear_weight(const LayerState& s) const {
-    if (elem_ == Elem::BF16) return mirror_.as<uint16_t>() + s.weight_at;
-    return param(s.weight_at);
+  // A ReLU right after a Conv2d/Linear runs in that layer's bias kernel.
+  bool relu_fused(size_t i) const {
+    return i > 0 && std::holds_alternative<ReLU>(spec_.layers[i].op) && is_weighted(spec_.layers[i - 1].op);
   }
   void sync() const { CUDA_CHECK(cudaStreamSynchronize(stream_.get())); }
+
+  // Layer i's op: the layer table's entry, dispatched to its file in ops/.
+  std::unique_ptr<cuda::Op> make_op(size_t i, size_t weight_at, size_t bias_at) const {
+    const Layer& layer = spec_.layers[i];
+    const cuda::OpShape shape{int(i), layer.name, options_.max_batch, in_shape(i), shapes_[i], stored_channels(i)};
+    return std::visit(
+        [&](const auto& op) -> std::unique_ptr<cuda::Op> {
+          using T = std::decay_t<decltype(op)>;
+          if constexpr (std::is_same_v<T, Conv2d>) {
+            return cuda::make_conv2d_op(ctx_, shape, op, weight_at, bias_at);
+          } else if constexpr (std::is_same_v<T, Linear>) {
+            return cuda::make_linear_op(ctx_, shape, op, weight_at, bias_at);
+          } else if constexpr (std::is_same_v<T, ReLU>) {
+            return cuda::make_relu_op(ctx_, shape, relu_fused(i));
+          } else if constexpr (std::is_same_v<T, MaxPool2d>) {
+            return cuda::make_maxpool2d_op(ctx_, shape, op);
+          } else if constexpr (std::is_same_v<T, LocalResponseNorm>) {
+            return cuda::make_lrn_op(ctx_, shape, op);
+          } else if constexpr (std::is_same_v<T, Dropout>) {
+            return cuda::make_dropout_op(ctx_, shape, op);
+          } else if constexpr (std::is_same_v<T, Flatten>) {
+            return cuda::make_flatten_op(ctx_, shape);
+          } else {
+            static_assert(std::is_same_v<T, AdaptiveAvgPool2d>, "a layer kind without a CUDA op");
+            return cuda::make_adaptive_avgpool2d_op(ctx_, shape, op);
+          }
+        },
+        layer.op);
+  }
 
   void upload(DeviceMemory& dst, std::span<const float> src) {
     if (src.size() != table_.total) fail("parameter buffer of ", src.size(), " floats, expected ", table_.total);
@@ -292,7 +314,7 @@ class CudaNet final : public Net {
 
   // A host fp32 NCHW (or [n, F]) copy of a device tensor of the last batch stored with `stored_c` channels.
   Tensor to_host(const DeviceMemory& dev, const ActShape& s, int stored_c) const {
-    const size_t hw = size_t(s.h) * s.w, count = size_t(n_) * hw * stored_c;
+    const size_t hw = size_t(s.h) * s.w, count = size_t(ctx_.n) * hw * stored_c;
     std::vector<std::byte> raw(count * esize_);
     CUDA_CHECK(cudaMemcpyAsync(raw.data(), dev.get(), raw.size(), cudaMemcpyDeviceToHost, stream_.get()));
     sync();
@@ -306,242 +328,13 @@ class CudaNet final : public Net {
         values[j] = bf16_to_float(b);
       }
     }
-    if (s.flat) return Tensor::from(values, {n_, s.c});
-    Tensor t(DType::F32, {n_, s.c, s.h, s.w});  // NHWC -> NCHW, dropping padding channels
+    if (s.flat) return Tensor::from(values, {ctx_.n, s.c});
+    Tensor t(DType::F32, {ctx_.n, s.c, s.h, s.w});  // NHWC -> NCHW, dropping padding channels
     float* out = t.data<float>();
-    for (size_t n = 0; n < size_t(n_); ++n)
+    for (size_t n = 0; n < size_t(ctx_.n); ++n)
       for (size_t c = 0; c < size_t(s.c); ++c)
         for (size_t p = 0; p < hw; ++p) out[(n * s.c + c) * hw + p] = values[(n * hw + p) * stored_c + c];
     return t;
-  }
-
-  // ---- convolutions
-  void refresh_conv_weights() {
-    for (size_t i = 0; i < layers_.size(); ++i) {
-      const auto* conv = std::get_if<Conv2d>(&spec_.layers[i].op);
-      if (!conv) continue;
-      const LayerState& s = layers_[i];
-      cuda::conv_weight_to_krsc(s.weight.get(), elem_, param(s.weight_at), conv->out_channels,
-                                conv->in_channels / conv->groups, s.cg_stored, conv->kernel, conv->kernel,
-                                stream_.get());
-    }
-    weights_dirty_ = false;
-  }
-
-  cudnnMathType_t requested_math() const {
-    // CUDNN_DEFAULT_MATH lets cuDNN use TF32 on Ampere and later: strict fp32 must ask for FMA kernels.
-    return options_.precision == Precision::F32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
-  }
-  bool math_allowed(cudnnMathType_t m) const {
-    if (options_.precision != Precision::F32) return true;
-    return m == CUDNN_FMA_MATH;
-  }
-  void set_math(cudnnConvolutionDescriptor_t d, cudnnMathType_t chosen) const {
-    if (options_.precision != Precision::F32) CUDNN_CHECK(cudnnSetConvolutionMathType(d, chosen));
-  }
-
-  cuda::ConvDesc make_conv(const Conv2d& op) const {
-    cuda::ConvDesc d = cuda::make_conv_desc();
-    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d.get(), op.padding, op.padding, op.stride, op.stride, 1, 1,
-                                                CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    CUDNN_CHECK(cudnnSetConvolutionGroupCount(d.get(), op.groups));
-    CUDNN_CHECK(cudnnSetConvolutionMathType(d.get(), requested_math()));
-    return d;
-  }
-
-  // Picks the fastest result that succeeded, fits the workspace and respects the precision's math.
-  template <class Perf>
-  const Perf* pick(const Perf* results, int count, const char* what, int layer) const {
-    for (int j = 0; j < count; ++j)
-      if (results[j].status == CUDNN_STATUS_SUCCESS && results[j].memory <= conv_workspace_.bytes() &&
-          math_allowed(results[j].mathType))
-        return &results[j];
-    fail("cuDNN offers no ", what, " algorithm for ", spec_.layers[size_t(layer)].name, " in ",
-         precision_name(options_.precision), " within ", conv_workspace_.bytes() >> 20, " MiB of workspace");
-  }
-
-  // The descriptors and algorithms of convolution `i` at batch size n; measured (cudnnFind*Ex) on first use.
-  // The search runs the candidate kernels on this layer's own buffers, so it happens before they hold
-  // anything needed: at construction, or at the start of this layer's forward.
-  ConvCall& conv_call(int i, int n) {
-    LayerState& s = layers_[size_t(i)];
-    if (auto it = s.calls.find(n); it != s.calls.end()) return it->second;
-    const Conv2d& op = std::get<Conv2d>(spec_.layers[size_t(i)].op);
-    const ActShape in = in_shape(size_t(i)), out = shapes_[size_t(i)];
-    ConvCall c;
-    c.x = cuda::make_tensor_desc();
-    c.y = cuda::make_tensor_desc();
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(c.x.get(), CUDNN_TENSOR_NHWC, cudnn_type(), n, stored_channels(size_t(i)),
-                                           in.h, in.w));
-    CUDNN_CHECK(cudnnSetTensor4dDescriptor(c.y.get(), CUDNN_TENSOR_NHWC, cudnn_type(), n, out.c, out.h, out.w));
-    c.fwd_desc = make_conv(op);
-    c.data_desc = make_conv(op);
-    c.filter_desc = make_conv(op);
-    int on = 0, oc = 0, oh = 0, ow = 0;
-    CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(c.fwd_desc.get(), c.x.get(), s.filter.get(), &on, &oc, &oh, &ow));
-    ALEXNET_ASSERT(on == n && oc == out.c && oh == out.h && ow == out.w, "cuDNN's output shape differs from the table's");
-
-    constexpr int kMax = 16;
-    int found = 0;
-    void* ws = conv_workspace_.get();
-    const size_t wsb = conv_workspace_.bytes();
-    const void* x = layer_input(size_t(i));
-    {
-      cudnnConvolutionFwdAlgoPerf_t r[kMax];
-      CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn_.get(), c.x.get(), x, s.filter.get(), s.weight.get(),
-                                                         c.fwd_desc.get(), c.y.get(), s.act.get(), kMax, &found, r, ws,
-                                                         wsb));
-      const auto* best = pick(r, found, "forward", i);
-      c.fwd = best->algo;
-      set_math(c.fwd_desc.get(), best->mathType);
-    }
-    {
-      cudnnConvolutionBwdDataAlgoPerf_t r[kMax];
-      CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(cudnn_.get(), s.filter.get(), s.weight.get(), c.y.get(),
-                                                              s.dact.get(), c.data_desc.get(), c.x.get(),
-                                                              layer_input_grad(size_t(i)), kMax, &found, r, ws, wsb));
-      const auto* best = pick(r, found, "backward-data", i);
-      c.data = best->algo;
-      set_math(c.data_desc.get(), best->mathType);
-    }
-    {
-      cudnnConvolutionBwdFilterAlgoPerf_t r[kMax];
-      CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnn_.get(), c.x.get(), x, c.y.get(), s.dact.get(),
-                                                                c.filter_desc.get(), s.filter.get(), s.dweight.get(),
-                                                                kMax, &found, r, ws, wsb));
-      const auto* best = pick(r, found, "backward-filter", i);
-      c.filter = best->algo;
-      set_math(c.filter_desc.get(), best->mathType);
-    }
-    return s.calls.emplace(n, std::move(c)).first->second;
-  }
-
-  void conv_backward_data(int i, void* dx) {
-    LayerState& s = layers_[size_t(i)];
-    ConvCall& c = conv_call(i, n_);
-    const float one = 1.f, zero = 0.f;
-    CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn_.get(), &one, s.filter.get(), s.weight.get(), c.y.get(),
-                                             s.dact.get(), c.data_desc.get(), c.data, conv_workspace_.get(),
-                                             conv_workspace_.bytes(), &zero, c.x.get(), dx));
-  }
-
-  // ---- fully connected layers: column-major cuBLAS on row-major tensors
-  void gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const void* A, int lda, const void* B,
-            int ldb, void* C, cudaDataType_t c_type, int ldc) {
-    const float one = 1.f, zero = 0.f;
-    CUBLAS_CHECK(cublasGemmEx(cublas_.get(), ta, tb, m, n, k, &one, A, blas_type(), lda, B, blas_type(), ldb, &zero, C,
-                              c_type, ldc, blas_compute_, CUBLAS_GEMM_DEFAULT));
-  }
-
-  // ---- layers
-  void forward_layer(int i, uint64_t step) {
-    LayerState& s = layers_[size_t(i)];
-    const ActShape in = in_shape(size_t(i)), out = shapes_[size_t(i)];
-    const int n = n_;
-    const void* x = layer_input(size_t(i));
-    void* y = s.act.get();
-    cudaStream_t st = stream_.get();
-    const int64_t in_count = int64_t(n) * in.numel();
-    std::visit(
-        [&](const auto& op) {
-          using T = std::decay_t<decltype(op)>;
-          if constexpr (std::is_same_v<T, Conv2d>) {
-            ConvCall& c = conv_call(i, n);
-            const float one = 1.f, zero = 0.f;
-            CUDNN_CHECK(cudnnConvolutionForward(cudnn_.get(), &one, c.x.get(), x, s.filter.get(), s.weight.get(),
-                                                c.fwd_desc.get(), c.fwd, conv_workspace_.get(), conv_workspace_.bytes(),
-                                                &zero, c.y.get(), y));
-            cuda::bias_add(y, s.relu_fused ? layers_[size_t(i) + 1].act.get() : nullptr, elem_, param(s.bias_at),
-                           int64_t(n) * out.h * out.w, out.c, st);
-          } else if constexpr (std::is_same_v<T, ReLU>) {
-            if (!(i > 0 && layers_[size_t(i) - 1].relu_fused)) cuda::relu_forward(y, x, elem_, in_count, st);
-          } else if constexpr (std::is_same_v<T, MaxPool2d>) {
-            cuda::maxpool_forward(y, s.argmax.as<int32_t>(), x, elem_, pool_shape(op, in, out), st);
-          } else if constexpr (std::is_same_v<T, LocalResponseNorm>) {
-            cuda::lrn_forward(y, s.scale.as<float>(), x, elem_, int64_t(n) * in.h * in.w, in.c, op.size, op.alpha,
-                              op.beta, op.k, st);
-          } else if constexpr (std::is_same_v<T, Dropout>) {
-            s.dropout_on = mode_ == Mode::Train && op.p > 0.f;
-            if (s.dropout_on) {
-              s.dropout_key = dropout_key(options_.seed, step, i);
-              cuda::dropout_apply(y, x, elem_, n, in.c, in.h, in.w, op.p, s.dropout_key, st);
-            } else {
-              CUDA_CHECK(cudaMemcpyAsync(y, x, size_t(in_count) * esize_, cudaMemcpyDeviceToDevice, st));
-            }
-          } else if constexpr (std::is_same_v<T, Linear>) {
-            gemm(CUBLAS_OP_T, CUBLAS_OP_N, op.out_features, n, op.in_features, linear_weight(s), op.in_features, x,
-                 op.in_features, y, blas_type(), op.out_features);
-            cuda::bias_add(y, s.relu_fused ? layers_[size_t(i) + 1].act.get() : nullptr, elem_, param(s.bias_at), n,
-                           op.out_features, st);
-          } else if constexpr (std::is_same_v<T, Flatten>) {
-            if (in.flat || in.h * in.w == 1)
-              CUDA_CHECK(cudaMemcpyAsync(y, x, size_t(in_count) * esize_, cudaMemcpyDeviceToDevice, st));
-            else
-              cuda::nhwc_to_flat(y, x, elem_, n, in.c, in.h, in.w, st);
-          } else if constexpr (std::is_same_v<T, AdaptiveAvgPool2d>) {
-            cuda::adaptive_avgpool_forward(y, x, elem_, n, in.c, in.h, in.w, op.out_h, op.out_w, st);
-          }
-        },
-        spec_.layers[size_t(i)].op);
-  }
-
-  // Writes d loss / d (layer i's input) and layer i's parameter gradients, from layers_[i].dact.
-  void backward_layer(int i) {
-    LayerState& s = layers_[size_t(i)];
-    const ActShape in = in_shape(size_t(i)), out = shapes_[size_t(i)];
-    const int n = n_;
-    const void* x = layer_input(size_t(i));
-    const void* dy = s.dact.get();
-    void* dx = layer_input_grad(size_t(i));
-    cudaStream_t st = stream_.get();
-    const int64_t in_count = int64_t(n) * in.numel();
-    std::visit(
-        [&](const auto& op) {
-          using T = std::decay_t<decltype(op)>;
-          if constexpr (std::is_same_v<T, Conv2d>) {
-            ConvCall& c = conv_call(i, n);
-            cuda::column_sums(grad(s.bias_at), dy, elem_, int64_t(n) * out.h * out.w, out.c, column_scratch_.as<float>(),
-                              st);
-            const float one = 1.f, zero = 0.f;
-            CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn_.get(), &one, c.x.get(), x, c.y.get(), dy,
-                                                       c.filter_desc.get(), c.filter, conv_workspace_.get(),
-                                                       conv_workspace_.bytes(), &zero, s.filter.get(), s.dweight.get()));
-            cuda::conv_grad_to_kcrs(grad(s.weight_at), s.dweight.get(), elem_, op.out_channels,
-                                    op.in_channels / op.groups, s.cg_stored, op.kernel, op.kernel, st);
-            if (i > 0) conv_backward_data(i, dx);
-          } else if constexpr (std::is_same_v<T, ReLU>) {
-            cuda::relu_backward(dx, dy, s.act.get(), elem_, in_count, st);
-          } else if constexpr (std::is_same_v<T, MaxPool2d>) {
-            cuda::maxpool_backward(dx, dy, s.argmax.as<int32_t>(), elem_, pool_shape(op, in, out), st);
-          } else if constexpr (std::is_same_v<T, LocalResponseNorm>) {
-            cuda::lrn_backward(dx, dy, x, s.scale.as<float>(), elem_, int64_t(n) * in.h * in.w, in.c, op.size, op.alpha,
-                               op.beta, st);
-          } else if constexpr (std::is_same_v<T, Dropout>) {
-            if (s.dropout_on)
-              cuda::dropout_apply(dx, dy, elem_, n, in.c, in.h, in.w, op.p, s.dropout_key, st);
-            else
-              CUDA_CHECK(cudaMemcpyAsync(dx, dy, size_t(in_count) * esize_, cudaMemcpyDeviceToDevice, st));
-          } else if constexpr (std::is_same_v<T, Linear>) {
-            const int Fi = op.in_features, Fo = op.out_features;
-            cuda::column_sums(grad(s.bias_at), dy, elem_, n, Fo, column_scratch_.as<float>(), st);
-            // dW [Fo, Fi] = dy^T x, straight into the fp32 gradient buffer
-            gemm(CUBLAS_OP_N, CUBLAS_OP_T, Fi, Fo, n, x, Fi, dy, Fo, grad(s.weight_at), CUDA_R_32F, Fi);
-            // dx [n, Fi] = dy W
-            gemm(CUBLAS_OP_N, CUBLAS_OP_N, Fi, n, Fo, linear_weight(s), Fi, dy, Fo, dx, blas_type(), Fi);
-          } else if constexpr (std::is_same_v<T, Flatten>) {
-            if (in.flat || in.h * in.w == 1)
-              CUDA_CHECK(cudaMemcpyAsync(dx, dy, size_t(in_count) * esize_, cudaMemcpyDeviceToDevice, st));
-            else
-              cuda::flat_to_nhwc(dx, dy, elem_, n, in.c, in.h, in.w, st);
-          } else if constexpr (std::is_same_v<T, AdaptiveAvgPool2d>) {
-            cuda::adaptive_avgpool_backward(dx, dy, elem_, n, in.c, in.h, in.w, op.out_h, op.out_w, st);
-          }
-        },
-        spec_.layers[size_t(i)].op);
-  }
-
-  cuda::PoolShape pool_shape(const MaxPool2d& op, const ActShape& in, const ActShape& out) const {
-    return {n_, in.c, in.h, in.w, out.h, out.w, op.kernel, op.stride, op.padding};
   }
 
   Elem elem_ = Elem::F32;
@@ -558,11 +351,12 @@ class CudaNet final : public Net {
   DeviceMemory labels_, row_loss_, loss_;            // int64 [max_batch], fp32 [max_batch], fp32 [1]
   DeviceMemory column_scratch_;                      // partial bias-gradient sums
   std::unique_ptr<cuda::PinnedMemory> host_loss_;
-  std::vector<LayerState> layers_;
-  int n_ = 0;
-  Mode mode_ = Mode::Eval;
+  cuda::Context ctx_;                                // what the ops read: handles, buffers, the current step
+  std::vector<std::unique_ptr<cuda::Op>> ops_;       // one per layer
+  std::set<int> planned_;                            // the batch sizes every op has been planned for
   bool momentum_ready_ = false, weights_dirty_ = true, grads_ready_ = false;
-  bool backward_done_ = false, input_grad_done_ = false;
+  bool backward_done_ = false;
+  mutable bool input_grad_done_ = false;
 };
 
 }  // namespace

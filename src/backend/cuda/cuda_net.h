@@ -1,6 +1,6 @@
-// The CUDA backend: a Net on one GPU. Convolutions through cuDNN (NHWC), fully connected layers through
-// cuBLAS, everything else (ReLU, pooling, LRN, dropout, loss, bias gradients, SGD) by our own kernels
-// (kernels.h). See docs/cuda-backend.md.
+// The CUDA backend: a Net on one GPU, one op per layer (ops/). Convolutions through cuDNN (NHWC), fully
+// connected layers through cuBLAS, everything else (ReLU, pooling, LRN, dropout, loss, bias gradients,
+// SGD) by our own kernels (ops/<layer>.cu, kernels.h). See docs/cuda-backend.md.
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// AdaptiveAvgPool2d on CUDA: the kernels and their launchers (contracts in ops/adaptive_avgpool2d.h).
+// AdaptiveAvgPool2d on CUDA: the kernels, their launchers and the op (contracts in ops/adaptive_avgpool2d.h).
 #include "backend/cuda/ops/adaptive_avgpool2d.h"
 
 #include "backend/cuda/kernel_util.cuh"
@@ -72,6 +72,32 @@ void adaptive_avgpool_backward(void* dx, const void* dy, Elem e, int N, int C, i
         static_cast<T*>(dx), static_cast<const T*>(dy), N, C, H, W, P, Q);
   });
   CUDA_CHECK_LAUNCH("avgpool_backward_kernel");
+}
+
+
+namespace {
+
+class AdaptiveAvgPool2dOp final : public Op {
+ public:
+  AdaptiveAvgPool2dOp(const Context& ctx, const OpShape& shape, const AdaptiveAvgPool2d& op) : Op(ctx, shape), op_(op) {}
+
+  void forward() override {
+    const ActShape& in = shape_.in;
+    adaptive_avgpool_forward(out.get(), in_, ctx_.elem, ctx_.n, in.c, in.h, in.w, op_.out_h, op_.out_w, ctx_.stream);
+  }
+  void backward_data() override {
+    const ActShape& in = shape_.in;
+    adaptive_avgpool_backward(din_, dout.get(), ctx_.elem, ctx_.n, in.c, in.h, in.w, op_.out_h, op_.out_w, ctx_.stream);
+  }
+
+ private:
+  AdaptiveAvgPool2d op_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_adaptive_avgpool2d_op(const Context& ctx, const OpShape& shape, const AdaptiveAvgPool2d& op) {
+  return std::make_unique<AdaptiveAvgPool2dOp>(ctx, shape, op);
 }
 
 }  // namespace alexnet::cuda

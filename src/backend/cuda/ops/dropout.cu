@@ -1,4 +1,4 @@
-// Dropout on CUDA: the kernels and their launchers (contracts in ops/dropout.h).
+// Dropout on CUDA: the kernels, their launchers and the op (contracts in ops/dropout.h).
 #include "backend/cuda/ops/dropout.h"
 
 #include "backend/cuda/kernel_util.cuh"
@@ -33,6 +33,44 @@ void dropout_apply(void* out, const void* in, Elem e, int N, int C, int H, int W
                                                                            static_cast<const T*>(in), N, C, H, W, p, key);
   });
   CUDA_CHECK_LAUNCH("dropout_kernel");
+}
+
+
+namespace {
+
+class DropoutOp final : public Op {
+ public:
+  DropoutOp(const Context& ctx, const OpShape& shape, const Dropout& op) : Op(ctx, shape), op_(op) {}
+
+  void forward() override {
+    const ActShape& in = shape_.in;
+    on_ = ctx_.mode == Mode::Train && op_.p > 0.f;
+    if (on_) {
+      key_ = dropout_key(ctx_.seed, ctx_.step, shape_.layer);
+      dropout_apply(out.get(), in_, ctx_.elem, ctx_.n, in.c, in.h, in.w, op_.p, key_, ctx_.stream);
+    } else {
+      CUDA_CHECK(cudaMemcpyAsync(out.get(), in_, size_t(in_count()) * ctx_.esize, cudaMemcpyDeviceToDevice, ctx_.stream));
+    }
+  }
+  void backward_data() override {
+    const ActShape& in = shape_.in;
+    if (on_)
+      dropout_apply(din_, dout.get(), ctx_.elem, ctx_.n, in.c, in.h, in.w, op_.p, key_, ctx_.stream);
+    else
+      CUDA_CHECK(cudaMemcpyAsync(din_, dout.get(), size_t(in_count()) * ctx_.esize, cudaMemcpyDeviceToDevice,
+                                 ctx_.stream));
+  }
+
+ private:
+  Dropout op_;
+  bool on_ = false;   // a mask was applied in the last forward
+  uint64_t key_ = 0;  // its key
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_dropout_op(const Context& ctx, const OpShape& shape, const Dropout& op) {
+  return std::make_unique<DropoutOp>(ctx, shape, op);
 }
 
 }  // namespace alexnet::cuda

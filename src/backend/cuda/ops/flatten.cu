@@ -1,4 +1,4 @@
-// Flatten on CUDA: the kernels and their launchers (contracts in ops/flatten.h).
+// Flatten on CUDA: the kernels, their launchers and the op (contracts in ops/flatten.h).
 #include "backend/cuda/ops/flatten.h"
 
 #include "backend/cuda/kernel_util.cuh"
@@ -47,6 +47,36 @@ void flat_to_nhwc(void* out, const void* in, Elem e, int N, int C, int H, int W,
                                                                                 static_cast<const T*>(in), N, C, H, W);
   });
   CUDA_CHECK_LAUNCH("flat_to_nhwc_kernel");
+}
+
+
+namespace {
+
+class FlattenOp final : public Op {
+ public:
+  using Op::Op;
+
+  void forward() override {
+    const ActShape& in = shape_.in;
+    if (in.flat || in.h * in.w == 1)
+      CUDA_CHECK(cudaMemcpyAsync(out.get(), in_, size_t(in_count()) * ctx_.esize, cudaMemcpyDeviceToDevice, ctx_.stream));
+    else
+      nhwc_to_flat(out.get(), in_, ctx_.elem, ctx_.n, in.c, in.h, in.w, ctx_.stream);
+  }
+  void backward_data() override {
+    const ActShape& in = shape_.in;
+    if (in.flat || in.h * in.w == 1)
+      CUDA_CHECK(cudaMemcpyAsync(din_, dout.get(), size_t(in_count()) * ctx_.esize, cudaMemcpyDeviceToDevice,
+                                 ctx_.stream));
+    else
+      flat_to_nhwc(din_, dout.get(), ctx_.elem, ctx_.n, in.c, in.h, in.w, ctx_.stream);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_flatten_op(const Context& ctx, const OpShape& shape) {
+  return std::make_unique<FlattenOp>(ctx, shape);
 }
 
 }  // namespace alexnet::cuda

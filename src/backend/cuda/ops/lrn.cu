@@ -1,4 +1,4 @@
-// LocalResponseNorm on CUDA: the kernels and their launchers (contracts in ops/lrn.h).
+// LocalResponseNorm on CUDA: the kernels, their launchers and the op (contracts in ops/lrn.h).
 #include "backend/cuda/ops/lrn.h"
 
 #include "backend/cuda/kernel_util.cuh"
@@ -61,6 +61,39 @@ void lrn_backward(void* dx, const void* dy, const void* x, const float* scale, E
                                                                     alpha, beta);
   });
   CUDA_CHECK_LAUNCH("lrn_backward_kernel");
+}
+
+
+namespace {
+
+class LrnOp final : public Op {
+ public:
+  LrnOp(const Context& ctx, const OpShape& shape, const LocalResponseNorm& op) : Op(ctx, shape), op_(op) {}
+
+  void allocate(const void* in, void* din) override {
+    Op::allocate(in, din);
+    scale_ = DeviceMemory(out_capacity() * sizeof(float));
+  }
+  void forward() override {
+    const ActShape& in = shape_.in;
+    lrn_forward(out.get(), scale_.as<float>(), in_, ctx_.elem, int64_t(ctx_.n) * in.h * in.w, in.c, op_.size, op_.alpha,
+                op_.beta, op_.k, ctx_.stream);
+  }
+  void backward_data() override {
+    const ActShape& in = shape_.in;
+    lrn_backward(din_, dout.get(), in_, scale_.as<float>(), ctx_.elem, int64_t(ctx_.n) * in.h * in.w, in.c, op_.size,
+                 op_.alpha, op_.beta, ctx_.stream);
+  }
+
+ private:
+  LocalResponseNorm op_;
+  DeviceMemory scale_;  // fp32 [max_batch, H, W, C]
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_lrn_op(const Context& ctx, const OpShape& shape, const LocalResponseNorm& op) {
+  return std::make_unique<LrnOp>(ctx, shape, op);
 }
 
 }  // namespace alexnet::cuda

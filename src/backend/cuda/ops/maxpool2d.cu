@@ -1,4 +1,4 @@
-// MaxPool2d on CUDA: the kernels and their launchers (contracts in ops/maxpool2d.h).
+// MaxPool2d on CUDA: the kernels, their launchers and the op (contracts in ops/maxpool2d.h).
 #include "backend/cuda/ops/maxpool2d.h"
 
 #include "backend/cuda/kernel_util.cuh"
@@ -80,6 +80,38 @@ void maxpool_backward(void* dx, const void* dy, const int32_t* argmax, Elem e, c
         static_cast<T*>(dx), static_cast<const T*>(dy), argmax, p);
   });
   CUDA_CHECK_LAUNCH("maxpool_backward_kernel");
+}
+
+
+namespace {
+
+class MaxPool2dOp final : public Op {
+ public:
+  MaxPool2dOp(const Context& ctx, const OpShape& shape, const MaxPool2d& op) : Op(ctx, shape), op_(op) {}
+
+  void allocate(const void* in, void* din) override {
+    Op::allocate(in, din);
+    argmax_ = DeviceMemory(out_capacity() * sizeof(int32_t));
+  }
+  void forward() override { maxpool_forward(out.get(), argmax_.as<int32_t>(), in_, ctx_.elem, pool_shape(), ctx_.stream); }
+  void backward_data() override {
+    maxpool_backward(din_, dout.get(), argmax_.as<int32_t>(), ctx_.elem, pool_shape(), ctx_.stream);
+  }
+
+ private:
+  PoolShape pool_shape() const {
+    const ActShape &in = shape_.in, &o = shape_.out;
+    return {ctx_.n, in.c, in.h, in.w, o.h, o.w, op_.kernel, op_.stride, op_.padding};
+  }
+
+  MaxPool2d op_;
+  DeviceMemory argmax_;  // int32 [max_batch, P, Q, C]
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_maxpool2d_op(const Context& ctx, const OpShape& shape, const MaxPool2d& op) {
+  return std::make_unique<MaxPool2dOp>(ctx, shape, op);
 }
 
 }  // namespace alexnet::cuda

@@ -1,4 +1,4 @@
-// ReLU on CUDA: the kernels and their launchers (contracts in ops/relu.h).
+// ReLU on CUDA: the kernels, their launchers and the op (contracts in ops/relu.h).
 #include "backend/cuda/ops/relu.h"
 
 #include "backend/cuda/kernel_util.cuh"
@@ -37,6 +37,28 @@ void relu_backward(void* dx, const void* dy, const void* y, Elem e, int64_t coun
                                                                 static_cast<const T*>(y), count);
   });
   CUDA_CHECK_LAUNCH("relu_backward_kernel");
+}
+
+
+namespace {
+
+class ReluOp final : public Op {
+ public:
+  ReluOp(const Context& ctx, const OpShape& shape, bool fused) : Op(ctx, shape), fused_(fused) {}
+
+  void forward() override {
+    if (!fused_) relu_forward(out.get(), in_, ctx_.elem, in_count(), ctx_.stream);
+  }
+  void backward_data() override { relu_backward(din_, dout.get(), out.get(), ctx_.elem, in_count(), ctx_.stream); }
+
+ private:
+  bool fused_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_relu_op(const Context& ctx, const OpShape& shape, bool fused) {
+  return std::make_unique<ReluOp>(ctx, shape, fused);
 }
 
 }  // namespace alexnet::cuda
