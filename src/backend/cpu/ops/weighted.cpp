@@ -42,13 +42,15 @@ void WeightedOp::allocate(const memory& in, const memory& din) {
   }
 }
 
+std::unordered_map<int, memory> WeightedOp::forward_args(const memory& dst) {
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, source()}, {DNNL_ARG_WEIGHTS, weights(wei_md_)}, {DNNL_ARG_DST, dst}};
+  if (bias_) args[DNNL_ARG_BIAS] = bias_;
+  return args;
+}
+
 void WeightedOp::forward() {
   if (src_) ctx_.reorder(in_, src_);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, source()},
-                                       {DNNL_ARG_WEIGHTS, copies_.get(ctx_, ctx_.params + weight_->offset, wei_md_)},
-                                       {DNNL_ARG_DST, fuse_relu_ ? relu_out_ : out}};
-  if (bias_) args[DNNL_ARG_BIAS] = bias_;
-  ctx_.exec(fwd_, args);
+  ctx_.exec(fwd_, forward_args(fuse_relu_ ? relu_out_ : out));
 }
 
 void WeightedOp::backward_params() {
@@ -68,11 +70,8 @@ void WeightedOp::backward_data() {
 
 memory WeightedOp::output_without_relu() {
   if (!inspect_) inspect_ = make_inference_forward(bias_ ? bias_.get_desc() : memory::desc());
-  memory wei = copies_.get(ctx_, ctx_.params + weight_->offset, wei_md_);
   memory result = ctx_.fresh(out_md_);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, source()}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, result}};
-  if (bias_) args[DNNL_ARG_BIAS] = bias_;
-  ctx_.exec(inspect_, args);
+  ctx_.exec(inspect_, forward_args(result));
   return result;
 }
 

@@ -36,6 +36,17 @@ class WeightedOp : public Op {
   // primitive's format is not the plain master format `wei_dims`.
   void set_param_views(const memory::desc& diff_wei_md, const memory::dims& wei_dims);
   const memory& source() const { return src_ ? src_ : in_; }
+  const memory& dsource() const { return src_ ? dsrc_ : din_; }  // the input's gradient in src_md_
+  void dsource_to_input_grad() { if (src_) ctx_.reorder(dsrc_, din_); }
+  // The forward's arguments with destination `dst` (forward() and output_without_relu()). By default
+  // the source, the weights in wei_md_ and the bias; an op whose primitive reads them otherwise
+  // (views of other shapes) says so here.
+  virtual std::unordered_map<int, memory> forward_args(const memory& dst);
+  memory weights(const memory::desc& md) { return copies_.get(ctx_, ctx_.params + weight_->offset, md); }
+  const memory& bias() const { return bias_; }
+  const memory& diff_bias() const { return diff_bias_; }
+  const memory& diff_weights_master() const { return diff_wei_master_; }
+  bool has_bias() const { return bias_info_ != nullptr; }
 
   memory::desc src_md_, wei_md_, bwd_wei_md_;  // src_md_: the format fwd reads (may differ from the input's)
   dnnl::primitive fwd_, bwd_data_, bwd_weights_;
