@@ -28,6 +28,8 @@ sources=(src/data/image_codec.cpp src/data/readers.cpp src/data/cifar.cpp src/da
          src/tensor/tensor.cpp src/tensor/safetensors.cpp src/core/atomic_file.cpp
          src/model/weights.cpp src/model/net_spec.cpp src/model/layers.cpp
          src/train/checkpoint.cpp src/train/schedule.cpp src/train/run.cpp)
+# Image encoding and the Image type, when this tree has them in src/image/.
+for f in "$root"/src/image/*.cpp; do [ -f "$f" ] && sources+=("${f#"$root"/}"); done
 # The names of backends and precisions that the training config uses, built without instrumentation
 # and one section per function, so that --gc-sections drops the backends themselves (no oneDNN).
 plain_sources=(src/backend/net.cpp)
