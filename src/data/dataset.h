@@ -13,13 +13,11 @@
 #include <vector>
 
 #include "core/error.h"
+#include "image/image.h"
 
 namespace alexnet {
 
-struct Image {
-  int height = 0, width = 0;     // H, W
-  std::vector<uint8_t> pixels;   // [H, W, 3] RGB
-};
+// Image (a decoded picture) is image/image.h's.
 
 // Thrown for one unreadable sample inside an otherwise good dataset (a corrupt JPEG, say): the
 // loader skips it with a warning and counts it. Structural problems throw alexnet::Error instead.

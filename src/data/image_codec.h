@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "image/png.h"
 
 namespace alexnet {
 
@@ -47,13 +48,7 @@ std::vector<uint8_t> read_file_bytes(const std::string& path);
 // Reads and decodes an image file.
 Image read_image_file(const std::string& path);
 
-// PNG, 8-bit RGB, no interlacing. Throws alexnet::Error for an image whose pixel count is not H*W*3.
-std::vector<uint8_t> encode_png(const Image& image);
-// Writes `image` as an RGB PNG to PATH (via PATH.tmp.<pid> and a rename, so a reader never sees half
-// a file). Throws alexnet::Error naming the path when it cannot be written.
-void write_png(const std::string& path, const Image& image);
-// The same from raw pixels: `rgb` is [height, width, 3].
-void write_png_rgb(const std::string& path, int height, int width, const uint8_t* rgb);
+// PNG writing (encode_png, write_png, write_png_rgb) is image/png.h's, included here for callers.
 
 // JPEG, baseline, 4:2:0 for colour, at `quality` (1..100). `components` says what `pixels` holds per
 // pixel: 1 grayscale, 3 RGB, 4 CMYK stored inverted with an Adobe marker (as Photoshop writes it).

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "data/dataset.h"
+#include "image/image.h"
 
 namespace alexnet::report {
 

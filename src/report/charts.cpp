@@ -6,7 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
-#include "data/image_codec.h"
+#include "image/png.h"
 
 namespace alexnet::report {
 
