@@ -42,15 +42,10 @@ using testing::run_command;
 using testing::TempDir;
 using Bytes = std::vector<uint8_t>;
 
-// splitmix64: the same stream on every machine, so a seed replays exactly.
+// splitmix64 (core/rng.h): the same stream on every machine, so a seed replays exactly.
 struct Random {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  SplitMix64 gen;
+  uint64_t next() { return gen.next(); }
   int in(int lo, int hi) { return lo + int(next() % uint64_t(hi - lo + 1)); }  // [lo, hi]
   bool chance(double p) { return double(next() >> 11) * 0x1.0p-53 < p; }
   template <typename T>

@@ -5,20 +5,46 @@
 #include <cmath>
 #include <cstdint>
 
+// Functions that also run in CUDA kernels (the dropout mask) are marked ALEXNET_HD.
+#if defined(__CUDACC__)
+#define ALEXNET_HD __host__ __device__
+#else
+#define ALEXNET_HD
+#endif
+
 namespace alexnet {
+
+// splitmix64 (Steele, Lea, Flood 2014), written once for every part of the program that needs a
+// portable hash or a tiny generator: the increment, the finaliser, and one step from a state.
+constexpr uint64_t kSplitMix64Gamma = 0x9e3779b97f4a7c15ull;
+ALEXNET_HD constexpr uint64_t splitmix64_finalize(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+ALEXNET_HD constexpr uint64_t splitmix64(uint64_t x) { return splitmix64_finalize(x + kSplitMix64Gamma); }
+
+// The splitmix64 generator: next() advances the state by the increment and returns its finaliser.
+struct SplitMix64 {
+  uint64_t state;
+  uint64_t next() { return splitmix64_finalize(state += kSplitMix64Gamma); }
+  // Uniform in [0, bound), without modulo bias.
+  uint64_t below(uint64_t bound) {
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do r = next();
+    while (r >= limit);
+    return r % bound;
+  }
+};
 
 class Rng {
  public:
   explicit Rng(uint64_t seed = 0) { reseed(seed); }
 
   void reseed(uint64_t seed) {
-    for (auto& s : state_) {
-      seed += 0x9e3779b97f4a7c15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      s = z ^ (z >> 31);
-    }
+    SplitMix64 sm{seed};
+    for (auto& s : state_) s = sm.next();
     has_spare_ = false;
   }
 

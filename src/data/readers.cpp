@@ -12,6 +12,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "core/rng.h"
 #include "data/readers_internal.h"
 
 namespace alexnet {
@@ -288,29 +289,8 @@ SubsetDataset::SubsetDataset(std::shared_ptr<const Dataset> base, std::vector<si
     if (i >= n) fail("subset of ", base_->describe(), ": index ", i, " is out of range (size ", n, ")");
 }
 
-namespace {
-
-// splitmix64: a tiny generator whose output is the same everywhere (std::shuffle and the standard
-// distributions are not specified bit for bit).
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, bound), without modulo bias.
-  uint64_t below(uint64_t bound) {
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    uint64_t r;
-    do r = next();
-    while (r >= limit);
-    return r % bound;
-  }
-};
-
-}  // namespace
+// Shuffles below use SplitMix64 (core/rng.h): its output is the same everywhere (std::shuffle and
+// the standard distributions are not specified bit for bit).
 
 TrainValSplit split_off_validation(std::shared_ptr<const Dataset> data, double fraction, uint64_t seed) {
   ALEXNET_ASSERT(data != nullptr);

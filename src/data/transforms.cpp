@@ -10,26 +10,20 @@
 #include <utility>
 #endif
 
+#include "core/rng.h"
+
 namespace alexnet {
 
 // ---------------------------------------------------------------------------------------------
-// Randomness
-
-namespace {
-uint64_t mix64(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
-}  // namespace
+// Randomness (splitmix64 from core/rng.h)
 
 SampleRng::SampleRng(uint64_t seed, uint64_t epoch, uint64_t index)
-    : state_(mix64(mix64(mix64(seed + kGolden) ^ (epoch + 0x632be59bd9b4e019ULL)) ^ (index + 0x8cb92ba72f3d8dd7ULL))) {}
+    : state_(splitmix64_finalize(splitmix64_finalize(splitmix64(seed) ^ (epoch + 0x632be59bd9b4e019ULL)) ^
+                                 (index + 0x8cb92ba72f3d8dd7ULL))) {}
 
 uint64_t SampleRng::next_u64() {
-  state_ += kGolden;
-  return mix64(state_);
+  state_ += kSplitMix64Gamma;
+  return splitmix64_finalize(state_);
 }
 
 double SampleRng::uniform() { return double(next_u64() >> 11) * 0x1.0p-53; }

@@ -7,29 +7,18 @@
 #include <cstddef>
 #include <cstdint>
 
-#if defined(__CUDACC__)
-#define ALEXNET_HD __host__ __device__
-#else
-#define ALEXNET_HD
-#endif
+#include "core/rng.h"  // splitmix64, ALEXNET_HD
 
 namespace alexnet {
 
-ALEXNET_HD inline uint64_t mix64(uint64_t x) {  // splitmix64's finaliser
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 // The key of one dropout layer at one step.
 ALEXNET_HD inline uint64_t dropout_key(uint64_t seed, uint64_t step, int layer) {
-  return mix64(seed ^ mix64(step * 0x100000001b3ull + uint64_t(layer)));
+  return splitmix64(seed ^ splitmix64(step * 0x100000001b3ull + uint64_t(layer)));
 }
 
 // A uniform number in [0, 1) for element `index` (24 random bits).
 ALEXNET_HD inline float dropout_uniform(uint64_t key, uint64_t index) {
-  return float(mix64(key + index) >> 40) * (1.0f / 16777216.0f);
+  return float(splitmix64(key + index) >> 40) * (1.0f / 16777216.0f);
 }
 
 ALEXNET_HD inline bool dropout_keep(uint64_t key, uint64_t index, float p) { return dropout_uniform(key, index) >= p; }
