@@ -25,6 +25,7 @@
 #include "data/image_codec.h"
 #include "data/readers.h"
 #include "tensor/safetensors.h"
+#include "test_cli_util.h"
 
 namespace fs = std::filesystem;
 using namespace alexnet;
@@ -34,23 +35,7 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Helpers that make test data
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "alexnet_readers_XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using alexnet::testing::TempDir;
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
   fs::create_directories(fs::path(path).parent_path());

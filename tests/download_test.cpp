@@ -20,6 +20,7 @@
 
 #include "data/download.h"
 #include "data/readers.h"
+#include "test_cli_util.h"
 
 namespace fs = std::filesystem;
 using namespace alexnet;
@@ -115,30 +116,7 @@ class TestServer {
   std::thread thread_;
 };
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "alexnet_download_XXXXXX").string();
-    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-  std::string str() const { return path_.string(); }
-  // Every file left in the folder.
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const auto& e : fs::recursive_directory_iterator(path_))
-      if (e.is_regular_file()) out.push_back(e.path().filename().string());
-    return out;
-  }
-
- private:
-  fs::path path_;
-};
+using alexnet::testing::TempDir;
 
 // A small CIFAR-10-shaped tar.gz: the same layout as the official archive, two records per batch.
 std::vector<uint8_t> make_cifar_archive(const std::string& scratch) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/rng.h"
 #include "tensor/safetensors.h"
@@ -62,6 +63,14 @@ class TempDir {
   }
   std::string operator/(const std::string& name) const { return (path_ / name).string(); }
   const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  // The names of every file left in the folder, recursively.
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(path_))
+      if (e.is_regular_file()) out.push_back(e.path().filename().string());
+    return out;
+  }
 
  private:
   std::filesystem::path path_;
