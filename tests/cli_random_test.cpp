@@ -32,6 +32,7 @@
 #include "core/rng.h"
 #include "data/image_codec.h"
 #include "tensor/safetensors.h"
+#include "tar_writer.h"
 #include "test_cli_util.h"
 
 namespace alexnet {
@@ -103,28 +104,9 @@ Bytes cifar_batch(Random& r, int records, bool bad) {
 }
 
 Bytes tar_of(const std::vector<std::pair<std::string, Bytes>>& members, bool gzip) {
-  size_t total = 1 << 16;
-  for (const auto& m : members) total += m.second.size() + 2048;
-  Bytes out(total);
-  size_t used = 0;
-  archive* a = archive_write_new();
-  archive_write_set_format_ustar(a);
-  if (gzip) archive_write_add_filter_gzip(a);
-  archive_write_open_memory(a, out.data(), out.size(), &used);
-  for (const auto& [name, data] : members) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, la_int64_t(data.size()));
-    archive_write_header(a, e);
-    archive_write_data(a, data.data(), data.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  out.resize(used);
-  return out;
+  std::vector<testing::TarMember> m;
+  for (const auto& [name, data] : members) m.push_back({name, data});
+  return testing::tar_bytes(m, gzip);
 }
 
 struct Dataset {

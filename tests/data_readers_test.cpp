@@ -25,6 +25,7 @@
 #include "data/image_codec.h"
 #include "data/readers.h"
 #include "tensor/safetensors.h"
+#include "tar_writer.h"
 #include "test_cli_util.h"
 
 namespace fs = std::filesystem;
@@ -76,35 +77,8 @@ Image make_noise(int height, int width, int seed) {
   return im;
 }
 
-struct Member {
-  std::string name;
-  std::vector<uint8_t> data;
-  bool folder = false;
-};
-
-// Writes a tar (gzip = true: .tar.gz) with libarchive.
-void write_tar(const std::string& path, const std::vector<Member>& members, bool gzip) {
-  archive* a = archive_write_new();
-  ASSERT_EQ(archive_write_set_format_pax_restricted(a), ARCHIVE_OK);
-  if (gzip) {
-    ASSERT_EQ(archive_write_add_filter_gzip(a), ARCHIVE_OK);
-  }
-  ASSERT_EQ(archive_write_open_filename(a, path.c_str()), ARCHIVE_OK) << archive_error_string(a);
-  for (const Member& m : members) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, m.name.c_str());
-    archive_entry_set_filetype(e, m.folder ? AE_IFDIR : AE_IFREG);
-    archive_entry_set_perm(e, m.folder ? 0755 : 0644);
-    archive_entry_set_size(e, m.folder ? 0 : la_int64_t(m.data.size()));
-    ASSERT_EQ(archive_write_header(a, e), ARCHIVE_OK) << archive_error_string(a);
-    if (!m.folder && !m.data.empty()) {
-      ASSERT_EQ(archive_write_data(a, m.data.data(), m.data.size()), la_ssize_t(m.data.size()));
-    }
-    archive_entry_free(e);
-  }
-  ASSERT_EQ(archive_write_close(a), ARCHIVE_OK);
-  archive_write_free(a);
-}
+using Member = alexnet::testing::TarMember;
+using alexnet::testing::write_tar;
 
 // A PNG of any colour type and depth, written with libpng directly. `rows` holds the packed samples.
 std::vector<uint8_t> png_bytes(int width, int height, int color_type, int bit_depth, const std::vector<uint8_t>& samples,

@@ -20,6 +20,7 @@
 
 #include "data/download.h"
 #include "data/readers.h"
+#include "tar_writer.h"
 #include "test_cli_util.h"
 
 namespace fs = std::filesystem;
@@ -119,34 +120,18 @@ class TestServer {
 using alexnet::testing::TempDir;
 
 // A small CIFAR-10-shaped tar.gz: the same layout as the official archive, two records per batch.
-std::vector<uint8_t> make_cifar_archive(const std::string& scratch) {
-  const std::string path = scratch + "/made.tar.gz";
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  archive_write_add_filter_gzip(a);
-  archive_write_open_filename(a, path.c_str());
+std::vector<uint8_t> make_cifar_archive(const std::string& /*scratch*/) {
   std::vector<std::string> names = {"test_batch.bin"};
   for (int b = 1; b <= 5; ++b) names.push_back("data_batch_" + std::to_string(b) + ".bin");
+  std::vector<alexnet::testing::TarMember> members;
   for (const std::string& n : names) {
     std::vector<uint8_t> data(2 * 3073);
     for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 13);
     data[0] = 3;
     data[3073] = 7;
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, ("cifar-10-batches-bin/" + n).c_str());
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, la_int64_t(data.size()));
-    archive_write_header(a, e);
-    archive_write_data(a, data.data(), data.size());
-    archive_entry_free(e);
+    members.push_back({"cifar-10-batches-bin/" + n, data});
   }
-  archive_write_close(a);
-  archive_write_free(a);
-  std::ifstream in(path, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  fs::remove(path);
-  return bytes;
+  return alexnet::testing::tar_bytes(members, true);
 }
 
 std::vector<uint8_t> read_all(const std::string& path) {
