@@ -28,11 +28,12 @@ FcPrimitive forced_primitive() {
 // optimised implementation; oneDNN 2.6's inner product was not faster at any measured shape.
 bool linear_prefers_matmul(int64_t /*n*/, int64_t /*in*/, int64_t /*out*/, Dt /*dt*/) { return true; }
 
-// db[j] = sum over i of dy[i, j], dy plain [n, out] in fp32 or bf16; fp32 sums.
+// db[j] = sum over i of dy[i, j], dy plain [n, out] in fp32 or bf16; fp32 sums. Threads only where
+// there is enough to share (a parallel region costs more than fc8's 640 additions).
 template <typename T>
 void column_sums(const T* dy, int64_t n, int64_t out, float* db) {
   constexpr int64_t kChunk = 64;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * out >= (int64_t(1) << 16))
   for (int64_t j0 = 0; j0 < out; j0 += kChunk) {
     const int64_t m = std::min(kChunk, out - j0);
     float acc[kChunk] = {};
