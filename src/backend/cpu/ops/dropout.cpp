@@ -20,10 +20,7 @@ class DropoutOp final : public Op {
   }
 
   void allocate(const memory& in, const memory& din) override {
-    in_ = in;
-    din_ = din;
-    out = ctx_.fresh(out_md_);
-    dout = ctx_.fresh(out_md_);
+    keep_input_fresh_output(in, din);
     if (in_md_ != out_md_) {  // a blocked input: the loop runs on a plain copy
       src_ = ctx_.fresh(out_md_);
       dsrc_ = ctx_.fresh(out_md_);

@@ -28,10 +28,7 @@ class LrnOp final : public Op {
   }
 
   void allocate(const memory& in, const memory& din) override {
-    in_ = in;
-    din_ = din;
-    out = ctx_.fresh(out_md_);
-    dout = ctx_.fresh(out_md_);
+    keep_input_fresh_output(in, din);
   }
 
   void forward() override {

@@ -118,10 +118,7 @@ memory::desc PoolingOp::plan(const memory::desc& in) {
 }
 
 void PoolingOp::allocate(const memory& in, const memory& din) {
-  in_ = in;
-  din_ = din;
-  out = ctx_.fresh(out_md_);
-  dout = ctx_.fresh(out_md_);
+  keep_input_fresh_output(in, din);
 }
 
 void PoolingOp::forward() {

@@ -92,6 +92,14 @@ class Op {
   OpShape shape_;
   memory::desc in_md_, out_md_;
   memory in_, din_;  // the input and its gradient: the previous op's out/dout or the net's input
+
+  // What most allocate()s do: keep the input's buffers and make `out` and `dout` fresh in out_md_.
+  void keep_input_fresh_output(const memory& in, const memory& din) {
+    in_ = in;
+    din_ = din;
+    out = ctx_.fresh(out_md_);
+    dout = ctx_.fresh(out_md_);
+  }
 };
 
 // A layer's compute copies of its weights, one per format a primitive asks for, refreshed from the

@@ -22,10 +22,7 @@ class ReluOp final : public Op {
 
   // The input of a fused ReLU is empty (the layer before keeps no output of its own); unused here.
   void allocate(const memory& in, const memory& din) override {
-    in_ = in;
-    din_ = din;
-    out = ctx_.fresh(out_md_);
-    dout = ctx_.fresh(out_md_);
+    keep_input_fresh_output(in, din);
   }
 
   void forward() override {
