@@ -17,7 +17,7 @@
 
 #include "model/weights.h"
 #include "train/checkpoint.h"
-#include "train/run.h"
+#include "train/config.h"
 
 using namespace alexnet;
 namespace fs = std::filesystem;

@@ -1,9 +1,6 @@
 // Writes small valid inputs for each harness, so fuzzing starts from real structure:
 //   make_seeds DIR  ->  DIR/image_decode/*, DIR/cifar/*, DIR/image_folder/*, DIR/checkpoint/*,
 //                       DIR/tensor_loader/*, DIR/run_config/*
-#include <archive.h>
-#include <archive_entry.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,7 +11,8 @@
 #include "model/weights.h"
 #include "tensor/safetensors.h"
 #include "train/checkpoint.h"
-#include "train/run.h"
+#include "train/config.h"
+#include "../tests/tar_writer.h"
 
 using namespace alexnet;
 namespace fs = std::filesystem;
@@ -34,28 +32,11 @@ Bytes with_prefix(uint8_t first, const Bytes& rest) {
   return out;
 }
 
+// The test suite's tar writer (tests/tar_writer.h), over this file's (name, bytes) pairs.
 Bytes tar_of(const std::vector<std::pair<std::string, Bytes>>& members, bool gzip) {
-  Bytes out(1 << 22);
-  size_t used = 0;
-  archive* a = archive_write_new();
-  archive_write_set_format_ustar(a);
-  if (gzip) archive_write_add_filter_gzip(a);
-  archive_write_set_bytes_in_last_block(a, 1);
-  archive_write_open_memory(a, out.data(), out.size(), &used);
-  for (const auto& [name, data] : members) {
-    archive_entry* e = archive_entry_new();
-    archive_entry_set_pathname(e, name.c_str());
-    archive_entry_set_filetype(e, AE_IFREG);
-    archive_entry_set_perm(e, 0644);
-    archive_entry_set_size(e, la_int64_t(data.size()));
-    archive_write_header(a, e);
-    archive_write_data(a, data.data(), data.size());
-    archive_entry_free(e);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
-  out.resize(used);
-  return out;
+  std::vector<testing::TarMember> tar;
+  for (const auto& [name, data] : members) tar.push_back({name, data, false});
+  return testing::tar_bytes(tar, gzip);
 }
 
 Image picture(int h, int w, int seed) {

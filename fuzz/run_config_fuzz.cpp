@@ -12,7 +12,7 @@
 #include <string>
 
 #include "train/checkpoint.h"
-#include "train/run.h"
+#include "train/config.h"
 
 using namespace alexnet;
 

@@ -27,7 +27,7 @@ sources=(src/data/image_codec.cpp src/data/readers.cpp src/data/cifar.cpp src/da
          src/data/tensor_dataset.cpp src/data/loader.cpp src/data/transforms.cpp
          src/tensor/tensor.cpp src/tensor/safetensors.cpp src/core/atomic_file.cpp
          src/model/weights.cpp src/model/net_spec.cpp src/model/layers.cpp
-         src/train/checkpoint.cpp src/train/schedule.cpp src/train/run.cpp)
+         src/train/checkpoint.cpp src/train/schedule.cpp src/train/config.cpp)
 # Image encoding and the Image type, when this tree has them in src/image/.
 for f in "$root"/src/image/*.cpp; do [ -f "$f" ] && sources+=("${f#"$root"/}"); done
 # The names of backends and precisions that the training config uses, built without instrumentation
@@ -35,8 +35,7 @@ for f in "$root"/src/image/*.cpp; do [ -f "$f" ] && sources+=("${f#"$root"/}"); 
 plain_sources=(src/backend/net.cpp)
 [ -f "$root/src/backend/capabilities.cpp" ] && plain_sources+=(src/backend/capabilities.cpp)
 sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-# run.cpp is built as the config parser alone (ALEXNET_FUZZ_CONFIG_ONLY leaves the training run out).
-cxxflags="-std=c++20 -O1 -g -march=x86-64-v3 -I$root/src -DALEXNET_FUZZ_CONFIG_ONLY"
+cxxflags="-std=c++20 -O1 -g -march=x86-64-v3 -I$root/src"
 plainflags="$cxxflags -ffunction-sections -fdata-sections"
 cxxflags="$cxxflags $sanitize"
 libs="-ljpeg -lpng -larchive -pthread -Wl,--gc-sections"

@@ -191,7 +191,7 @@ TEST(CliBadInput, LabelOutOfRange) {
   TempDir dir;
   write_dataset(dir / "d.safetensors", 8);
   expect_clean_failure(run_alexnet("train --model cifar --width 0.5 --num-classes 3 --steps 1 --data " + (dir / "d.safetensors")),
-                       "--num-classes is 3");
+                       "num_classes is 3");
 }
 
 TEST(CliBadInput, InputTooSmallForTheModel) {

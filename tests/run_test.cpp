@@ -66,6 +66,31 @@ TEST(Run, ResumeGivesBitwiseIdenticalWeights) {
     EXPECT_TRUE(fs::exists(fs::path(dir / "straight") / f)) << f;
 }
 
+// --ema: the moving average is saved as ema.safetensors, validated beside the raw weights, and
+// continues exactly across a resume (it is in the state file).
+TEST(Run, WeightAverageIsSavedValidatedAndResumeExact) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors");
+  const std::string data = " --val-split 0.25 --ema 0.9 --data " + (dir / "d.safetensors");
+  auto straight = run_alexnet("train " + kModel + data + " --epochs 2 --out " + (dir / "straight"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  EXPECT_NE(straight.output.find("weight average: loss"), std::string::npos) << straight.output;
+  auto first = run_alexnet("train " + kModel + data + " --epochs 1 --out " + (dir / "split"));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto second = run_alexnet("train --resume " + (dir / "split") + " --epochs 2");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  const auto a = weights_bytes(dir / "straight/ema.safetensors");
+  const auto b = weights_bytes(dir / "split/ema.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_TRUE(a == b) << "the weight average differs after resume";
+  EXPECT_NE(a, weights_bytes(dir / "straight/last.safetensors"));  // an average, not the last weights
+  std::ifstream metrics(dir / "straight/metrics.jsonl");
+  const std::string text((std::istreambuf_iterator<char>(metrics)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"ema_top1\""), std::string::npos) << text;
+  auto eval = run_alexnet("eval --checkpoint " + (dir / "straight/ema.safetensors") + " --data " + (dir / "d.safetensors"));
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+}
+
 TEST(Run, ResumeOfSomethingThatIsNotARunDirectory) {
   TempDir dir;
   auto r = run_alexnet("train --resume " + (dir / "nothing-here"));

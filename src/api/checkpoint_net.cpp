@@ -22,7 +22,7 @@ CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, 
   c.transform.input_size = spec.input_size;
   c.transform.mean = c.model.mean;
   c.transform.std = c.model.std;
-  c.transform.small_images = c.model.mean == kSeedMean;
+  c.transform.small_images = c.model.small_images;
   return c;
 }
 

@@ -90,7 +90,8 @@ class Net {
 };
 
 // Builds `spec` on a backend. Throws alexnet::Error when the backend is not compiled in, no device
-// is present, or the precision is not supported there.
+// is present, or the precision is not supported there. Defined in make_net.cpp, the one file that
+// knows every backend.
 std::unique_ptr<Net> make_net(BackendKind backend, const NetSpec& spec, const BuildOptions& options);
 
 }  // namespace alexnet

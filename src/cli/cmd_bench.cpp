@@ -102,10 +102,7 @@ void run_loader(const BenchFlags& f) {
   o.batch_size = f.batch_size;
   o.seconds = f.seconds;
   o.format = f.format == "uint8" ? BatchFormat::U8_NHWC : BatchFormat::F32_NCHW;
-  if (!data->has_float_images()) {
-    const Image first = data->image(0);
-    o.small_images = std::max(first.height, first.width) <= 64;
-  }
+  o.small_images = has_small_images(*data);
   std::fprintf(stderr, "bench: loader over %s, %zu images, %d threads, batch %d, %s output\n", data->describe().c_str(),
                data->size(), o.threads, o.batch_size, f.format.c_str());
   const LoaderBenchResult r = run_loader_bench(*data, o);

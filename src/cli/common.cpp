@@ -1,11 +1,21 @@
 #include "cli/common.h"
 
+#include <cstdlib>
+#include <filesystem>
+
 #include <omp.h>
 
 #include <chrono>
 #include <cstdio>
 
 namespace alexnet::cli {
+
+std::string resolve_data_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("ALEXNET_DATA"); env && *env) return env;
+  if (std::filesystem::exists("data")) return "data";
+  return "";
+}
 
 void ModelFlags::add(CLI::App* cmd, bool with_dropout) {
   cmd->add_option("--model", model, "Network variant: seed (the article's AlexNet, 224x224), paper (2012 paper: "

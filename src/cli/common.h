@@ -10,6 +10,9 @@
 
 namespace alexnet::cli {
 
+// Where the data is: `flag` if given, else $ALEXNET_DATA, else ./data if it exists; empty if none.
+std::string resolve_data_path(const std::string& flag);
+
 // --model, --num-classes, --width, --input-size, --dropout
 struct ModelFlags {
   std::string model = "seed";

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <cstring>
 
 #include "core/error.h"
@@ -55,6 +57,22 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   AtomicFile file(path);
   file.write(bytes.data(), bytes.size());
   file.commit();
+}
+
+void append_line(const std::string& path, std::string_view line) {
+  std::ofstream out(path, std::ios::app);
+  out << line << '\n';
+  out.flush();
+  if (!out) fail(path, ": cannot write (", std::strerror(errno), ")");
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot read: ", std::strerror(errno));
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) fail(path, ": cannot read: ", std::strerror(errno));
+  return out.str();
 }
 
 }  // namespace alexnet

@@ -29,4 +29,11 @@ class AtomicFile {
 // The whole file at once.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
+// Appends one line (and '\n') to a log file and flushes it; throws alexnet::Error naming PATH when
+// it cannot (a full disk). Lines of logs are not atomic: a reader skips a torn last line.
+void append_line(const std::string& path, std::string_view line);
+
+// The whole file; throws alexnet::Error naming PATH when it cannot be read.
+std::string read_text_file(const std::string& path);
+
 }  // namespace alexnet

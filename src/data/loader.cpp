@@ -211,9 +211,14 @@ int64_t Loader::batch_length(int64_t batch) const {
   return std::min<int64_t>(B, int64_t(order_.size()) - batch * B);
 }
 
+int64_t batches_per_epoch(size_t samples, int world_size, int batch_size, bool drop_last) {
+  const int64_t W = std::max(1, world_size), B = std::max(1, batch_size);
+  const int64_t n = (int64_t(samples) + W - 1) / W;
+  return drop_last ? n / B : (n + B - 1) / B;
+}
+
 int64_t Loader::batches_per_epoch() const {  // known before the first epoch starts
-  const int64_t n = int64_t(samples_per_epoch()), B = options_.batch_size;
-  return options_.drop_last ? n / B : (n + B - 1) / B;
+  return alexnet::batches_per_epoch(dataset_.size(), options_.world_size, options_.batch_size, options_.drop_last);
 }
 
 size_t Loader::samples_per_epoch() const {

@@ -110,6 +110,10 @@ struct LoaderStats {
   std::string summary() const;
 };
 
+// Batches per epoch for one of `world_size` processes sharing `samples` (each gets ceil(samples /
+// world_size), padded by repetition): the one formula the loader and a resumed run both use.
+int64_t batches_per_epoch(size_t samples, int world_size, int batch_size, bool drop_last);
+
 class Loader {
  public:
   // Starts the worker threads (idle until start_epoch). Throws alexnet::Error for bad options. The

@@ -320,4 +320,48 @@ TrainValSplit split_off_validation(std::shared_ptr<const Dataset> data, double f
   return out;
 }
 
+TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed) {
+  TrainingData d;
+  std::shared_ptr<const Dataset> base = open_dataset(path, Split::Train);
+  auto hold_out = [&](double fraction, const std::string& note) {
+    TrainValSplit s = split_off_validation(base, fraction, seed);
+    d.train = std::move(s.train);
+    d.val = std::move(s.val);
+    d.val_note = note;
+  };
+  if (val_split > 0) {
+    hold_out(val_split, cat("held-out ", val_split * 100, "% of the training set (seed ", seed, ")"));
+  } else if (val_split < 0) {
+    std::shared_ptr<const Dataset> test;
+    try {
+      test = open_dataset(path, Split::Test);
+    } catch (const CorruptSample&) {
+      throw;
+    } catch (const Error&) {  // a train/ folder without val/ or test/: no test split
+    }
+    if (test && test->describe() != base->describe()) {
+      d.train = base;
+      d.val = test;
+      d.val_note = test->describe();
+    } else {
+      hold_out(0.1, cat("held-out 10% of the training set (seed ", seed, "; the data has no test split of its own)"));
+    }
+  } else {
+    d.train = base;
+  }
+  return d;
+}
+
+bool has_small_images(const Dataset& data) {
+  if (data.has_float_images()) return true;
+  for (size_t i = 0; i < data.size() && i < 100; ++i) {
+    try {
+      const Image probe = data.image(i);
+      return std::max(probe.height, probe.width) <= 64;
+    } catch (const CorruptSample&) {  // the loader skips it too
+    }
+  }
+  return true;
+}
+
 }  // namespace alexnet

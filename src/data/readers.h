@@ -141,4 +141,20 @@ struct TrainValSplit {
 // Throws alexnet::Error unless 0 < fraction < 1 and both parts get at least one sample.
 TrainValSplit split_off_validation(std::shared_ptr<const Dataset> data, double fraction, uint64_t seed);
 
+// The data a training run learns from and validates on (and `eval` finds again from the run's config):
+//   val_split > 0   that fraction of the training split held out (split_off_validation, seeded)
+//   val_split < 0   the data's own test split (else val split) when it has one, else 10% held out
+//   val_split == 0  all of the training split, no validation (val is null)
+struct TrainingData {
+  std::shared_ptr<const Dataset> train, val;
+  std::string val_note;  // what the validation set is, in words
+};
+TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed);
+
+// Whether a set holds small (CIFAR-like, at most 64x64) images rather than large (ImageNet-like)
+// ones, judged by the first image that decodes among the first 100: small images are padded and
+// cropped, large ones resized and cropped (TransformConfig::small_images). Float tensor images count
+// as small.
+bool has_small_images(const Dataset& data);
+
 }  // namespace alexnet

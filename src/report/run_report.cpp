@@ -27,24 +27,6 @@ using nlohmann::json;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr size_t kMaxLineNotes = 20;  // then one "... and N more" note
-
-// A finite number at obj[key], or NaN when absent, null or not a number.
-double number_or_nan(const json& obj, const char* key) {
-  const auto it = obj.find(key);
-  if (it == obj.end() || !it->is_number()) return kNaN;
-  return it->get<double>();
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, ": cannot read: ", std::strerror(errno));
-  std::ostringstream out;
-  out << in.rdbuf();
-  if (in.bad()) fail(path, ": cannot read: ", std::strerror(errno));
-  return out.str();
-}
-
 
 // "0.8123", "2.104", "12345": four significant digits, integers as integers.
 std::string format_number(double v) {
@@ -66,74 +48,6 @@ double median(std::vector<double> v) {
 const char* const kAccuracyKeys[] = {"train_acc", "val_top1", "val_top5"};
 
 }  // namespace
-
-std::optional<double> EpochRecord::get(const std::string& key) const {
-  const auto it = values.find(key);
-  if (it == values.end()) return std::nullopt;
-  return it->second;
-}
-
-RunMetrics read_metrics(const std::string& path) {
-  const std::string name = fs::path(path).filename().string();
-  if (!fs::exists(path)) fail(path, ": no such file (a run directory's metrics.jsonl is written by `alexnet train`)");
-  const std::string text = read_text_file(path);
-
-  RunMetrics m;
-  size_t skipped = 0;
-  auto skip = [&](size_t line_no, const std::string& why) {
-    if (++skipped <= kMaxLineNotes) m.notes.push_back(cat(name, ":", line_no, ": skipped: ", why));
-  };
-  std::istringstream lines(text);
-  std::string line;
-  for (size_t line_no = 1; std::getline(lines, line); ++line_no) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    const json obj = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (obj.is_discarded()) {
-      skip(line_no, "not valid JSON");
-      continue;
-    }
-    if (!obj.is_object()) {
-      skip(line_no, "not a JSON object");
-      continue;
-    }
-    const auto kind = obj.find("kind");
-    if (kind == obj.end() || !kind->is_string()) {
-      skip(line_no, "no \"kind\" string");
-      continue;
-    }
-    if (*kind == "step") {
-      const double step = number_or_nan(obj, "step"), epoch = number_or_nan(obj, "epoch");
-      if (!std::isfinite(step)) {
-        skip(line_no, "a step line without a numeric \"step\"");
-        continue;
-      }
-      StepRecord r;
-      r.step = step;
-      r.epoch = std::isfinite(epoch) ? int64_t(epoch) : 0;
-      r.loss = number_or_nan(obj, "loss");
-      r.lr = number_or_nan(obj, "lr");
-      r.img_s = number_or_nan(obj, "img_s");
-      while (!m.steps.empty() && m.steps.back().step >= r.step) m.steps.pop_back();  // a resumed run
-      m.steps.push_back(r);
-    } else if (*kind == "epoch") {
-      const double epoch = number_or_nan(obj, "epoch");
-      if (!std::isfinite(epoch)) {
-        skip(line_no, "an epoch line without a numeric \"epoch\"");
-        continue;
-      }
-      EpochRecord r;
-      r.epoch = int64_t(epoch);
-      for (const auto& [key, value] : obj.items())
-        if (key != "epoch" && key != "kind" && value.is_number()) r.values[key] = value.get<double>();
-      while (!m.epochs.empty() && m.epochs.back().epoch >= r.epoch) m.epochs.pop_back();
-      m.epochs.push_back(std::move(r));
-    }
-  }
-  if (skipped > kMaxLineNotes) m.notes.push_back(cat(name, ": ", skipped - kMaxLineNotes, " more lines skipped"));
-  if (m.steps.empty() && m.epochs.empty()) m.notes.push_back(cat(name, ": no step or epoch records yet"));
-  return m;
-}
 
 std::string html_escape(const std::string& s) {
   std::string out;

@@ -28,7 +28,8 @@ std::map<std::string, std::string> ModelInfo::metadata() const {
           {"classes", json(classes).dump()},
           {"mean", json(mean).dump()},
           {"std", json(std).dump()},
-          {"eval_preset", eval_preset}};
+          {"eval_preset", eval_preset},
+          {"small_images", small_images ? "true" : "false"}};
 }
 
 ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& meta, const std::string& path) {
@@ -51,6 +52,14 @@ ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& met
     m.mean = json::parse(get("mean")).get<std::array<float, 3>>();
     m.std = json::parse(get("std")).get<std::array<float, 3>>();
     m.eval_preset = get("eval_preset");
+    // Checkpoints written before "small_images" was recorded: large images were normalised with
+    // ImageNet's statistics, small ones with the seed's 0.5.
+    if (auto it = meta.find("small_images"); it != meta.end()) {
+      if (it->second != "true" && it->second != "false") fail(path, ": metadata 'small_images' is '", it->second, "' (true or false)");
+      m.small_images = it->second == "true";
+    } else {
+      m.small_images = m.mean == std::array<float, 3>{0.5f, 0.5f, 0.5f};
+    }
     for (float v : m.mean)
       if (!std::isfinite(v)) fail(path, ": metadata 'mean' holds ", v);
     for (float v : m.std)
@@ -80,11 +89,15 @@ std::string state_name(int64_t step) { return "state-" + std::to_string(step) + 
 
 void save_last_checkpoint(const std::string& run_dir, const ParamTable& table, std::span<const float> params,
                           std::span<const float> momentum, const ModelInfo& model, const std::string& config_json,
-                          const LoopState& state) {
+                          const LoopState& state, std::span<const float> ema) {
   TensorFile st;
-  Tensor m(DType::F32, {int64_t(momentum.size())});
-  std::memcpy(m.raw(), momentum.data(), momentum.size_bytes());
-  st.tensors.emplace("momentum", m);
+  auto add = [&](const char* name, std::span<const float> values) {
+    Tensor t(DType::F32, {int64_t(values.size())});
+    std::memcpy(t.raw(), values.data(), values.size_bytes());
+    st.tensors.emplace(name, std::move(t));
+  };
+  add("momentum", momentum);
+  if (!ema.empty()) add("ema", ema);
   st.metadata = {{"step", std::to_string(state.step)},
                  {"best_top1", json(state.best_top1).dump()},
                  {"schedule", json{{"reductions", state.schedule.reductions},
@@ -139,7 +152,10 @@ ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* e
   const TensorFile st = read_safetensors(state_path);
   const Tensor& m = st.get("momentum", DType::F32, {int64_t(table.total)});
   r.momentum.assign(m.data<float>(), m.data<float>() + m.numel());
-  try {
+  if (st.tensors.count("ema")) {
+    const Tensor& e = st.get("ema", DType::F32, {int64_t(table.total)});
+    r.ema.assign(e.data<float>(), e.data<float>() + e.numel());
+  }  try {
     r.state.best_top1 = json::parse(st.metadata.at("best_top1")).get<double>();
     const json s = json::parse(st.metadata.at("schedule"));
     r.state.schedule.reductions = s.at("reductions").get<int>();
@@ -149,13 +165,6 @@ ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* e
     fail(state_path, ": malformed optimiser state (", e.what(), ")");
   }
   return r;
-}
-
-void append_line(const std::string& path, const std::string& line) {
-  std::ofstream out(path, std::ios::app);
-  out << line << '\n';
-  out.flush();
-  if (!out) fail(path, ": cannot write (", std::strerror(errno), ")");
 }
 
 

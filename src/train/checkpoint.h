@@ -32,6 +32,7 @@ struct ModelInfo {
   std::vector<std::string> classes;    // class names (may be empty)
   std::array<float, 3> mean{0.5f, 0.5f, 0.5f}, std{0.5f, 0.5f, 0.5f};
   std::string eval_preset = "seed";    // the preprocessing preset used for evaluation
+  bool small_images = true;            // trained on small (CIFAR-like) images: pad-and-crop, not resize
 
   NetSpec spec() const { return make_net_spec(variant, options); }
   std::map<std::string, std::string> metadata() const;
@@ -49,22 +50,21 @@ struct LoopState {
 void save_weights_file(const std::string& path, const ParamTable& table, std::span<const float> params,
                        const ModelInfo& model, const std::string& config_json, int64_t step);
 
-// Writes state-<step>.safetensors, then last.safetensors, then removes older state files.
+// Writes state-<step>.safetensors, then last.safetensors, then removes older state files. `ema`, when
+// not empty, is the moving average of the weights (--ema): kept in the state file for resume.
 void save_last_checkpoint(const std::string& run_dir, const ParamTable& table, std::span<const float> params,
                           std::span<const float> momentum, const ModelInfo& model, const std::string& config_json,
-                          const LoopState& state);
+                          const LoopState& state, std::span<const float> ema = {});
 
 struct ResumePoint {
   ModelInfo model;
   std::string config_json;
   LoopState state;
   std::vector<float> params, momentum;
+  std::vector<float> ema;  // empty when the run keeps no moving average
 };
 // Reads run_dir/last.safetensors and its state file. Throws alexnet::Error with what is wrong (not a
 // run directory, a truncated file, a missing state file).
 ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* expect = nullptr);
-
-// Appends one line to a file and flushes it (metrics.jsonl, metrics.csv).
-void append_line(const std::string& path, const std::string& line);
 
 }  // namespace alexnet

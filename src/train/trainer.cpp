@@ -55,7 +55,7 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
     }
     if (!std::isfinite(loss))
       fail("the loss became ", loss, " at step ", step + 1, " (learning rate ", lr,
-           "); the parameters of the previous step are kept. Try a lower --lr, or warm-up (--warmup-epochs)");
+           "); the parameters of the previous step are kept. Try a lower learning rate, or a warm-up");
     net.sgd_step(options.sgd, lr);
     StepReport r;
     r.step = step;
