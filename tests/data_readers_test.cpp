@@ -927,6 +927,34 @@ TEST(ValidationSplit, DeterministicDisjointAndComplete) {
   expect_error([&] { SubsetDataset(data, {100}, "x"); }, {"index 100 is out of range"});
 }
 
+// --holdout: a test set set aside before validation is chosen, the same for every seed, disjoint
+// from what is trained and validated on; together the three parts are the whole set.
+TEST(ValidationSplit, HoldoutIsTheSameForEverySeedAndDisjoint) {
+  TempDir dir;
+  Tensor images(DType::U8, {200, 1, 1, 3});
+  std::vector<int64_t> labels(200);
+  for (int i = 0; i < 200; ++i) labels[size_t(i)] = i % 5;
+  write_tensors(dir / "s.safetensors", images, labels_tensor(labels));
+  const TrainingData a = open_training_data(dir / "s.safetensors", 0.25, 1, 0.2);
+  const TrainingData b = open_training_data(dir / "s.safetensors", 0.25, 2, 0.2);
+  ASSERT_TRUE(a.holdout && a.val && b.holdout && b.val);
+  EXPECT_EQ(a.holdout->size(), 40u);
+  EXPECT_EQ(a.val->size(), 40u);  // a quarter of the 160 that remain
+  EXPECT_EQ(a.train->size(), 120u);
+  auto names = [](const Dataset& d) {
+    std::set<std::string> out;
+    for (size_t i = 0; i < d.size(); ++i) out.insert(d.sample_name(i));
+    return out;
+  };
+  EXPECT_EQ(names(*a.holdout), names(*b.holdout));  // another seed: another validation part, the same test set
+  EXPECT_NE(names(*a.val), names(*b.val));
+  std::set<std::string> all = names(*a.train);
+  for (const Dataset* d : {a.val.get(), a.holdout.get()})
+    for (const std::string& n : names(*d)) EXPECT_TRUE(all.insert(n).second) << n << " is in two parts";
+  EXPECT_EQ(all.size(), 200u);
+  EXPECT_EQ(open_training_data(dir / "s.safetensors", 0.25, 1).holdout, nullptr);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Many threads at once
 

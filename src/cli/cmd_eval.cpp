@@ -28,10 +28,18 @@ struct EvalFlags {
 // The images to evaluate on. --split auto takes what the data has: its test split, else its val
 // split, else (a set with a train part only, or one set for every split) the same held-out part of it
 // that `alexnet train` validated on (from the checkpoint's config), or all of it when training held
-// nothing out (--val-split 0).
+// nothing out (--val-split 0). A run with --holdout is measured on its test set.
 std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet& c, std::string& note) {
   const std::string path = resolve_data_path(f.data);
   if (path.empty()) fail("no data: pass --data PATH or set ALEXNET_DATA");
+  if (f.split == "validation") {  // what training validated on, found again from the checkpoint's config
+    TrainConfig cfg;
+    if (auto it = c.metadata.find("config"); it != c.metadata.end()) cfg = TrainConfig::from_json(it->second);
+    const TrainingData d = open_training_data(path, cfg.val_split, cfg.seed, cfg.holdout);
+    if (!d.val) fail(f.checkpoint, ": its training run validated on nothing (val_split 0)");
+    note = d.val_note;
+    return d.val;
+  }
   if (f.split == "train" || f.split == "val" || f.split == "test") {
     auto d = std::shared_ptr<const Dataset>(open_dataset(path, parse_split(f.split)));
     note = d->describe();
@@ -47,6 +55,11 @@ std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet
   std::shared_ptr<const Dataset> train = std::move(splits.train);
   TrainConfig cfg;
   if (auto it = c.metadata.find("config"); it != c.metadata.end()) cfg = TrainConfig::from_json(it->second);
+  if (cfg.holdout > 0) {
+    TrainValSplit h = split_off_holdout(train, cfg.holdout);
+    note = cat("the test set held out in training (", cfg.holdout * 100, "%, never trained or validated on)");
+    return std::shared_ptr<const Dataset>(std::move(h.val));
+  }
   if (cfg.val_split == 0) {
     note = cat(train->describe(), ", all of it (training held nothing out: --val-split 0)");
     return train;
@@ -103,8 +116,9 @@ void add_eval(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("eval", "Measure a checkpoint's accuracy on a dataset");
   cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint written by alexnet train (last/best.safetensors)")->required();
   cmd->add_option("--data", f->data, "The data (any format train reads; default $ALEXNET_DATA, then ./data)");
-  cmd->add_option("--split", f->split, "auto (the test split, else the held-out part used in training), train, val or test")
-      ->capture_default_str()->check(CLI::IsMember({"auto", "train", "val", "test"}));
+  cmd->add_option("--split", f->split, "auto (the data's test split, else the run's --holdout test set, else the part training validated on), "
+                                         "validation (the part training validated on), train, val or test")
+      ->capture_default_str()->check(CLI::IsMember({"auto", "validation", "train", "val", "test"}));
   cmd->add_option("--tta", f->tta, "Test-time augmentation: none, flip (each image and its mirror, softmax averaged: "
                                   "2x the work), or 10crop (4 corners + centre and mirrors, as the paper: 10x)")
       ->capture_default_str()->check(CLI::IsMember({"none", "flip", "10crop"}));

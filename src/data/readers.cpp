@@ -320,9 +320,23 @@ TrainValSplit split_off_validation(std::shared_ptr<const Dataset> data, double f
   return out;
 }
 
-TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed) {
+TrainValSplit split_off_holdout(std::shared_ptr<const Dataset> data, double holdout) {
+  const TrainValSplit s = split_off_validation(data, holdout, kHoldoutSeed);
+  const std::string base = data->describe();
+  TrainValSplit out;
+  out.train = std::make_unique<SubsetDataset>(data, s.train->indices(), cat(base, ", less a ", holdout, " test hold-out"));
+  out.val = std::make_unique<SubsetDataset>(data, s.val->indices(), cat(base, ", the ", holdout, " test hold-out"));
+  return out;
+}
+
+TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed, double holdout) {
   TrainingData d;
   std::shared_ptr<const Dataset> base = open_dataset(path, Split::Train);
+  if (holdout > 0) {
+    TrainValSplit h = split_off_holdout(base, holdout);
+    base = std::move(h.train);
+    d.holdout = std::move(h.val);
+  }
   auto hold_out = [&](double fraction, const std::string& note) {
     TrainValSplit s = split_off_validation(base, fraction, seed);
     d.train = std::move(s.train);
@@ -330,7 +344,8 @@ TrainingData open_training_data(const std::string& path, double val_split, uint6
     d.val_note = note;
   };
   if (val_split > 0) {
-    hold_out(val_split, cat("held-out ", val_split * 100, "% of the training set (seed ", seed, ")"));
+    hold_out(val_split, cat("held-out ", val_split * 100, "% of the training set", holdout > 0 ? " (after the test hold-out)" : "",
+                            " (seed ", seed, ")"));
   } else if (val_split < 0) {
     std::shared_ptr<const Dataset> test;
     try {

@@ -141,15 +141,22 @@ struct TrainValSplit {
 // Throws alexnet::Error unless 0 < fraction < 1 and both parts get at least one sample.
 TrainValSplit split_off_validation(std::shared_ptr<const Dataset> data, double fraction, uint64_t seed);
 
-// The data a training run learns from and validates on (and `eval` finds again from the run's config):
-//   val_split > 0   that fraction of the training split held out (split_off_validation, seeded)
+// The data a training run learns from and validates on (and `eval` finds again from the run's config).
+// First, with holdout > 0, that fraction of the training split is set aside as a test set that
+// neither training nor validation ever sees (the same images for every seed: kHoldoutSeed). Then, of
+// what remains:
+//   val_split > 0   that fraction held out for validation (split_off_validation, seeded by `seed`)
 //   val_split < 0   the data's own test split (else val split) when it has one, else 10% held out
-//   val_split == 0  all of the training split, no validation (val is null)
+//   val_split == 0  no validation (val is null)
 struct TrainingData {
-  std::shared_ptr<const Dataset> train, val;
+  std::shared_ptr<const Dataset> train, val, holdout;  // val, holdout: null when none
   std::string val_note;  // what the validation set is, in words
 };
-TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed);
+TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed, double holdout = 0);
+
+inline constexpr uint64_t kHoldoutSeed = 0x686f6c646f7574;  // "holdout"
+// The two parts of a training split that `holdout` divides it into (`.val` is the test set).
+TrainValSplit split_off_holdout(std::shared_ptr<const Dataset> data, double holdout);
 
 // Whether a set holds small (CIFAR-like, at most 64x64) images rather than large (ImageNet-like)
 // ones, judged by the first image that decodes among the first 100: small images are padded and

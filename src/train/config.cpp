@@ -50,6 +50,10 @@ const std::vector<ConfigField>& train_config_fields() {
        .help = "Hold out this fraction of the training data for validation (negative: the dataset's test split if it "
                "has one, else 0.1; 0: none)",
        .min = -1, .max = 0.9},
+      {.key = "holdout", .member = &C::holdout,
+       .help = "Set aside this fraction of the training data as a test set that training and validation never see "
+               "(the same images whatever the seed); eval then measures on it",
+       .min = 0, .max = 0.9},
       {.key = "workers", .member = &C::workers, .help = "Data loader threads", .min = 1, .max = 256, .resumable = true},
       {.key = "shuffle", .member = &C::shuffle,
        .help = "Visit samples in dataset order (batch s holds samples s*B .. s*B+B-1) instead of shuffling"},

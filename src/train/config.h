@@ -30,6 +30,7 @@ struct TrainConfig {
   std::string augment = "seed";  // none, seed, standard, paper
   bool resize_float = false;     // float tensor images of another size than the input: resize, not refuse
   double val_split = -1;         // <0: the dataset's own test/val split if it has one, else 0.1
+  double holdout = 0;            // >0: this fraction set aside as a test set, never trained or validated on
   int workers = 2;               // loader threads
   bool shuffle = true;
   // optimisation

@@ -139,6 +139,9 @@ void print_plan(const TrainConfig& c, const TrainingData& data, const Loader& lo
                data.train->size(), data.train->classes().size(), c.augment.c_str());
   std::fprintf(stderr, "%s\n", loader.input_note().c_str());
   if (data.val) std::fprintf(stderr, "validation: %zu images, %s\n", data.val->size(), data.val_note.c_str());
+  if (data.holdout)
+    std::fprintf(stderr, "test set: %zu images held out (%g%%), not used in training or validation; eval measures on them\n",
+                 data.holdout->size(), c.holdout * 100);
   std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s\n", spec.variant.c_str(),
                net.params().total, spec.input_size, spec.input_size, spec.num_classes, backend_name(net.backend()),
                precision_name(c.precision));
@@ -164,7 +167,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
 
   // Data, model, network, weights.
   if (c.data.empty()) fail("no training data given");
-  const TrainingData data = open_training_data(c.data, c.val_split, c.seed);
+  const TrainingData data = open_training_data(c.data, c.val_split, c.seed, c.holdout);
   if (c.num_classes == 0) c.num_classes = int(data.train->classes().size());
   if (c.num_classes < int(data.train->classes().size()))
     fail("the data has ", data.train->classes().size(), " classes but num_classes is ", c.num_classes);
