@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "dist/gradient_allreduce.h"
 #include "tensor/safetensors.h"
 #include "test_cli_util.h"
 #include "train/checkpoint.h"
@@ -33,6 +34,55 @@ TEST(Dist, EvaluationShardsCountEverySampleOnce) {
     }
   }
   EXPECT_THROW(evaluation_shard(10, 2, 2), Error);
+}
+
+// A communicator that records the all-reduces started, as one process of several would.
+class RecordingCommunicator final : public Communicator {
+ public:
+  std::vector<std::pair<size_t, size_t>> started;  // offsets into `base`
+  const float* base = nullptr;
+  int rank() const override { return 0; }
+  int size() const override { return 2; }
+  std::string transport() const override { return "recording"; }
+  void allreduce_sum(std::span<float> d) override { started.push_back({size_t(d.data() - base), size_t(d.data() - base) + d.size()}); }
+  void allreduce_sum(std::span<double>) override {}
+  void broadcast(std::span<std::byte>, int) override {}
+  void barrier() override {}
+  [[noreturn]] void abort(int code) override { std::exit(code); }
+};
+
+// Buckets of whole layers, last layer first, started as soon as they are full (the first one smaller),
+// together covering the buffer exactly once; what was never announced goes at the end.
+TEST(GradientAllReduce, BucketsOfWholeLayersLastFirstCoveringEverything) {
+  std::vector<float> grads(1000, 1.f);
+  RecordingCommunicator comm;
+  comm.base = grads.data();
+  GradientAllReduce reduce(comm, grads, 250);  // first bucket: at least 10 floats, then 250
+  reduce.begin(4);
+  // layers of 300 (last), 200, 100, 100, 100 floats; the first 200 floats are never announced
+  reduce.ready(700, 1000);
+  ASSERT_EQ(comm.started.size(), 1u);
+  EXPECT_EQ(comm.started[0], (std::pair<size_t, size_t>{700, 1000}));
+  reduce.ready(500, 700);
+  EXPECT_EQ(comm.started.size(), 1u);  // 200 < 250: waits for more
+  reduce.ready(400, 500);
+  ASSERT_EQ(comm.started.size(), 2u);
+  EXPECT_EQ(comm.started[1], (std::pair<size_t, size_t>{400, 700}));
+  reduce.ready(300, 400);
+  reduce.ready(200, 300);
+  reduce.finish(8.0);
+  ASSERT_EQ(comm.started.size(), 3u);
+  EXPECT_EQ(comm.started[2], (std::pair<size_t, size_t>{0, 400}));
+  EXPECT_EQ(reduce.buckets_last_step(), 3);
+  for (float g : grads) EXPECT_EQ(g, 0.5f);  // * 4 samples here / 8 in all (the recorder sums nothing)
+  EXPECT_THROW(reduce.ready(0, 100), Error);  // out of order: after finish, before begin
+  comm.started.clear();
+  GradientAllReduce once(comm, grads, 0);  // 0: one all-reduce of everything after backward
+  once.begin(1);
+  once.ready(700, 1000);
+  once.finish(1.0);
+  ASSERT_EQ(comm.started.size(), 1u);
+  EXPECT_EQ(comm.started[0], (std::pair<size_t, size_t>{0, 1000}));
 }
 
 TEST(Dist, ResumedStepsKeepTheEpochAndItsFraction) {
@@ -135,6 +185,14 @@ TEST(Dist, TwoProcessesGiveTheWeightsOfOneWithTheGlobalBatch) {
   // Validation: 16 held-out images, split over the two processes and each counted once.
   EXPECT_NE(two.output.find("on 16 images"), std::string::npos) << two.output;
   EXPECT_NE(one.output.find("on 16 images"), std::string::npos) << one.output;
+  // The gradients all-reduced in many small buckets while backward runs, or all at once after it:
+  // each element is the same sum of the same two values, so the weights are the same bit for bit.
+  for (const char* bucket : {"0.01", "0"}) {
+    const std::string out = dir / (std::string("bucket-") + bucket);
+    const auto r = testing::run_command(mpirun(2) + common + "--batch-size 8 --bucket-mb " + bucket + " --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(worst_relative_error(out + "/last.safetensors", dir / "two/last.safetensors").first, 0.0) << bucket;
+  }
 }
 
 TEST(Dist, ResumeWithAnotherNumberOfProcesses) {

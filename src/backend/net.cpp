@@ -1,5 +1,7 @@
 #include "backend/net.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace alexnet {
@@ -32,6 +34,13 @@ const char* backend_name(BackendKind b) {
 Net::Net(NetSpec spec, BuildOptions options)
     : spec_(std::move(spec)), table_(make_param_table(spec_)), shapes_(activation_shapes(spec_)), options_(options) {
   if (options_.max_batch < 1) fail("batch size must be at least 1, got ", options_.max_batch);
+  layer_ranges_.assign(spec_.layers.size(), {0, 0});
+  for (const ParamInfo& p : table_.entries) {  // a layer's tensors are adjacent (weight, then bias)
+    auto& [begin, end] = layer_ranges_.at(size_t(p.layer));
+    if (end == begin) begin = p.offset, end = p.offset;
+    begin = std::min(begin, p.offset);
+    end = std::max(end, p.offset + p.numel);
+  }
 }
 
 }  // namespace alexnet

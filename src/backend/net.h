@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -60,6 +61,12 @@ class Net {
   // in place between backward() and sgd_step() with no copy; empty when the gradients live on a
   // device (CUDA), where get_grads/set_grads are the explicit copies.
   virtual std::span<float> host_grads() { return {}; }
+  // Called during backward() each time one layer's parameter gradients are final in host_grads(),
+  // with that layer's range of the buffer [begin, end) in floats, from the last layer to the first:
+  // data-parallel training starts combining them while backward goes on (dist/gradient_allreduce.h).
+  // A backend that does not call it (gradients on a device) has every range final after backward().
+  using GradientsReady = std::function<void(size_t begin, size_t end)>;
+  void on_gradients_ready(GradientsReady hook) { gradients_ready_ = std::move(hook); }
   virtual void set_momentum(std::span<const float> host) = 0;
   virtual void get_momentum(std::span<float> host) const = 0;
 
@@ -83,10 +90,21 @@ class Net {
 
  protected:
   Net(NetSpec spec, BuildOptions options);
+  // Backends call this after layer `layer`'s parameter gradients are written (nothing for layers
+  // without parameters, or without a hook).
+  void gradients_ready(int layer) const {
+    if (!gradients_ready_) return;
+    const auto [begin, end] = layer_ranges_[size_t(layer)];
+    if (end > begin) gradients_ready_(begin, end);
+  }
   NetSpec spec_;
   ParamTable table_;
   std::vector<ActShape> shapes_;
   BuildOptions options_;
+
+ private:
+  std::vector<std::pair<size_t, size_t>> layer_ranges_;  // each layer's parameters in the buffer
+  GradientsReady gradients_ready_;
 };
 
 // Builds `spec` on a backend. Throws alexnet::Error when the backend is not compiled in, no device

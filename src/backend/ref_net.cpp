@@ -82,6 +82,7 @@ class ReferenceNet final : public Net {
       std::vector<float>& din = i ? dacts_[i - 1] : dinput_;
       din.assign(size_t(n_) * (i ? shapes_[i - 1] : in_shape).numel(), 0.f);
       backward_layer(int(i), i ? acts_[i - 1].data() : input_.data(), i ? shapes_[i - 1] : in_shape, din.data());
+      gradients_ready(int(i));
     }
     return loss;
   }

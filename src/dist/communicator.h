@@ -30,6 +30,13 @@ class Communicator {
   // Every process passes a buffer of the same length; afterwards each holds the element-wise sum.
   virtual void allreduce_sum(std::span<float> data) = 0;
   virtual void allreduce_sum(std::span<double> data) = 0;
+  // Non-blocking all-reduce (sum, in place): starts it and returns. wait_all() completes every one
+  // started; progress() lets the transport move them along in between (MPI progresses them inside its
+  // calls only). Every process must start the same sequence, in the same order relative to the
+  // blocking collectives. The default (and the single process) completes it at once.
+  virtual void start_allreduce_sum(std::span<float> data) { allreduce_sum(data); }
+  virtual void progress() {}
+  virtual void wait_all() {}
   // Root's bytes are copied to every process (same length everywhere).
   virtual void broadcast(std::span<std::byte> data, int root) = 0;
   virtual void barrier() = 0;

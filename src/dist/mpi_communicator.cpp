@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "core/error.h"
 #include "dist/communicator.h"
@@ -72,6 +73,25 @@ class MpiCommunicator final : public Communicator {
       ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
     }
   }
+  void start_allreduce_sum(std::span<float> data) override {
+    for (size_t at = 0; at < data.size(); at += kMaxCount) {
+      const int n = int(std::min(kMaxCount, data.size() - at));
+      MPI_Request r = MPI_REQUEST_NULL;
+      ALEXNET_MPI(MPI_Iallreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r));
+      pending_.push_back(r);
+    }
+  }
+  void progress() override {
+    if (pending_.empty()) return;
+    int done = 0;
+    ALEXNET_MPI(MPI_Testall(int(pending_.size()), pending_.data(), &done, MPI_STATUSES_IGNORE));
+    if (done) pending_.clear();
+  }
+  void wait_all() override {
+    if (pending_.empty()) return;
+    ALEXNET_MPI(MPI_Waitall(int(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE));
+    pending_.clear();
+  }
   void broadcast(std::span<std::byte> data, int root) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
@@ -89,6 +109,7 @@ class MpiCommunicator final : public Communicator {
  private:
   int rank_ = 0, size_ = 1;
   std::string library_;
+  std::vector<MPI_Request> pending_;  // started, not yet completed non-blocking collectives
 };
 
 }  // namespace

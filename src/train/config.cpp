@@ -81,6 +81,10 @@ const std::vector<ConfigField>& train_config_fields() {
       {.key = "backend", .member = &C::backend},      // chosen from the device and precision
       {.key = "precision", .member = &C::precision},
       {.key = "seed", .member = &C::seed, .help = "Seed of initialisation, shuffling, dropout and augmentation"},
+      {.key = "bucket_mb", .member = &C::bucket_mb,
+       .help = "Data parallel: all-reduce the gradients in buckets of this many MiB while backward runs, the last "
+               "layers' first (0: all at once after backward)",
+       .min = 0, .max = 4096, .resumable = true},
       {.key = "out", .member = &C::out, .help = "Run directory (default runs/<model>-<date-time>)"},
       {.key = "save", .member = &C::save, .help = "Also write the final weights to this file"},
       {.key = "init", .member = &C::init,

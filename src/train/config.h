@@ -49,6 +49,7 @@ struct TrainConfig {
   BackendKind backend = BackendKind::OneDNN;
   Precision precision = Precision::F32;
   uint64_t seed = 0;
+  float bucket_mb = 25;          // data parallel: gradient all-reduce buckets (0: all after backward)
   // output
   std::string out;               // run directory; empty: runs/<model>-<date-time>
   std::string save;              // also write the final weights here

@@ -286,6 +286,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   loop.start_step = state.step;
   loop.sgd = {c.momentum, c.weight_decay, 0.f, c.nesterov};
   loop.comm = comm;
+  loop.bucket_floats = size_t(double(c.bucket_mb) * (1 << 20) / sizeof(float));
   StopOnSignals signals;
   train_loop(*net, source, schedule, loop, [&](const StepReport& r) {
     state.step = r.step + 1;

@@ -2,10 +2,12 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "dist/gradient_allreduce.h"
 
 namespace alexnet {
 
@@ -22,11 +24,22 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
   int64_t step = options.start_step;
   Communicator* comm = options.comm && options.comm->size() > 1 ? options.comm : nullptr;
   std::vector<float> grad_scratch;  // host copy of device gradients for the all-reduce
+  // Host gradients are combined bucket by bucket while backward runs; device ones after it.
+  std::optional<GradientAllReduce> reducer;
+  struct Unhook {
+    Net& net;
+    ~Unhook() { net.on_gradients_ready(nullptr); }
+  } unhook{net};
+  if (comm && !net.host_grads().empty()) {
+    reducer.emplace(*comm, net.host_grads(), options.bucket_floats);
+    net.on_gradients_ready([&reducer](size_t begin, size_t end) { reducer->ready(begin, end); });
+  }
   for (; step < options.total_steps; ++step) {
     const BatchView batch = source.get(step);
     const int n = batch.n;
     const int64_t* labels = batch.labels;
     const double t0 = seconds();
+    if (reducer) reducer->begin(n);
     const float lr = schedule.lr(step);
     net.forward(batch.images, n, Mode::Train, uint64_t(step));
     float loss = net.backward(labels);
@@ -50,7 +63,8 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
       loss = float(totals[0] / totals[2]);
       correct = int(totals[1]);
       samples = int(totals[2]);
-      if (std::isfinite(loss)) average_gradients(net, *comm, n, grad_scratch);
+      if (reducer) reducer->finish(totals[2]);  // always: its buckets are already under way on every rank
+      else if (std::isfinite(loss)) average_gradients(net, *comm, n, grad_scratch);
       comm_seconds = seconds() - tc;
     }
     if (!std::isfinite(loss))

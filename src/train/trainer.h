@@ -37,6 +37,9 @@ struct TrainLoopOptions {
   // all processes between backward() and sgd_step(), and the loss, accuracy and sample counts in
   // the reports are those of the global batch, so every process takes the same decisions.
   Communicator* comm = nullptr;
+  // With several processes and host gradients: all-reduce them in buckets of at least this many floats
+  // while backward runs (dist/gradient_allreduce.h); 0: all of them after backward.
+  size_t bucket_floats = size_t(25) << 18;  // 25 MiB
 };
 
 // Runs steps [start_step, total_steps). `on_step` is called after every step; returning false stops
