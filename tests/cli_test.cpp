@@ -9,6 +9,7 @@
 #include "model/net_spec.h"
 #include "model/weights.h"
 #include "tensor/safetensors.h"
+#include "backend/capabilities.h"
 #include "test_cli_util.h"
 
 namespace alexnet {
@@ -192,6 +193,15 @@ TEST(CliBadInput, LabelOutOfRange) {
   write_dataset(dir / "d.safetensors", 8);
   expect_clean_failure(run_alexnet("train --model cifar --width 0.5 --num-classes 3 --steps 1 --data " + (dir / "d.safetensors")),
                        "num_classes is 3");
+}
+
+// --gpus: a malformed list, a GPU twice, and (on a machine without a GPU, as CI) no GPU at all.
+TEST(CliBadInput, GpuList) {
+  expect_clean_failure(run_alexnet("train --gpus 0,0 --steps 1"), "GPU 0 is listed twice");
+  expect_clean_failure(run_alexnet("train --gpus 1,x --steps 1"), "expected GPU numbers separated by commas");
+  expect_clean_failure(run_alexnet("train --gpus 0, --steps 1"), "expected GPU numbers separated by commas");
+  if (gpu_capabilities().count == 0)
+    expect_clean_failure(run_alexnet("train --gpus 0,1 --steps 1"), "--device cpu");
 }
 
 TEST(CliBadInput, InputTooSmallForTheModel) {

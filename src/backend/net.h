@@ -38,6 +38,7 @@ struct BuildOptions {
   Precision precision = Precision::F32;
   uint64_t seed = 0;           // dropout masks derive from (seed, step, layer, element)
   float label_smoothing = 0.f; // cross-entropy target smoothing, as torch.nn.CrossEntropyLoss
+  int device = 0;              // CUDA: which visible GPU (modulo their number); one process per GPU passes its local rank
 };
 
 class Net {

@@ -2,6 +2,8 @@
 // resize, batch 64, SGD lr 0.01 momentum 0.9, cross-entropy, 1 epoch, a loss line every 100 steps).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <unistd.h>
 #include <csignal>
 #include <map>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "backend/capabilities.h"
 #include "cli/data_flags.h"
 #include "data/download.h"
 #include "dist/communicator.h"
@@ -22,7 +25,7 @@ struct TrainFlags {
   TrainConfig config;
   DeviceFlags device;
   DataLimitFlags limits;
-  std::string resume, download;
+  std::string resume, download, gpus;
   CLI::App* cmd = nullptr;
 };
 
@@ -31,7 +34,67 @@ bool given(const CLI::App* cmd, const char* name) { return cmd->get_option(name)
 // Trains in this process; returns the exit code (0, or 128 + a signal that stopped the run).
 int train_process(TrainFlags& f, Communicator& comm);
 
+// --gpus 0,1,...: distinct GPU numbers.
+std::vector<int> parse_gpu_list(const std::string& text) {
+  std::vector<int> ids;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string item = text.substr(at, comma - at);
+    if (item.empty() || item.size() > 4 || item.find_first_not_of("0123456789") != std::string::npos)
+      fail("--gpus ", text, ": expected GPU numbers separated by commas, as 0,1,2,3");
+    const int id = std::stoi(item);
+    if (std::find(ids.begin(), ids.end(), id) != ids.end()) fail("--gpus ", text, ": GPU ", id, " is listed twice");
+    ids.push_back(id);
+    at = comma + 1;
+  }
+  return ids;
+}
+
+// --gpus: checks the list against the GPUs this machine has, then replaces this process by one
+// process per GPU (`mpirun -np N`, or itself for one GPU) that sees only the listed GPUs
+// (CUDA_VISIBLE_DEVICES) and trains with --device cuda; each process takes the GPU of its local rank.
+[[noreturn]] void start_on_gpus(const TrainFlags& f) {
+  const std::vector<int> ids = parse_gpu_list(f.gpus);
+  if (launched_by_mpi_launcher())
+    fail("--gpus starts one process per GPU itself; under mpirun pass --device cuda instead (each process takes "
+         "the GPU of its local rank)");
+  if (given(f.cmd, "--device") && f.device.device != "cuda") fail("--gpus trains on GPUs: drop --device ", f.device.device);
+  const GpuCapabilities gpu = gpu_capabilities();
+  if (gpu.count == 0)
+    fail("--gpus ", f.gpus, ": ", gpu.compiled ? "no CUDA device is visible (" + gpu.why_none + ")" : gpu.why_none,
+         "; without GPUs train with --device cpu, or data-parallel over CPU processes with mpirun -np N alexnet train");
+  for (int id : ids)
+    if (id >= gpu.count) fail("--gpus ", f.gpus, ": there is no GPU ", id, " (", gpu.count, " visible, numbered 0 to ", gpu.count - 1, ")");
+  if (ids.size() > 1 && !mpi_compiled_in())
+    fail("--gpus with more than one GPU needs MPI, and this alexnet was built without it: install libopenmpi-dev "
+         "and rebuild");
+  std::string visible;
+  for (int id : ids) visible += (visible.empty() ? "" : ",") + std::to_string(id);
+  ::setenv("CUDA_VISIBLE_DEVICES", visible.c_str(), 1);
+  std::vector<std::string> args;
+  if (ids.size() > 1) args = {"mpirun", "--bind-to", "none", "-np", std::to_string(ids.size()), "-x", "CUDA_VISIBLE_DEVICES"};
+  const std::vector<std::string>& mine = program_arguments();
+  args.push_back("/proc/self/exe");
+  for (size_t i = 1; i < mine.size(); ++i) {
+    if (mine[i] == "--gpus") { ++i; continue; }
+    if (mine[i].rfind("--gpus=", 0) == 0) continue;
+    args.push_back(mine[i]);
+  }
+  if (!given(f.cmd, "--device")) args.insert(args.end(), {"--device", "cuda"});
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (ids.size() > 1) ::execvp("mpirun", argv.data());
+  else ::execv("/proc/self/exe", argv.data());
+  fail("--gpus: cannot start ", args[0], " (", std::strerror(errno), ")",
+       ids.size() > 1 ? ": install openmpi-bin, or start the processes yourself: mpirun -np N alexnet train --device cuda" : "");
+}
+
 void run_train(TrainFlags& f) {
+  if (!f.gpus.empty()) start_on_gpus(f);
   // Under an MPI launcher (mpirun -np N alexnet train ...) every process trains data-parallel on
   // its shard; otherwise this is the single process. See docs/parallel.md.
   std::unique_ptr<Communicator> comm = make_communicator();
@@ -159,6 +222,8 @@ void add_train(CLI::App& app) {
       ->check(CLI::IsMember({"cifar10", "cifar100", "cifar-10", "cifar-100"}));
   f->limits.add(cmd);
   f->device.add(cmd);
+  cmd->add_option("--gpus", f->gpus, "Train on these GPUs, one process each (data parallel), as 0,1,2,3: starts the "
+                                     "processes itself (mpirun -np N for several); under mpirun use --device cuda instead");
   cmd->add_option("--resume", f->resume, "Continue the run in this directory exactly where it stopped (epochs, steps, "
                                          "data, resize-float, workers, print-freq and the device may change)");
   cmd->callback([f] { run_train(*f); });

@@ -10,6 +10,16 @@
 
 namespace alexnet::cli {
 
+namespace {
+std::vector<std::string>& arguments() {
+  static std::vector<std::string> a;
+  return a;
+}
+}  // namespace
+
+void set_program_arguments(int argc, char** argv) { arguments().assign(argv, argv + argc); }
+const std::vector<std::string>& program_arguments() { return arguments(); }
+
 std::string resolve_data_path(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("ALEXNET_DATA"); env && *env) return env;

@@ -3,12 +3,17 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "backend/capabilities.h"
 #include "backend/net.h"
 #include "model/net_spec.h"
 
 namespace alexnet::cli {
+
+// The program's command line as main() received it (for commands that start copies of themselves).
+void set_program_arguments(int argc, char** argv);
+const std::vector<std::string>& program_arguments();
 
 // Where the data is: `flag` if given, else $ALEXNET_DATA, else ./data if it exists; empty if none.
 std::string resolve_data_path(const std::string& flag);

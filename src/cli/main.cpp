@@ -4,11 +4,13 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
   // A file-size limit (or a full disk) must fail the write with an error we report, not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
+  alexnet::cli::set_program_arguments(argc, argv);
   CLI::App app{"alexnet: train, evaluate and run the AlexNet image classifier on CPUs and GPUs"};
   app.set_version_flag("--version", ALEXNET_VERSION);
   app.require_subcommand(1);

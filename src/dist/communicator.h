@@ -24,6 +24,7 @@ class Communicator {
 
   virtual int rank() const = 0;        // 0 .. size() - 1
   virtual int size() const = 0;        // the number of processes (the world size)
+  virtual int local_rank() const { return 0; }  // among the processes on this machine (picks its GPU)
   virtual std::string transport() const = 0;  // "single process", "MPI (Open MPI 4.1.4)", ...
   bool is_root() const { return rank() == 0; }
 

@@ -46,6 +46,11 @@ class MpiCommunicator final : public Communicator {
     ALEXNET_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
     ALEXNET_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
     ALEXNET_MPI(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+    // The processes sharing this machine's memory, numbered: each takes the GPU of its number.
+    MPI_Comm local = MPI_COMM_NULL;
+    ALEXNET_MPI(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local));
+    ALEXNET_MPI(MPI_Comm_rank(local, &local_rank_));
+    ALEXNET_MPI(MPI_Comm_free(&local));
     char version[MPI_MAX_LIBRARY_VERSION_STRING] = {};
     int length = 0;
     ALEXNET_MPI(MPI_Get_library_version(version, &length));
@@ -59,6 +64,7 @@ class MpiCommunicator final : public Communicator {
 
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
   std::string transport() const override { return cat("MPI (", library_, ")"); }
 
   void allreduce_sum(std::span<float> data) override {
@@ -107,7 +113,7 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
   std::string library_;
   std::vector<MPI_Request> pending_;  // started, not yet completed non-blocking collectives
 };

@@ -182,6 +182,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   // Dropout masks derive from (seed, step, layer, index in the batch): each process draws its own.
   bo.seed = rank == 0 ? c.seed : fingerprint(cat("dropout seed ", c.seed, " rank ", rank));
   bo.label_smoothing = c.label_smoothing;
+  bo.device = comm->local_rank();  // one process per GPU
   std::unique_ptr<Net> net = make_net(c.backend, spec, bo);
   const ParamTable& table = net->params();
   std::vector<float> params(table.total), momentum;

@@ -53,6 +53,7 @@ class CudaNet final : public Net {
     const cudaError_t e = cudaGetDeviceCount(&devices);
     if (e != cudaSuccess || devices == 0)
       fail("no CUDA device is visible (", e != cudaSuccess ? cudaGetErrorString(e) : "0 devices", ")");
+    CUDA_CHECK(cudaSetDevice(options.device % devices));  // before any stream, handle or allocation
     elem_ = options.precision == Precision::BF16 ? Elem::BF16 : Elem::F32;
     esize_ = cuda::elem_size(elem_);
 
