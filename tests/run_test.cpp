@@ -91,6 +91,17 @@ TEST(Run, WeightAverageIsSavedValidatedAndResumeExact) {
   EXPECT_EQ(eval.exit_code, 0) << eval.output;
 }
 
+// --lr-scale-batch: the linear scaling rule, lr x batch / reference batch, is the rate the schedule uses.
+TEST(Run, LinearScalingRuleScalesThePeakRate) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors");
+  auto r = run_alexnet("train --model cifar --width 0.5 --augment none --batch-size 16 --lr 0.05 --lr-scale-batch 64 "
+                       "--steps 1 --print-freq 1 --val-split 0 --no-report --data " + (dir / "d.safetensors") + " --out " + (dir / "run"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("SGD lr 0.0125 (0.05 x 16 / 64)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lr 0.0125 |"), std::string::npos) << r.output;  // the step line: the rate used
+}
+
 TEST(Run, ResumeOfSomethingThatIsNotARunDirectory) {
   TempDir dir;
   auto r = run_alexnet("train --resume " + (dir / "nothing-here"));

@@ -60,6 +60,10 @@ const std::vector<ConfigField>& train_config_fields() {
       {.key = "batch_size", .member = &C::batch_size, .help = "Images per step (per process)", .min = 1, .max = 1 << 20},
       {.key = "lr", .member = &C::lr, .help = "Learning rate (the peak rate for onecycle)", .min = 0,
        .max = double(std::numeric_limits<float>::max()), .min_exclusive = true},
+      {.key = "lr_scale_batch", .member = &C::lr_scale_batch,
+       .help = "Linear scaling rule (Goyal et al.): the rate used is lr x (batch size x processes) / this; 0 = lr as "
+               "given. With --lr 0.05 --lr-scale-batch 64, batch 256 trains at 0.2",
+       .min = 0, .max = 1 << 20},
       {.key = "momentum", .member = &C::momentum, .help = "SGD momentum", .min = 0, .max = 1},
       {.key = "weight_decay", .member = &C::weight_decay, .help = "L2 weight decay (all parameters, as torch.optim.SGD)", .min = 0, .max = 1},
       {.key = "nesterov", .member = &C::nesterov, .help = "Nesterov momentum"},

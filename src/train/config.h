@@ -37,6 +37,7 @@ struct TrainConfig {
   int batch_size = 64;
   float lr = 0.01f, momentum = 0.9f, weight_decay = 0.f, label_smoothing = 0.f;
   bool nesterov = false;
+  int lr_scale_batch = 0;        // >0: linear scaling rule, lr * (batch * processes) / lr_scale_batch
   float ema = 0.f;               // >0: also keep an exponential moving average of the weights
   int epochs = 1;
   int64_t steps = 0;             // >0: exactly this many steps instead of epochs

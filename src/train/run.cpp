@@ -103,10 +103,15 @@ LoaderOptions loader_options(const TrainConfig& c, const TransformConfig& t, con
   return o;
 }
 
+// The peak rate: --lr, or with the linear scaling rule --lr x global batch / lr_scale_batch.
+float peak_lr(const TrainConfig& c) {
+  return c.lr_scale_batch > 0 ? float(double(c.lr) * c.batch_size * c.world_size / c.lr_scale_batch) : c.lr;
+}
+
 ScheduleConfig schedule_for(const TrainConfig& c, int64_t total, int64_t per_epoch) {
   ScheduleConfig s;
   s.kind = c.schedule;
-  s.lr = c.lr;
+  s.lr = peak_lr(c);
   s.total_steps = total;
   s.steps_per_epoch = per_epoch;
   s.warmup_steps = int64_t(std::llround(c.warmup_epochs * double(per_epoch)));
@@ -145,15 +150,20 @@ void print_plan(const TrainConfig& c, const TrainingData& data, const Loader& lo
   std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s\n", spec.variant.c_str(),
                net.params().total, spec.input_size, spec.input_size, spec.num_classes, backend_name(net.backend()),
                precision_name(c.precision));
-  std::fprintf(stderr, "train: %lld steps (%lld per epoch) of batch %d, SGD lr %g momentum %g wd %g%s, schedule %s%s%s\n",
-               (long long)total, (long long)per_epoch, c.batch_size, c.lr, c.momentum, c.weight_decay,
+  const std::string lr = c.lr_scale_batch > 0 ? cat(peak_lr(c), " (", c.lr, " x ", c.batch_size * comm.size(), " / ",
+                                                     c.lr_scale_batch, ")")
+                                               : cat(c.lr);
+  std::fprintf(stderr, "train: %lld steps (%lld per epoch) of batch %d, SGD lr %s momentum %g wd %g%s, schedule %s%s%s\n",
+               (long long)total, (long long)per_epoch, c.batch_size, lr.c_str(), c.momentum, c.weight_decay,
                c.nesterov ? " nesterov" : "", c.schedule.c_str(), c.ema > 0 ? cat(", weight average decay ", c.ema).c_str() : "",
                start > 0 ? cat(", resuming at step ", start).c_str() : "");
   if (comm.size() > 1)
     std::fprintf(stderr, "parallel: %d processes over %s, each its own shard of every epoch; batch %d per process = "
-                         "effective batch %d; lr %g as given (not scaled: for the linear scaling rule use %g); "
-                         "validation sharded over the processes; rank 0 writes the run directory\n",
-                 comm.size(), comm.transport().c_str(), c.batch_size, c.batch_size * comm.size(), c.lr, c.lr * comm.size());
+                         "effective batch %d; lr %s; validation sharded over the processes; rank 0 writes the run "
+                         "directory\n",
+                 comm.size(), comm.transport().c_str(), c.batch_size, c.batch_size * comm.size(),
+                 c.lr_scale_batch > 0 ? "scaled with the global batch"
+                                      : cat(c.lr, " as given (not scaled with the global batch: see lr_scale_batch)").c_str());
   std::fprintf(stderr, "run directory: %s\n", run_dir.c_str());
 }
 
