@@ -84,6 +84,26 @@ if ! "${RUN[@]}" .device/bin/alexnet --help > /dev/null 2> "$OUTDIR/load_error.t
   fi
 fi
 
+# RECIPE=1: instead of the checks, the training recipe of docs/training.md for the seed model at 224 on
+# one GPU (bf16), on the CIFAR-10 JPEGs carried in .device/data/ (gpu_prepare.sh copies them when
+# ../shared/data has them): 10,000 held out as a test set, the rest trained on, the test set measured
+# with flip TTA. Never run yet (no GPU at hand when it was written).
+if [ "${RECIPE:-0}" = 1 ]; then
+  data=.device/data/cifar10-jpeg-train.tar.gz
+  [ -f "$data" ] || { echo "gpu_check: RECIPE=1 needs $data (gpu_prepare.sh copies it)" >&2; exit 2; }
+  echo "== recipe: seed model at 224 on the GPU, bf16"
+  start=$SECONDS
+  timeout $((BUDGET - 60)) "${RUN[@]}" .device/bin/alexnet train --device cuda --precision bf16 --model seed \
+    --data "$data" --holdout 0.2 --val-split 0 --augment standard --epochs "${RECIPE_EPOCHS:-6}" --batch-size 256 \
+    --lr 0.02 --schedule onecycle --nesterov --label-smoothing 0.2 --weight-decay 5e-4 --workers 14 \
+    --print-freq 50 --no-report --out "$OUTDIR/recipe"
+  rc=$?
+  echo "== recipe training: exit $rc after $((SECONDS - start)) s"
+  timeout 50 "${RUN[@]}" .device/bin/alexnet eval --device cuda --checkpoint "$OUTDIR/recipe/last.safetensors" \
+    --data "$data" --tta flip --batch-size 256 --workers 14
+  exit $rc
+fi
+
 # 2. tests, a GPU required: a test that skips (no device visible, a driver problem) fails the check.
 #    cuda_test: whole networks on the GPU; layers_test's cuda_* cases: every layer kind on the GPU.
 test_rc=0

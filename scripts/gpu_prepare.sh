@@ -21,6 +21,8 @@ cmake --build "$BUILD" -j"$JOBS" --target alexnet cuda_test layers_test
 
 rm -rf .device
 mkdir -p .device/bin .device/lib .device/glibc
+# The CIFAR-10 JPEGs (16 MB) for the GPU check's RECIPE=1 mode, when they are beside the repository.
+if [ -f ../shared/data/cifar10-jpeg-train.tar.gz ]; then mkdir -p .device/data && cp ../shared/data/cifar10-jpeg-train.tar.gz .device/data/; fi
 for b in "$BUILD/src/alexnet" "$BUILD/tests/cuda_test" "$BUILD/tests/layers_test"; do
   strip -o ".device/bin/$(basename "$b")" "$b"
 done
