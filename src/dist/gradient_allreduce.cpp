@@ -7,7 +7,7 @@
 namespace alexnet {
 
 GradientAllReduce::GradientAllReduce(Communicator& comm, std::span<float> grads, size_t bucket_floats)
-    : comm_(comm), grads_(grads), bucket_floats_(bucket_floats) {}
+    : comm_(comm), grads_(grads), bucket_floats_(grads.size() <= bucket_floats ? 0 : bucket_floats) {}
 
 void GradientAllReduce::begin(int n) {
   weight_ = float(n);
@@ -37,9 +37,13 @@ void GradientAllReduce::ready(size_t begin, size_t end) {
 }
 
 void GradientAllReduce::finish(double total) {
-  // What is pending, and below it whatever was never announced (all of it without the hook).
-  start(0, pending_end_);
-  comm_.wait_all();
+  if (buckets_ == 0) {  // nothing under way: one blocking all-reduce of the whole buffer
+    for (float& x : grads_) x *= weight_;
+    comm_.allreduce_sum(grads_);
+  } else {  // what is pending, and below it whatever was never announced
+    start(0, pending_end_);
+    comm_.wait_all();
+  }
   const float scale = float(1.0 / total);
   for (float& x : grads_) x *= scale;
 }

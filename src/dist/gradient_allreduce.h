@@ -20,8 +20,10 @@ namespace alexnet {
 
 class GradientAllReduce {
  public:
-  // bucket_floats: start a bucket when it holds at least this many floats (0: one all-reduce of the
-  // whole buffer in finish(), nothing overlapped); the first bucket is at most 1/25 of that.
+  // bucket_floats: start a bucket when it holds at least this many floats; the first bucket is at
+  // most 1/25 of that. 0, or a buffer no bigger than one bucket (the cifar model's 7 MB: measured
+  // 1,386 img/s in buckets against 1,517 at once on 2 processes), is one blocking all-reduce of the
+  // whole buffer in finish(), nothing overlapped.
   GradientAllReduce(Communicator& comm, std::span<float> grads, size_t bucket_floats);
 
   void begin(int n);
