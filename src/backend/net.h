@@ -93,6 +93,7 @@ class Net {
   Net(NetSpec spec, BuildOptions options);
   // Backends call this after layer `layer`'s parameter gradients are written (nothing for layers
   // without parameters, or without a hook).
+  bool announces_gradients() const { return bool(gradients_ready_); }
   void gradients_ready(int layer) const {
     if (!gradients_ready_) return;
     const auto [begin, end] = layer_ranges_[size_t(layer)];

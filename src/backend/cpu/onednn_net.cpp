@@ -134,8 +134,10 @@ class OneDnnNet final : public Net {
     for (size_t i = p.ops.size(); i-- > 0;) {
       p.ops[i]->backward_params();
       if (i > 0) p.ops[i]->backward_data();  // the first layer's only on request (input_grad)
-      ctx_.wait();
-      gradients_ready(int(i));
+      if (announces_gradients()) {  // the gradients of layer i, complete, for data parallelism
+        ctx_.wait();
+        gradients_ready(int(i));
+      }
     }
     ctx_.wait();
     backward_done_ = true;
