@@ -131,19 +131,13 @@ std::string flag_names(const ConfigField& field, bool on_by_default) {
   return (it == aliases.end() ? "" : it->second) + "--" + name;
 }
 
-// Help the table leaves to the command line: how the command line finds what is not given.
-const std::map<std::string, std::string>& cli_help_extra() {
-  static const std::map<std::string, std::string> extra = {
-      {"data", ". Default: $ALEXNET_DATA, then ./data (or --download)"}};
-  return extra;
-}
-
 // One flag per config field that has help, bound to the field, checked against its range.
 void add_config_flags(CLI::App* cmd, TrainConfig& c) {
   for (const ConfigField& field : train_config_fields()) {
     if (!field.help) continue;
     std::string help = field.help;
-    if (auto it = cli_help_extra().find(field.key); it != cli_help_extra().end()) help += it->second;
+    // Where the command line looks when --data is not given (the table does not know the environment).
+    if (std::string_view(field.key) == "data") help += ". Default: $ALEXNET_DATA, then ./data (or --download)";
     std::visit(
         [&](auto member) {
           auto& value = c.*member;

@@ -18,8 +18,6 @@ namespace {
 
 std::vector<std::string> augment_presets() { return {"none", "seed", "standard", "paper"}; }
 
-constexpr double kInf = ConfigField::kNone;
-
 }  // namespace
 
 const std::vector<ConfigField>& train_config_fields() {
@@ -118,8 +116,8 @@ std::string ConfigField::accepted() const {
     for (size_t i = 0; i < c.size(); ++i) s += (i ? (i + 1 == c.size() ? " or " : ", ") : "") + c[i];
     return s;
   }
-  if (min_exclusive) return max < kInf ? cat("more than ", min, ", at most ", max) : cat("more than ", min);
-  if (max < kInf) return cat(min, " to ", max);
+  if (min_exclusive) return max < kUnbounded ? cat("more than ", min, ", at most ", max) : cat("more than ", min);
+  if (max < kUnbounded) return cat(min, " to ", max);
   if (min == 0) return "0 or more";
   return cat("at least ", min);
 }

@@ -76,12 +76,12 @@ struct ConfigField {
                               uint64_t TrainConfig::*, float TrainConfig::*, double TrainConfig::*,
                               bool TrainConfig::*, std::vector<int> TrainConfig::*, BackendKind TrainConfig::*,
                               Precision TrainConfig::*>;
-  static constexpr double kNone = std::numeric_limits<double>::infinity();
+  static constexpr double kUnbounded = std::numeric_limits<double>::infinity();
 
   const char* key;                 // JSON key; the flag is --key with '-' for '_'
   Member member;
   const char* help = nullptr;      // nullptr: no flag of its own (chosen another way, or only recorded)
-  double min = -kNone, max = kNone;  // numbers (each element of a list): the accepted range, inclusive
+  double min = -kUnbounded, max = kUnbounded;  // numbers (each element of a list): the accepted range, inclusive
   bool min_exclusive = false;      // ... or above min
   std::vector<std::string> (*choices)() = nullptr;  // strings: the accepted values
   bool resumable = false;          // may be changed when a run is resumed

@@ -260,6 +260,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
     return combine_evaluations(*comm, val_shard->size() ? evaluate(*net, *val_shard, eo) : EvalResult{});
   };
   auto validate = [&](report::EpochRecord& record) {
+    if (ema.empty()) net->get_params(params);  // with --ema, every step has fetched them already
     const EvalResult er = evaluate_here();
     result.val_top1 = er.top1, result.val_top5 = er.top5;
     record.values.insert({{"val_loss", er.loss}, {"val_top1", er.top1}, {"val_top5", er.top5}});
@@ -268,14 +269,12 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
                         nlohmann::json{{"classes", model.classes}, {"matrix", er.confusion}}.dump() + "\n");
     if (er.top1 > state.best_top1) {
       state.best_top1 = er.top1;
-      net->get_params(params);
       if (root) save_weights_file((dir / "best.safetensors").string(), table, params, model, config_json, state.step);
     }
     if (root)
       std::printf("epoch %lld validation: loss %.4f, top-1 %.2f%%, top-5 %.2f%% (best top-1 %.2f%%) on %lld images\n",
                   (long long)record.epoch, er.loss, er.top1 * 100, er.top5 * 100, state.best_top1 * 100, (long long)er.n);
     if (!ema.empty()) {  // the average, evaluated in the same network, then the raw weights back
-      net->get_params(params);
       net->set_params(ema);
       const EvalResult ee = evaluate_here();
       net->set_params(params);
