@@ -49,7 +49,7 @@ NetSpec build(std::string variant, const std::vector<ConvRow>& convs, int defaul
   spec.variant = std::move(variant);
   spec.input_size = o.input_size ? o.input_size : default_input;
   spec.num_classes = o.num_classes;
-  spec.init = init;
+  spec.init = o.init.empty() ? init : parse_init_scheme(o.init);
   const float p = o.dropout >= 0 ? o.dropout : 0.5f;
   const int hidden = o.hidden ? o.hidden : scaled(default_hidden, o.width);
 
@@ -81,6 +81,23 @@ NetSpec build(std::string variant, const std::vector<ConvRow>& convs, int defaul
 }
 
 }  // namespace
+
+const char* init_scheme_name(InitScheme s) {
+  switch (s) {
+    case InitScheme::PyTorchDefault: return "pytorch";
+    case InitScheme::Paper: return "paper";
+    case InitScheme::Kaiming: return "kaiming";
+  }
+  return "?";
+}
+
+std::vector<std::string> init_scheme_names() { return {"pytorch", "paper", "kaiming"}; }
+
+InitScheme parse_init_scheme(std::string_view name) {
+  for (InitScheme s : {InitScheme::PyTorchDefault, InitScheme::Paper, InitScheme::Kaiming})
+    if (name == init_scheme_name(s)) return s;
+  fail("unknown initialisation '", name, "' (expected pytorch, paper or kaiming)");
+}
 
 std::vector<std::string> net_variants() { return {"seed", "paper", "torchvision", "cifar"}; }
 
@@ -185,8 +202,12 @@ ParamTable make_param_table(const NetSpec& spec) {
 void init_params(const NetSpec& spec, const ParamTable& table, std::span<float> params, uint64_t seed) {
   ALEXNET_ASSERT(params.size() == table.total, "init_params: buffer size");
   // Paper: biases of conv2, conv4, conv5 and the hidden fully connected layers are 1.
-  int conv_index = 0, linear_index = 0, linears = 0;
-  for (const Layer& l : spec.layers) linears += std::holds_alternative<Linear>(l.op);
+  int conv_index = 0, linear_index = 0, linears = 0, last_weighted = -1;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    linears += std::holds_alternative<Linear>(spec.layers[i].op);
+    if (std::holds_alternative<Linear>(spec.layers[i].op) || std::holds_alternative<Conv2d>(spec.layers[i].op))
+      last_weighted = int(i);
+  }
   std::vector<float> bias_value(spec.layers.size(), 0.f);
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     if (std::holds_alternative<Conv2d>(spec.layers[i].op)) {
@@ -205,10 +226,16 @@ void init_params(const NetSpec& spec, const ParamTable& table, std::span<float> 
       for (size_t i = 0; i < p.numel; ++i) dst[i] = is_weight ? float(0.01 * rng.normal()) : bias_value[size_t(p.layer)];
       continue;
     }
-    // nn.Conv2d / nn.Linear: kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); the bias too.
     const ParamInfo& weight = is_weight ? p : *table.find(spec.layers[size_t(p.layer)].name + ".weight");
     int64_t fan_in = 1;
     for (size_t d = 1; d < weight.shape.size(); ++d) fan_in *= weight.shape[d];
+    if (spec.init == InitScheme::Kaiming) {  // gain sqrt(2) before a ReLU; the classifier's last layer has none
+      const bool last = p.layer == last_weighted;
+      const double stddev = std::sqrt((last ? 1.0 : 2.0) / double(fan_in));
+      for (size_t i = 0; i < p.numel; ++i) dst[i] = is_weight ? float(stddev * rng.normal()) : 0.f;
+      continue;
+    }
+    // nn.Conv2d / nn.Linear: kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in); the bias too.
     const double bound = 1.0 / std::sqrt(double(fan_in));
     for (size_t i = 0; i < p.numel; ++i) dst[i] = float(rng.uniform(-bound, bound));
   }

@@ -17,7 +17,13 @@ namespace alexnet {
 enum class InitScheme {
   PyTorchDefault,  // nn.Conv2d / nn.Linear reset_parameters: kaiming-uniform(a=sqrt 5) weights, U(±1/sqrt(fan_in)) bias
   Paper,           // Krizhevsky et al. 2012: weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6, fc7; else 0
+  Kaiming,         // He et al. 2015 for ReLU networks: weights N(0, 2/fan_in), the last layer's N(0, 1/fan_in); biases 0
 };
+
+// "pytorch", "paper", "kaiming"; and back (throws alexnet::Error for anything else).
+const char* init_scheme_name(InitScheme s);
+InitScheme parse_init_scheme(std::string_view name);
+std::vector<std::string> init_scheme_names();
 
 struct NetOptions {
   int num_classes = 1000;
@@ -25,6 +31,7 @@ struct NetOptions {
   int hidden = 0;        // fully connected hidden size; 0 = the variant's default times `width`
   int input_size = 0;    // 0 = the variant's default (224, 227 or 32)
   float dropout = -1.f;  // <0 = the variant's default (0.5)
+  std::string init;      // "" = the variant's own initialisation; else an init_scheme_names() entry
 };
 
 struct NetSpec {

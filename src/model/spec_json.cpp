@@ -58,7 +58,7 @@ nlohmann::json net_spec_json(const NetSpec& spec) {
           {"in_channels", spec.in_channels},
           {"input_size", spec.input_size},
           {"num_classes", spec.num_classes},
-          {"init", spec.init == InitScheme::Paper ? "paper" : "pytorch"},
+          {"init", init_scheme_name(spec.init)},
           {"layers", std::move(layers)},
           {"params", std::move(params)},
           {"num_params", table.total}};

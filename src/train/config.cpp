@@ -18,6 +18,12 @@ namespace {
 
 std::vector<std::string> augment_presets() { return {"none", "seed", "standard", "paper"}; }
 
+std::vector<std::string> init_schemes() {
+  std::vector<std::string> s = init_scheme_names();
+  s.insert(s.begin(), "auto");
+  return s;
+}
+
 }  // namespace
 
 const std::vector<ConfigField>& train_config_fields() {
@@ -32,6 +38,11 @@ const std::vector<ConfigField>& train_config_fields() {
       {.key = "hidden", .member = &C::hidden, .help = "Units of FC6 and FC7 (0 = the model's own)", .min = 0, .max = 65536},
       {.key = "input_size", .member = &C::input_size, .help = "Input height and width (0 = the model's own)", .min = 0, .max = 4096},
       {.key = "dropout", .member = &C::dropout, .help = "Dropout probability in the classifier (negative = 0.5)", .min = -1, .max = 0.99},
+      {.key = "init_scheme", .member = &C::init_scheme,
+       .help = "Random initialisation: auto (the model's own: paper for paper, else pytorch), pytorch (nn.Conv2d/"
+               "nn.Linear's default), paper (N(0, 0.01), biases 1 as the 2012 paper), kaiming (He et al.: "
+               "N(0, 2/fan_in), zero biases; no plateau at chance at the start of training)",
+       .choices = init_schemes},
       {.key = "data", .member = &C::data,
        .help = "Training data: CIFAR-10/100 binary (folder or .tar.gz), an ImageFolder (folder, .tar, .tar.gz) or a "
                ".safetensors tensor dataset",

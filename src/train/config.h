@@ -25,6 +25,7 @@ struct TrainConfig {
   int hidden = 0;                // 0: the variant's own
   int input_size = 0;            // 0: the variant's own
   float dropout = -1.f;          // <0: the variant's own (0.5)
+  std::string init_scheme = "auto";  // auto: the variant's own; pytorch, paper, kaiming
   // data
   std::string data;              // a path (any format open_dataset reads)
   std::string augment = "seed";  // none, seed, standard, paper

@@ -70,7 +70,7 @@ std::string default_run_dir(const std::string& model) {
 ModelInfo model_for(const TrainConfig& c, const Dataset& train) {
   ModelInfo m;
   m.variant = c.model;
-  m.options = {c.num_classes, c.width, c.hidden, c.input_size, c.dropout};
+  m.options = {c.num_classes, c.width, c.hidden, c.input_size, c.dropout, c.init_scheme == "auto" ? "" : c.init_scheme};
   m.classes = train.classes();
   m.small_images = has_small_images(train);
   if (!m.small_images) m.mean = kImageNetMean, m.std = kImageNetStd;
@@ -147,9 +147,11 @@ void print_plan(const TrainConfig& c, const TrainingData& data, const Loader& lo
   if (data.holdout)
     std::fprintf(stderr, "test set: %zu images held out (%g%%), not used in training or validation; eval measures on them\n",
                  data.holdout->size(), c.holdout * 100);
-  std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s\n", spec.variant.c_str(),
-               net.params().total, spec.input_size, spec.input_size, spec.num_classes, backend_name(net.backend()),
-               precision_name(c.precision));
+  std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s; initialisation %s\n",
+               spec.variant.c_str(), net.params().total, spec.input_size, spec.input_size, spec.num_classes,
+               backend_name(net.backend()), precision_name(c.precision),
+               start > 0 ? "from the checkpoint" : !c.init.empty() ? cat(init_scheme_name(spec.init), ", then ", c.init).c_str()
+                                                 : init_scheme_name(spec.init));
   const std::string lr = c.lr_scale_batch > 0 ? cat(peak_lr(c), " (", c.lr, " x ", c.batch_size * comm.size(), " / ",
                                                      c.lr_scale_batch, ")")
                                                : cat(c.lr);
