@@ -84,6 +84,11 @@ class Net {
   // gradients of the last backward().
   virtual void sgd_step(const SgdOptions& sgd, float lr) = 0;
 
+  // Returns when all work queued on the backend is done. The CPU backends' calls return when their
+  // work is done (nothing to wait for); the CUDA backend waits for its stream. Timers call it before
+  // reading the clock.
+  virtual void synchronize() const {}
+
   // ---- inspection, for tests and per-layer reports: host fp32 NCHW copies
   virtual Tensor activation(int layer) const = 0;       // output of layer i, [n, C, H, W] or [n, F]
   virtual Tensor activation_grad(int layer) const = 0;  // d loss / d (output of layer i)

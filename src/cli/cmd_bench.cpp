@@ -80,8 +80,14 @@ void run_per_layer(const BenchFlags& f) {
     std::vector<float> x(size_t(B) * in.numel());
     for (float& v : x) v = float(rng.normal());
     const std::vector<int64_t> labels(static_cast<size_t>(B), 0);
-    double tf = time_median(f.warmup, f.steps, [&](int s) { net->forward(x.data(), B, Mode::Train, uint64_t(s)); });
-    double tb = time_median(f.warmup, f.steps, [&](int) { net->backward(labels.data()); });
+    double tf = time_median(f.warmup, f.steps, [&](int s) {
+      net->forward(x.data(), B, Mode::Train, uint64_t(s));
+      net->synchronize();
+    });
+    double tb = time_median(f.warmup, f.steps, [&](int) {
+      net->backward(labels.data());
+      net->synchronize();
+    });
     total_f += tf, total_b += tb;
     const std::string out = shapes[i].flat ? cat(shapes[i].c) : cat(shapes[i].c, "x", shapes[i].h, "x", shapes[i].w);
     std::printf("%-16s %-20s %-18s %10.2f %10.2f\n", spec.layers[i].name.c_str(), layer_kind(spec.layers[i].op), out.c_str(),
@@ -149,13 +155,17 @@ void run_bench(const BenchFlags& f) {
       net->forward(input.data(), B, Mode::Train, uint64_t(i));
       net->backward(labels.data());
       net->sgd_step(sgd, 1e-4f);
+      net->synchronize();
     });
     out["train_step_ms"] = t * 1e3;
     out["train_img_s"] = B / t;
     std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s\n", t * 1e3, B / t);
   }
   if (!f.train_only) {
-    const double t = time_median(f.warmup, f.steps, [&](int) { net->forward(input.data(), B, Mode::Eval); });
+    const double t = time_median(f.warmup, f.steps, [&](int) {
+      net->forward(input.data(), B, Mode::Eval);  // on a GPU this only queues the work: wait for it
+      net->synchronize();
+    });
     out["infer_step_ms"] = t * 1e3;
     out["infer_img_s"] = B / t;
     std::fprintf(stderr, "inference: %.1f ms/batch, %.2f img/s\n", t * 1e3, B / t);

@@ -273,6 +273,7 @@ class CudaNet final : public Net {
     return i > 0 && std::holds_alternative<ReLU>(spec_.layers[i].op) && is_weighted(spec_.layers[i - 1].op);
   }
   void sync() const { CUDA_CHECK(cudaStreamSynchronize(stream_.get())); }
+  void synchronize() const override { sync(); }
 
   // Layer i's op: the layer table's entry, dispatched to its file in ops/.
   std::unique_ptr<cuda::Op> make_op(size_t i, size_t weight_at, size_t bias_at) const {

@@ -11,7 +11,10 @@
 
 namespace alexnet::cuda {
 
-// One zero-filled device allocation.
+// One zero-filled device allocation. The fill runs on the legacy default stream, which the net's
+// non-blocking stream does not wait for, so the constructor waits for it: the memory is zero before
+// any work on any stream can touch it (allocation happens at construction and first-use planning,
+// never inside a step).
 class DeviceMemory {
  public:
   DeviceMemory() = default;
@@ -19,6 +22,7 @@ class DeviceMemory {
     if (bytes == 0) return;
     CUDA_CHECK(cudaMalloc(&ptr_, bytes));
     CUDA_CHECK(cudaMemset(ptr_, 0, bytes));
+    CUDA_CHECK(cudaStreamSynchronize(cudaStreamLegacy));
   }
   ~DeviceMemory() { release(); }
   DeviceMemory(DeviceMemory&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
