@@ -54,7 +54,7 @@ TEST(Init, KaimingIsHeNormalWithZeroBiasesAndAPlainLastLayer) {
       continue;
     }
     const double want = std::sqrt((e.name == last ? 1.0 : 2.0) / double(fan_in(e)));
-    // A normal sample of n >= 1,440 values: its standard deviation is within 6% of sigma (> 4 sigmas).
+    // A normal sample of n >= 3,600 values (features.0): its standard deviation is within 6% of sigma (> 4 sigmas).
     EXPECT_NEAR(m.stddev / want, 1.0, 0.06) << e.name << " (" << e.numel << " values)";
     EXPECT_NEAR(m.mean / want, 0.0, 0.12) << e.name;
     EXPECT_GT(m.max_abs, 2.0 * want) << e.name << ": normal, not uniform in +-sqrt(3) sigma";

@@ -91,10 +91,16 @@ const char* init_scheme_name(InitScheme s) {
   return "?";
 }
 
-std::vector<std::string> init_scheme_names() { return {"pytorch", "paper", "kaiming"}; }
+constexpr InitScheme kInitSchemes[] = {InitScheme::PyTorchDefault, InitScheme::Paper, InitScheme::Kaiming};
+
+std::vector<std::string> init_scheme_names() {
+  std::vector<std::string> names;
+  for (InitScheme s : kInitSchemes) names.emplace_back(init_scheme_name(s));
+  return names;
+}
 
 InitScheme parse_init_scheme(std::string_view name) {
-  for (InitScheme s : {InitScheme::PyTorchDefault, InitScheme::Paper, InitScheme::Kaiming})
+  for (InitScheme s : kInitSchemes)
     if (name == init_scheme_name(s)) return s;
   fail("unknown initialisation '", name, "' (expected pytorch, paper or kaiming)");
 }
@@ -202,12 +208,9 @@ ParamTable make_param_table(const NetSpec& spec) {
 void init_params(const NetSpec& spec, const ParamTable& table, std::span<float> params, uint64_t seed) {
   ALEXNET_ASSERT(params.size() == table.total, "init_params: buffer size");
   // Paper: biases of conv2, conv4, conv5 and the hidden fully connected layers are 1.
-  int conv_index = 0, linear_index = 0, linears = 0, last_weighted = -1;
-  for (size_t i = 0; i < spec.layers.size(); ++i) {
-    linears += std::holds_alternative<Linear>(spec.layers[i].op);
-    if (std::holds_alternative<Linear>(spec.layers[i].op) || std::holds_alternative<Conv2d>(spec.layers[i].op))
-      last_weighted = int(i);
-  }
+  int conv_index = 0, linear_index = 0, linears = 0;
+  for (const Layer& l : spec.layers) linears += std::holds_alternative<Linear>(l.op);
+  const int last_weighted = table.entries.empty() ? -1 : table.entries.back().layer;  // the classifier's output layer
   std::vector<float> bias_value(spec.layers.size(), 0.f);
   for (size_t i = 0; i < spec.layers.size(); ++i) {
     if (std::holds_alternative<Conv2d>(spec.layers[i].op)) {

@@ -147,11 +147,11 @@ void print_plan(const TrainConfig& c, const TrainingData& data, const Loader& lo
   if (data.holdout)
     std::fprintf(stderr, "test set: %zu images held out (%g%%), not used in training or validation; eval measures on them\n",
                  data.holdout->size(), c.holdout * 100);
+  std::string initialisation = start > 0 ? "from the checkpoint" : init_scheme_name(spec.init);
+  if (start == 0 && !c.init.empty()) initialisation += ", then " + c.init;
   std::fprintf(stderr, "model: %s, %zu parameters, input %dx%d, %d classes; %s %s; initialisation %s\n",
                spec.variant.c_str(), net.params().total, spec.input_size, spec.input_size, spec.num_classes,
-               backend_name(net.backend()), precision_name(c.precision),
-               start > 0 ? "from the checkpoint" : !c.init.empty() ? cat(init_scheme_name(spec.init), ", then ", c.init).c_str()
-                                                 : init_scheme_name(spec.init));
+               backend_name(net.backend()), precision_name(c.precision), initialisation.c_str());
   const std::string lr = c.lr_scale_batch > 0 ? cat(peak_lr(c), " (", c.lr, " x ", c.batch_size * comm.size(), " / ",
                                                      c.lr_scale_batch, ")")
                                                : cat(c.lr);
