@@ -146,7 +146,9 @@ TEST(CudaNet, FullSizeSeedForward) {
   NetOptions o;
   o.num_classes = 10;
   const NetSpec spec = make_net_spec("seed", o);
-  const BuildOptions b{2, Precision::F32, 3, 0.f};
+  BuildOptions b;
+  b.max_batch = 2;
+  b.seed = 3;
   auto ref = make_net(BackendKind::Reference, spec, b);
   auto gpu = make_net(BackendKind::CUDA, spec, b);
   std::vector<float> params(ref->params().total);
@@ -170,7 +172,9 @@ TEST(CudaNet, FullSizeSeedForward) {
 TEST(CudaNet, ErrorsAreClear) {
   REQUIRE_GPU();
   const NetSpec spec = pool_conv_spec();
-  auto gpu = make_net(BackendKind::CUDA, spec, {4, Precision::F32, 0, 0.f});
+  BuildOptions four;
+  four.max_batch = 4;
+  auto gpu = make_net(BackendKind::CUDA, spec, four);
   std::vector<float> input(size_t(5) * 3 * 15 * 15, 0.f);
   EXPECT_THROW(gpu->forward(input.data(), 5, Mode::Train), Error);
   EXPECT_THROW(gpu->input_grad(), Error);
@@ -185,7 +189,7 @@ TEST(CudaNet, ErrorsAreClear) {
 TEST(CudaNet, NoDeviceIsAnError) {
   if (no_gpu_reason().empty()) GTEST_SKIP() << "a CUDA device is visible";
   try {
-    make_net(BackendKind::CUDA, pool_conv_spec(), {4, Precision::F32, 0, 0.f});
+    make_net(BackendKind::CUDA, pool_conv_spec(), BuildOptions{});
     FAIL() << "make_net(CUDA) without a device did not throw";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no CUDA device"), std::string::npos) << e.what();

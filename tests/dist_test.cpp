@@ -46,6 +46,8 @@ class RecordingCommunicator final : public Communicator {
   std::string transport() const override { return "recording"; }
   void allreduce_sum(std::span<float> d) override { started.push_back({size_t(d.data() - base), size_t(d.data() - base) + d.size()}); }
   void allreduce_sum(std::span<double>) override {}
+  void allgather(std::span<const float>, std::span<float>, std::span<const int>) override { ADD_FAILURE() << "allgather"; }
+  std::unique_ptr<Communicator> split(int, int) override { return nullptr; }
   void broadcast(std::span<std::byte>, int) override {}
   void barrier() override {}
   [[noreturn]] void abort(int code) override { std::exit(code); }

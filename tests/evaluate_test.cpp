@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/net.h"
+#include "test_util.h"
 #include "data/readers.h"
 #include "test_cli_util.h"
 #include "train/evaluate.h"
@@ -38,7 +39,7 @@ TEST(Evaluate, FlipAveragesTheSoftmaxOfEachImageAndItsMirror) {
   o.width = 0.25;
   o.hidden = 16;
   const NetSpec spec = make_net_spec("cifar", o);
-  auto net = make_net(BackendKind::Reference, spec, {N, Precision::F32, 1});
+  auto net = make_net(BackendKind::Reference, spec, test::build_options(N, Precision::F32, 1));
   std::vector<float> params(net->params().total);
   init_params(spec, net->params(), params, 3);
   net->set_params(params);

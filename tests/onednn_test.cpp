@@ -162,7 +162,7 @@ TEST_P(OneDnnFullSize, SeedBatch64MatchesSmallerBatches) {
   o.dropout = 0.f;
   const NetSpec spec = make_net_spec("seed", o);
   const int n = 64;
-  auto net = make_net(BackendKind::OneDNN, spec, {n, GetParam(), 1});
+  auto net = make_net(BackendKind::OneDNN, spec, test::build_options(n, GetParam(), 1));
   std::vector<float> params(net->params().total);
   init_params(spec, net->params(), params, 1);
   net->set_params(params);
@@ -201,8 +201,8 @@ INSTANTIATE_TEST_SUITE_P(Precisions, OneDnnFullSize, ::testing::Values(Precision
 
 TEST(OneDnnNet, RejectsTf32AndBadInput) {
   const NetSpec spec = tiny(3, 5, {{"f", Flatten{}}, {"l", Linear{75, 7}}});
-  EXPECT_THROW(make_net(BackendKind::OneDNN, spec, {4, Precision::TF32}), Error);
-  auto net = make_net(BackendKind::OneDNN, spec, {4, Precision::F32});
+  EXPECT_THROW(make_net(BackendKind::OneDNN, spec, test::build_options(4, Precision::TF32)), Error);
+  auto net = make_net(BackendKind::OneDNN, spec, test::build_options(4, Precision::F32));
   std::vector<float> x(5 * 75);
   EXPECT_THROW(net->forward(x.data(), 5, Mode::Train), Error);
   EXPECT_THROW(net->backward(nullptr), Error);
@@ -297,7 +297,7 @@ TEST(OneDnnBenchmark, DISABLED_SeedBatch64) {
       std::printf("%s: %s\n", precision_name(precision), unsupported_reason(BackendKind::OneDNN, precision).c_str());
       continue;
     }
-    auto net = make_net(BackendKind::OneDNN, spec, {n, precision, 1});
+    auto net = make_net(BackendKind::OneDNN, spec, test::build_options(n, precision, 1));
     std::vector<float> params(net->params().total);
     init_params(spec, net->params(), params, 1);
     net->set_params(params);

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "backend/capabilities.h"
+#include "backend/net.h"
 #include "tensor/safetensors.h"
 #include "tensor/tensor.h"
 
@@ -29,6 +30,16 @@ namespace alexnet::test {
   } while (0)
 
 // A file under tests/golden/ of the source tree.
+// Build options by position, as the tests use them (an aggregate initialiser would have to name
+// every member).
+inline BuildOptions build_options(int max_batch, Precision precision = Precision::F32, uint64_t seed = 0) {
+  BuildOptions o;
+  o.max_batch = max_batch;
+  o.precision = precision;
+  o.seed = seed;
+  return o;
+}
+
 inline std::string golden_path(const std::string& name) { return std::string(ALEXNET_SOURCE_DIR) + "/tests/golden/" + name; }
 
 // "[1, 0, 3, 2]": the multi-index of flat element `i` in `shape` (or "[i]" without a shape).

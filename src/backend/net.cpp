@@ -41,6 +41,12 @@ Net::Net(NetSpec spec, BuildOptions options)
     begin = std::min(begin, p.offset);
     end = std::max(end, p.offset + p.numel);
   }
+  if (!options_.layer_ids.empty() && options_.layer_ids.size() != spec_.layers.size())
+    fail("layer_ids names ", options_.layer_ids.size(), " layers; the network has ", spec_.layers.size());
+}
+
+void Net::backward_from(const float*) {
+  fail("the ", backend_name(backend()), " backend has no backward pass from an output gradient (backward_from)");
 }
 
 }  // namespace alexnet

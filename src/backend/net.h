@@ -39,6 +39,9 @@ struct BuildOptions {
   uint64_t seed = 0;           // dropout masks derive from (seed, step, layer, element)
   float label_smoothing = 0.f; // cross-entropy target smoothing, as torch.nn.CrossEntropyLoss
   int device = 0;              // CUDA: which visible GPU (modulo their number); one process per GPU passes its local rank
+  // A net that is one part of a larger network (dist/split_net.h) draws the dropout masks of that
+  // network: layer i's masks are keyed by layer_ids[i], its index there. Empty: each layer's own index.
+  std::vector<int> layer_ids;
 };
 
 class Net {
@@ -80,6 +83,11 @@ class Net {
   // Softmax cross-entropy of the last forward's logits (mean over the batch, labels in [0, classes))
   // and the backward pass through every layer. Returns the loss. Requires forward(..., Mode::Train).
   virtual float backward(const int64_t* labels) = 0;
+  // The backward pass from the gradient of the last layer's output instead of a loss: `dout` is host
+  // fp32 in the layout activation(last) returns ([n, C, H, W] or [n, F]). For a net that is one part
+  // of a larger network (dist/split_net.h); input_grad() then gives the gradient to pass on. Requires
+  // forward(..., Mode::Train). The CUDA backend does not offer it (throws alexnet::Error).
+  virtual void backward_from(const float* dout);
   // p -= lr * momentum-SGD direction (PyTorch's torch.optim.SGD) over the whole buffer, using the
   // gradients of the last backward().
   virtual void sgd_step(const SgdOptions& sgd, float lr) = 0;
@@ -98,6 +106,8 @@ class Net {
   Net(NetSpec spec, BuildOptions options);
   // Backends call this after layer `layer`'s parameter gradients are written (nothing for layers
   // without parameters, or without a hook).
+  // The index that keys layer i's dropout masks (BuildOptions::layer_ids).
+  int dropout_layer(int i) const { return options_.layer_ids.empty() ? i : options_.layer_ids.at(size_t(i)); }
   bool announces_gradients() const { return bool(gradients_ready_); }
   void gradients_ready(int layer) const {
     if (!gradients_ready_) return;

@@ -72,11 +72,24 @@ class ReferenceNet final : public Net {
     const int C = spec_.num_classes;
     for (int i = 0; i < n_; ++i)
       if (labels[i] < 0 || labels[i] >= C) fail("label ", labels[i], " out of range [0, ", C, ")");
-    std::fill(grads_.begin(), grads_.end(), 0.f);
     const size_t L = spec_.layers.size();
     dacts_[L - 1].assign(acts_[L - 1].size(), 0.f);
     const float loss = softmax_cross_entropy(dacts_[L - 1].data(), acts_[L - 1].data(), labels, n_, C,
                                              options_.label_smoothing);
+    backprop();
+    return loss;
+  }
+
+  void backward_from(const float* dout) override {
+    if (mode_ != Mode::Train || n_ == 0) fail("backward_from() needs a forward pass in training mode first");
+    dacts_.back().assign(dout, dout + acts_.back().size());
+    backprop();
+  }
+
+  // Every layer's backward, last to first, from dacts_.back().
+  void backprop() {
+    std::fill(grads_.begin(), grads_.end(), 0.f);
+    const size_t L = spec_.layers.size();
     const ActShape in_shape{spec_.in_channels, spec_.input_size, spec_.input_size};
     for (size_t i = L; i-- > 0;) {
       std::vector<float>& din = i ? dacts_[i - 1] : dinput_;
@@ -84,7 +97,6 @@ class ReferenceNet final : public Net {
       backward_layer(int(i), i ? acts_[i - 1].data() : input_.data(), i ? shapes_[i - 1] : in_shape, din.data());
       gradients_ready(int(i));
     }
-    return loss;
   }
 
   void sgd_step(const SgdOptions& sgd, float lr) override {
@@ -121,7 +133,7 @@ class ReferenceNet final : public Net {
           } else if constexpr (std::is_same_v<T, Dropout>) {
             if (mode_ == Mode::Train && op.p > 0.f) {
               saved_[size_t(i)].assign(count, 0.f);
-              dropout_forward(y, saved_[size_t(i)].data(), x, count, op.p, dropout_key(options_.seed, step, i));
+              dropout_forward(y, saved_[size_t(i)].data(), x, count, op.p, dropout_key(options_.seed, step, dropout_layer(i)));
             } else {
               saved_[size_t(i)].clear();
               std::copy(x, x + count, y);

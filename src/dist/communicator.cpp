@@ -1,5 +1,6 @@
 #include "dist/communicator.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -18,6 +19,12 @@ class SingleProcess final : public Communicator {
   void broadcast(std::span<std::byte>, int root) override {
     if (root != 0) fail("broadcast from rank ", root, " in a single process");
   }
+  void allgather(std::span<const float> mine, std::span<float> all, std::span<const int> counts) override {
+    if (counts.size() != 1 || size_t(counts[0]) != mine.size() || all.size() != mine.size())
+      fail("allgather: ", mine.size(), " floats into ", all.size(), " in a single process");
+    std::copy(mine.begin(), mine.end(), all.begin());
+  }
+  std::unique_ptr<Communicator> split(int, int) override { return std::make_unique<SingleProcess>(); }
   void barrier() override {}
   [[noreturn]] void abort(int code) override { std::exit(code); }
 };

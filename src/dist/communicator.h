@@ -38,9 +38,16 @@ class Communicator {
   virtual void start_allreduce_sum(std::span<float> data) { allreduce_sum(data); }
   virtual void progress() {}
   virtual void wait_all() {}
+  // Process r contributes `mine` (counts[r] floats; counts has size() entries); afterwards every
+  // process holds all contributions in rank order in `all` (sum of counts floats).
+  virtual void allgather(std::span<const float> mine, std::span<float> all, std::span<const int> counts) = 0;
   // Root's bytes are copied to every process (same length everywhere).
   virtual void broadcast(std::span<std::byte> data, int root) = 0;
   virtual void barrier() = 0;
+  // The processes of this group that pass the same `color`, numbered by `key` (then by rank): a new
+  // group for collectives among them (the columns of one split model, the replicas of one column).
+  // Every process of this group must call it. abort() of any group ends every process.
+  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
   // Ends every process of the group with `code`, as soon as the transport can (does not return).
   [[noreturn]] virtual void abort(int code) = 0;
 

@@ -57,9 +57,40 @@ class MpiCommunicator final : public Communicator {
     library_ = version;
     if (const size_t cut = library_.find_first_of(",\n"); cut != std::string::npos) library_.resize(cut);
   }
+  // A group split off another (split()): the same process, another communicator.
+  MpiCommunicator(MPI_Comm comm, int local_rank, std::string library)
+      : comm_(comm), owns_(true), local_rank_(local_rank), library_(std::move(library)) {
+    ALEXNET_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    ALEXNET_MPI(MPI_Comm_rank(comm_, &rank_));
+    ALEXNET_MPI(MPI_Comm_size(comm_, &size_));
+  }
   ~MpiCommunicator() override {
     int finalized = 0;
-    if (MPI_Finalized(&finalized) == MPI_SUCCESS && !finalized) MPI_Finalize();  // nothing to report to at exit
+    if (MPI_Finalized(&finalized) != MPI_SUCCESS || finalized) return;
+    if (owns_)
+      MPI_Comm_free(&comm_);
+    else
+      MPI_Finalize();  // nothing to report to at exit
+  }
+
+  std::unique_ptr<Communicator> split(int color, int key) override {
+    MPI_Comm sub = MPI_COMM_NULL;
+    ALEXNET_MPI(MPI_Comm_split(comm_, color, key, &sub));
+    return std::make_unique<MpiCommunicator>(sub, local_rank_, library_);
+  }
+  void allgather(std::span<const float> mine, std::span<float> all, std::span<const int> counts) override {
+    if (counts.size() != size_t(size_) || size_t(counts[size_t(rank_)]) != mine.size())
+      fail("allgather: ", mine.size(), " floats from rank ", rank_, ", counts for ", counts.size(), " processes");
+    std::vector<int> displs(counts.size(), 0);
+    size_t total = 0;
+    for (size_t r = 0; r < counts.size(); ++r) {
+      if (total > size_t(std::numeric_limits<int>::max())) fail("allgather: more than 2^31 floats");
+      displs[r] = int(total);
+      total += size_t(counts[r]);
+    }
+    if (total != all.size()) fail("allgather: ", total, " floats into a buffer of ", all.size());
+    ALEXNET_MPI(MPI_Allgatherv(mine.data(), int(mine.size()), MPI_FLOAT, all.data(), counts.data(), displs.data(),
+                               MPI_FLOAT, comm_));
   }
 
   int rank() const override { return rank_; }
@@ -70,20 +101,20 @@ class MpiCommunicator final : public Communicator {
   void allreduce_sum(std::span<float> data) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
-      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, comm_));
     }
   }
   void allreduce_sum(std::span<double> data) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
-      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_DOUBLE, MPI_SUM, comm_));
     }
   }
   void start_allreduce_sum(std::span<float> data) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
       MPI_Request r = MPI_REQUEST_NULL;
-      ALEXNET_MPI(MPI_Iallreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r));
+      ALEXNET_MPI(MPI_Iallreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, comm_, &r));
       pending_.push_back(r);
     }
   }
@@ -101,18 +132,20 @@ class MpiCommunicator final : public Communicator {
   void broadcast(std::span<std::byte> data, int root) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
-      ALEXNET_MPI(MPI_Bcast(data.data() + at, n, MPI_BYTE, root, MPI_COMM_WORLD));
+      ALEXNET_MPI(MPI_Bcast(data.data() + at, n, MPI_BYTE, root, comm_));
     }
   }
-  void barrier() override { ALEXNET_MPI(MPI_Barrier(MPI_COMM_WORLD)); }
+  void barrier() override { ALEXNET_MPI(MPI_Barrier(comm_)); }
   [[noreturn]] void abort(int code) override {
     std::fflush(stdout);
     std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, code);  // does not return when it works; if it fails, exit anyway
+    MPI_Abort(MPI_COMM_WORLD, code);  // every process of every group; does not return when it works, else exit anyway
     std::_Exit(code);
   }
 
  private:
+  MPI_Comm comm_ = MPI_COMM_WORLD;
+  bool owns_ = false;  // a split-off group, freed by its destructor (the world finalises MPI instead)
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   std::string library_;
   std::vector<MPI_Request> pending_;  // started, not yet completed non-blocking collectives

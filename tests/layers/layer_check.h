@@ -66,7 +66,10 @@ inline void compare_with_reference(BackendKind backend, const NetSpec& spec, con
   const double gtol = c.grad_tol ? c.grad_tol : tol;
   const bool check_grads = gtol > 0;
   const int n = c.n ? c.n : c.max_batch;
-  const BuildOptions ro{c.max_batch, Precision::F32, c.seed, c.label_smoothing};
+  BuildOptions ro;
+  ro.max_batch = c.max_batch;
+  ro.seed = c.seed;
+  ro.label_smoothing = c.label_smoothing;
   BuildOptions bo = ro;
   bo.precision = c.precision;
   size_t grad_from = 0;  // gradients of layers below are not compared
@@ -196,7 +199,10 @@ inline void compare_with_pytorch_layer(BackendKind backend, Precision precision,
   const NetSpec spec = tiny(int(input.dim(1)), int(input.dim(2)), {{"n", op}, {"f", Flatten{}}});
   const Tensor& labels = f.get(name + ".labels", DType::I64, {n});
   const double tol = tolerance(precision);
-  auto net = make_net(backend, spec, {n, precision, 0, 0.f});
+  BuildOptions bo;
+  bo.max_batch = n;
+  bo.precision = precision;
+  auto net = make_net(backend, spec, bo);
   const ParamTable& table = net->params();
   std::vector<float> params(table.total);
   for (const ParamInfo& p : table.entries) {  // "n.weight" <- NAME.weight

@@ -131,6 +131,22 @@ class OneDnnNet final : public Net {
                                              static_cast<const float*>(p.logits_f32.get_data_handle()), labels, p.n,
                                              C, options_.label_smoothing);
     ctx_.reorder(p.dlogits_f32, p.ops.back()->dout);
+    backprop(p);
+    return loss;
+  }
+
+  void backward_from(const float* dout) override {
+    if (!cur_ || ctx_.mode != Mode::Train) fail("backward_from() needs a forward pass in training mode first");
+    Plan& p = *cur_;
+    const Op& last = *p.ops.back();
+    memory user(plain_md(last.out_md().dims(), Dt::f32), ctx_.engine, const_cast<float*>(dout));  // read only
+    ctx_.reorder(user, last.dout);
+    backprop(p);
+  }
+
+ private:
+  // Every op's backward, last to first, from the last op's dout.
+  void backprop(Plan& p) {
     for (size_t i = p.ops.size(); i-- > 0;) {
       p.ops[i]->backward_params();
       if (i > 0) p.ops[i]->backward_data();  // the first layer's only on request (input_grad)
@@ -141,9 +157,9 @@ class OneDnnNet final : public Net {
     }
     ctx_.wait();
     backward_done_ = true;
-    return loss;
   }
 
+ public:
   void sgd_step(const SgdOptions& sgd, float lr) override {
     sgd_update(params_.span<float>(), grads_.span<float>(), momentum_.span<float>(), !momentum_ready_, sgd, lr);
     momentum_ready_ = true;
@@ -221,7 +237,7 @@ class OneDnnNet final : public Net {
   std::unique_ptr<Op> make_op(int i, int n) {
     const Layer& layer = spec_.layers[size_t(i)];
     LayerParams& lp = layers_[size_t(i)];
-    const OpShape shape{i, layer.name, n, input_shape(i), shapes_[size_t(i)]};
+    const OpShape shape{i, layer.name, n, input_shape(i), shapes_[size_t(i)], dropout_layer(i)};
     return std::visit(
         [&](const auto& op) -> std::unique_ptr<Op> {
           using T = std::decay_t<decltype(op)>;

@@ -278,7 +278,8 @@ class CudaNet final : public Net {
   // Layer i's op: the layer table's entry, dispatched to its file in ops/.
   std::unique_ptr<cuda::Op> make_op(size_t i, size_t weight_at, size_t bias_at) const {
     const Layer& layer = spec_.layers[i];
-    const cuda::OpShape shape{int(i), layer.name, options_.max_batch, in_shape(i), shapes_[i], stored_channels(i)};
+    const cuda::OpShape shape{int(i), layer.name, options_.max_batch, in_shape(i), shapes_[i], stored_channels(i),
+                                      dropout_layer(int(i))};
     return std::visit(
         [&](const auto& op) -> std::unique_ptr<cuda::Op> {
           using T = std::decay_t<decltype(op)>;

@@ -48,7 +48,7 @@ class DropoutOp final : public Op {
       std::memcpy(y.get_data_handle(), x.get_data_handle(), x.get_desc().get_size());
       return;
     }
-    const uint64_t key = dropout_key(ctx_.seed, ctx_.step, shape_.layer);
+    const uint64_t key = dropout_key(ctx_.seed, ctx_.step, shape_.dropout_layer);
     const float drop = p_;
     const float scale = drop < 1.f ? 1.f / (1.f - drop) : 0.f;
     if (ctx_.dt == Dt::f32) {

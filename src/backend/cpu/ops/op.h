@@ -63,6 +63,7 @@ struct OpShape {
   std::string name;  // the layer's name, for messages
   int n = 0;
   ActShape in, out;
+  int dropout_layer = 0;  // the index keying this layer's dropout masks (BuildOptions::layer_ids)
   memory::dims in_dims() const;   // [n, C, H, W] or [n, F]
   memory::dims out_dims() const;
 };

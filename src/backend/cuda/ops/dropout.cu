@@ -46,7 +46,7 @@ class DropoutOp final : public Op {
     const ActShape& in = shape_.in;
     on_ = ctx_.mode == Mode::Train && op_.p > 0.f;
     if (on_) {
-      key_ = dropout_key(ctx_.seed, ctx_.step, shape_.layer);
+      key_ = dropout_key(ctx_.seed, ctx_.step, shape_.dropout_layer);
       dropout_apply(out.get(), in_, ctx_.elem, ctx_.n, in.c, in.h, in.w, op_.p, key_, ctx_.stream);
     } else {
       CUDA_CHECK(cudaMemcpyAsync(out.get(), in_, size_t(in_count()) * ctx_.esize, cudaMemcpyDeviceToDevice, ctx_.stream));

@@ -66,6 +66,7 @@ struct OpShape {
   int max_batch = 0;
   ActShape in, out;
   int in_c_stored = 0;  // the input's channels as stored (the net's input is padded for the tensor cores)
+  int dropout_layer = 0;  // the index keying this layer's dropout masks (BuildOptions::layer_ids)
 };
 
 class Op {
