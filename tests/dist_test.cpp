@@ -244,5 +244,83 @@ TEST(Dist, OneProcessFailingStopsTheOthers) {
   EXPECT_NE(r.output.find("error (process 1 of 2)"), std::string::npos) << r.output;
 }
 
+// ---- the model split into columns (--split, dist/split_net.h) ---------------------------------
+
+// The paper's network at a reduced size, on the toy images resized to its input; dropout on. He
+// initialisation: with the paper's N(0, 0.01) the signal fades through the layers and conv1's bias
+// gradients are rounding noise (1e-9), whose relative error compares nothing.
+const std::string kPaper = std::string(ALEXNET_BINARY) +
+                           " train --model paper --width 0.25 --hidden 64 --input-size 67 --resize-float --precision fp32 --init-scheme kaiming "
+                           "--augment none --no-shuffle --lr 0.01 --wd 5e-4 --workers 1 --print-freq 1 --no-report "
+                           "--val-split 0.25 ";
+
+// Two processes, one column each, train the network one process trains: the same weights after 3
+// SGD steps with dropout on, and each one's checkpoint resumes in the other.
+TEST(Dist, SplitColumnsTrainTheNetworkOfOneProcessAndResumeEitherWay) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 64);
+  const std::string data = "--data " + (dir / "d.safetensors") + " --batch-size 8 ";
+  const auto one = testing::run_command("OMP_NUM_THREADS=1 " + kPaper + data + "--steps 3 --out " + (dir / "one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto two = testing::run_command(mpirun(2) + kPaper + data + "--steps 3 --split 2 --out " + (dir / "two"));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("model parallel: 2 columns"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("all-gathers into features.8, classifier.0, classifier.3, classifier.6, the logits; LRN halos at "
+                            "features.2 (4 channels), features.6 (4 channels)"),
+            std::string::npos)
+      << two.output;
+  EXPECT_EQ(two.output.find("parallel: 2 processes"), std::string::npos) << "one replica, not data parallel\n" << two.output;
+  const auto [rel, name] = worst_relative_error(dir / "two/last.safetensors", dir / "one/last.safetensors");
+  EXPECT_LE(rel, 1e-4) << "worst tensor " << name;
+  std::printf("--split 2 over 2 processes vs 1 process after 3 steps, dropout on: worst relative error %.3g (%s)\n", rel,
+              name.c_str());
+  // Split -> one process, and one process -> split, 3 more steps each: the same 6 steps.
+  const auto a = testing::run_command("OMP_NUM_THREADS=1 " + std::string(ALEXNET_BINARY) + " train --no-report --resume " +
+                                      (dir / "two") + " --steps 6 --split 1");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  const auto b = testing::run_command(mpirun(2) + std::string(ALEXNET_BINARY) + " train --no-report --resume " +
+                                      (dir / "one") + " --steps 6 --split 2");
+  ASSERT_EQ(b.exit_code, 0) << b.output;
+  EXPECT_EQ(load_last_checkpoint(dir / "one").state.step, 6);
+  const auto [rel6, name6] = worst_relative_error(dir / "one/last.safetensors", dir / "two/last.safetensors");
+  EXPECT_LE(rel6, 1e-4) << "worst tensor " << name6;
+  std::printf("6 steps, split then one process vs one process then split: worst relative error %.3g (%s)\n", rel6,
+              name6.c_str());
+}
+
+// Four processes: two data-parallel replicas of a two-column model, batch 4 each, give one process
+// with batch 8 (dropout off: each replica draws its own masks).
+TEST(Dist, SplitAndDataParallelCombine) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 64);
+  const std::string args = kPaper + "--data " + (dir / "d.safetensors") + " --dropout 0 --steps 3 ";
+  const auto one = testing::run_command("OMP_NUM_THREADS=1 " + args + "--batch-size 8 --out " + (dir / "one"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const auto four = testing::run_command(mpirun(4) + args + "--batch-size 4 --split 2 --out " + (dir / "four"));
+  ASSERT_EQ(four.exit_code, 0) << four.output;
+  EXPECT_NE(four.output.find("parallel: 2 processes"), std::string::npos) << four.output;
+  EXPECT_NE(four.output.find("effective batch 8"), std::string::npos) << four.output;
+  const auto [rel, name] = worst_relative_error(dir / "four/last.safetensors", dir / "one/last.safetensors");
+  EXPECT_LE(rel, 1e-4) << "worst tensor " << name;
+  std::printf("2 replicas x 2 columns x batch 4 vs 1 process x batch 8: worst relative error %.3g (%s)\n", rel, name.c_str());
+}
+
+TEST(Dist, SplitNeedsAMultipleOfItsColumns) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 64);
+  const std::string args = kPaper + "--data " + (dir / "d.safetensors") + " --steps 1 --split 2 --batch-size 8 --out " + (dir / "run");
+  const auto single = testing::run_command("OMP_NUM_THREADS=1 " + args);
+  EXPECT_EQ(single.exit_code, 1) << single.output;
+  EXPECT_NE(single.output.find("error: --split 2 needs a multiple of 2 processes (1 started): run it under mpirun -np 2"),
+            std::string::npos)
+      << single.output;
+  const auto three = testing::run_command("timeout 120 " + mpirun(3) + args);
+  EXPECT_NE(three.exit_code, 0) << three.output;
+  EXPECT_NE(three.output.find("needs a multiple of 2 processes (3 started)"), std::string::npos) << three.output;
+}
+
 }  // namespace
 }  // namespace alexnet

@@ -226,6 +226,29 @@ std::vector<SplitStage> plan_split(const NetSpec& full, int columns, int column)
   return Planner(full, columns, column).run();
 }
 
+std::string describe_split(const NetSpec& full, int columns) {
+  std::string gathers, halos, crops;
+  auto add = [](std::string& list, const std::string& item) { list += (list.empty() ? "" : ", ") + item; };
+  for (const SplitStage& s : plan_split(full, columns, 0)) {
+    // The first layer of the whole network in this stage (not an added Flatten).
+    std::string at = "the logits";
+    for (size_t i = 0; i < s.layer_ids.size(); ++i)
+      if (s.layer_ids[i] >= 0) {
+        at = s.spec.layers[i].name;
+        break;
+      }
+    for (const SplitTransform& t : s.before) {
+      if (t.kind == SplitTransform::Gather) add(gathers, at);
+      if (t.kind == SplitTransform::Halo) add(halos, cat(at, " (", t.halo, " channels)"));
+      if (t.kind == SplitTransform::Crop) add(crops, at);
+    }
+  }
+  std::string out = "all-gathers into " + gathers;
+  if (!halos.empty()) out += "; LRN halos at " + halos;
+  if (!crops.empty()) out += "; own channels taken at " + crops;
+  return out;
+}
+
 namespace {
 
 // Host tensors between stages: [n][channels][inner] (the whole network's), or a column's slice of it.

@@ -64,6 +64,10 @@ std::vector<SplitStage> plan_split(const NetSpec& full, int columns, int column)
 std::unique_ptr<Net> make_split_net(BackendKind backend, const NetSpec& full, const BuildOptions& options,
                                     Communicator& columns);
 
+// Where the columns of `full` split `columns` ways exchange, in words: "all-gathers before
+// features.8, classifier.0, ... and of the logits; LRN halos of 4 channels at features.2, ...".
+std::string describe_split(const NetSpec& full, int columns);
+
 // Bytes this column passed through collectives in the last forward + backward (the size of every
 // buffer it all-gathered or all-reduced), for reports; 0 for a net that is not split.
 size_t split_exchange_bytes(const Net& net);

@@ -98,6 +98,11 @@ const std::vector<ConfigField>& train_config_fields() {
        .help = "Data parallel: all-reduce the gradients in buckets of this many MiB while backward runs, the last "
                "layers' first (0: all at once after backward)",
        .min = 0, .max = 4096, .resumable = true},
+      {.key = "split", .member = &C::split,
+       .help = "Model parallel: split every layer into this many columns, one process each, as the 2012 paper's two "
+               "GPUs (mpirun -np 2 alexnet train --model paper --split 2); N processes train N/split data-parallel "
+               "copies of the split model. CPU backends only",
+       .min = 1, .max = 64, .resumable = true},
       {.key = "out", .member = &C::out, .help = "Run directory (default runs/<model>-<date-time>)"},
       {.key = "save", .member = &C::save, .help = "Also write the final weights to this file"},
       {.key = "init", .member = &C::init,
@@ -109,7 +114,7 @@ const std::vector<ConfigField>& train_config_fields() {
        .help = "Also checkpoint every this many steps (0: at the end of each epoch only)", .min = 0},
       {.key = "eval_every", .member = &C::eval_every, .help = "Validate every this many epochs (0: never)", .min = 0},
       {.key = "report", .member = &C::report, .help = "Draw no pictures and no report.html at the end"},
-      {.key = "world_size", .member = &C::world_size, .min = 1},  // recorded: the processes that trained
+      {.key = "world_size", .member = &C::world_size, .min = 1},  // recorded: the data-parallel processes that trained
   };
   return fields;
 }

@@ -52,6 +52,7 @@ struct TrainConfig {
   Precision precision = Precision::F32;
   uint64_t seed = 0;
   float bucket_mb = 25;          // data parallel: gradient all-reduce buckets (0: all after backward)
+  int split = 1;                 // model parallel: columns per model, one process each (dist/split_net.h)
   // output
   std::string out;               // run directory; empty: runs/<model>-<date-time>
   std::string save;              // also write the final weights here
@@ -60,7 +61,8 @@ struct TrainConfig {
   int64_t save_every = 0;        // steps between checkpoints (0: every epoch only)
   int eval_every = 1;            // epochs between validations (0: never)
   bool report = true;            // pictures + report.html at the end
-  // recorded, not chosen: the number of processes that trained (resume maps steps when it changes)
+  // recorded, not chosen: the data-parallel processes (replicas of the model) that trained; resume
+  // maps steps when it changes
   int world_size = 1;
 
   std::string to_json() const;

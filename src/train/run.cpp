@@ -14,6 +14,7 @@
 #include "data/readers.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "dist/split_net.h"
 #include "model/weights.h"
 #include "report/metrics.h"
 #include "report/run_report.h"
@@ -166,14 +167,30 @@ void print_plan(const TrainConfig& c, const TrainingData& data, const Loader& lo
                  comm.size(), comm.transport().c_str(), c.batch_size, c.batch_size * comm.size(),
                  c.lr_scale_batch > 0 ? "scaled with the global batch"
                                       : cat(c.lr, " as given (not scaled with the global batch: see lr_scale_batch)").c_str());
+  if (c.split > 1)
+    std::fprintf(stderr, "model parallel: %d columns, one process each, holding 1/%d of every layer's kernels and "
+                         "outputs; %s\n",
+                 c.split, c.split, describe_split(spec, c.split).c_str());
   std::fprintf(stderr, "run directory: %s\n", run_dir.c_str());
 }
 
 TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communicator* comm) {
   std::unique_ptr<Communicator> single;
   if (!comm) comm = (single = make_single_process_communicator()).get();
-  const int rank = comm->rank(), world = comm->size();
-  const bool root = rank == 0;  // prints and writes the run directory
+  const bool root = comm->rank() == 0;  // prints and writes the run directory
+  // Model parallelism (--split S): the processes S*r .. S*r+S-1 are the columns of replica r; the
+  // replicas train data-parallel over the processes of each column (`data`).
+  if (comm->size() % c.split)
+    fail("--split ", c.split, " needs a multiple of ", c.split, " processes (", comm->size(),
+         " started): run it under mpirun -np ", c.split);
+  std::unique_ptr<Communicator> columns, replicas;
+  Communicator* data_comm = comm;
+  if (c.split > 1) {
+    columns = comm->split(comm->rank() / c.split, comm->rank() % c.split);
+    replicas = comm->split(comm->rank() % c.split, comm->rank() / c.split);
+    data_comm = replicas.get();
+  }
+  const int rank = data_comm->rank(), world = data_comm->size();  // this replica, of `world`
   const int stored_world = resume ? resume->config.world_size : world;
   c.world_size = world;
 
@@ -186,16 +203,17 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   const ModelInfo model = model_for(c, *data.train);
   const NetSpec spec = model.spec();
   const TransformConfig tc = transform_for(model, c.augment);
-  Loader loader(*data.train, loader_options(c, tc, *comm));  // checks the images against the model's input first
+  Loader loader(*data.train, loader_options(c, tc, *data_comm));  // checks the images against the model's input first
   LoaderBatchSource source(loader);
   BuildOptions bo;
   bo.max_batch = c.batch_size;
   bo.precision = c.precision;
-  // Dropout masks derive from (seed, step, layer, index in the batch): each process draws its own.
+  // Dropout masks derive from (seed, step, layer, index in the batch): each replica draws its own
+  // (the columns of one replica the same).
   bo.seed = rank == 0 ? c.seed : fingerprint(cat("dropout seed ", c.seed, " rank ", rank));
   bo.label_smoothing = c.label_smoothing;
   bo.device = comm->local_rank();  // one process per GPU
-  std::unique_ptr<Net> net = make_net(c.backend, spec, bo);
+  std::unique_ptr<Net> net = columns ? make_split_net(c.backend, spec, bo, *columns) : make_net(c.backend, spec, bo);
   const ParamTable& table = net->params();
   std::vector<float> params(table.total), momentum;
   initial_weights(c, spec, table, resume, root, params);
@@ -207,7 +225,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   // Every process must train the same thing from the same weights.
   require_same_everywhere(*comm, "the training configuration",
                           cat(c.to_json(), "\ntraining samples ", data.train->size(), "\nresumed at step ", state.step));
-  broadcast_params(*net, *comm);
+  broadcast_params(*net, *data_comm);
 
   // Steps and schedule. Steps per epoch depend on the number of processes: a run resumed on another
   // number continues in the same epoch, at the same fraction of it (exact at epoch ends).
@@ -238,14 +256,14 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   if (root) {
     write_file_atomic((dir / "config.json").string(), config_json + "\n");
     metrics = std::make_unique<report::MetricsWriter>(result.run_dir);
-    print_plan(c, data, loader, *net, *comm, total, per_epoch, state.step, result.run_dir);
+    print_plan(c, data, loader, *net, *data_comm, total, per_epoch, state.step, result.run_dir);
   }
 
   auto checkpoint = [&] {
-    if (!root) return;
-    net->get_params(params);
+    net->get_params(params);  // on every process: a split net assembles them from its columns
     momentum.resize(table.total);
     net->get_momentum(momentum);
+    if (!root) return;
     state.schedule = schedule.state();
     save_last_checkpoint(result.run_dir, table, params, momentum, model, config_json, state, ema);
     if (!ema.empty()) save_weights_file((dir / "ema.safetensors").string(), table, ema, model, config_json, state.step);
@@ -259,7 +277,8 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
     eo.transform = tc;
     eo.batch_size = c.batch_size;
     eo.threads = c.workers;
-    return combine_evaluations(*comm, val_shard->size() ? evaluate(*net, *val_shard, eo) : EvalResult{});
+    eo.resize_float_images = c.resize_float;  // as the training images
+    return combine_evaluations(*data_comm, val_shard->size() ? evaluate(*net, *val_shard, eo) : EvalResult{});
   };
   auto validate = [&](report::EpochRecord& record) {
     if (ema.empty()) net->get_params(params);  // with --ema, every step has fetched them already
@@ -297,7 +316,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   loop.total_steps = total;
   loop.start_step = state.step;
   loop.sgd = {c.momentum, c.weight_decay, 0.f, c.nesterov};
-  loop.comm = comm;
+  loop.comm = data_comm;
   loop.bucket_floats = size_t(double(c.bucket_mb) * (1 << 20) / sizeof(float));
   StopOnSignals signals;
   train_loop(*net, source, schedule, loop, [&](const StepReport& r) {
@@ -329,8 +348,8 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   });
   result.steps = state.step;
   result.best_top1 = state.best_top1;
+  if (!c.save.empty() && result.exit_code == 0) net->get_params(params);  // every process (a split net)
   if (root && !c.save.empty() && result.exit_code == 0) {
-    net->get_params(params);
     save_weights_file(c.save, table, params, model, config_json, state.step);
     std::fprintf(stderr, "saved weights to %s\n", c.save.c_str());
   }
