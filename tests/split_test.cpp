@@ -70,9 +70,10 @@ TEST(SplitPlan, PaperColumnsExchangeWhereThePaperDoes) {
   ASSERT_EQ(stages.size(), 10u) << d;
   // conv1: half the kernels, the whole image
   EXPECT_EQ(layer_str(stages[0].spec.layers[0]), "features.0 Conv2d(3, 48, kernel=11, stride=4, padding=0)") << d;
-  // the LRN alone, on its 48 channels and 4 of the other column's
-  EXPECT_EQ(stages[1].spec.in_channels, 52) << d;
+  // the LRN alone, on its 48 channels and 4 of the other column's, padded to 64
+  EXPECT_EQ(stages[1].spec.in_channels, 64) << d;
   EXPECT_EQ(stages[1].before[0].halo, 4);
+  EXPECT_EQ(stages[1].before[0].pad, 12);
   // conv2, groups=2: the column's own 48 channels, one group
   EXPECT_EQ(layer_str(stages[2].spec.layers[1]), "features.4 Conv2d(48, 128, kernel=5, stride=1, padding=2)") << d;
   // conv3 reads both columns (256 channels), conv4 and conv5 their own
@@ -210,11 +211,11 @@ TEST(SplitChild, ColumnAgainstTheWholeNetwork) {
       std::printf("column %d, %s, %d classes: logits %.3g, loss %.3g, weights and momentum after 3 steps %.3g; %zu bytes "
                   "exchanged in the last step\n",
                   world->rank(), backend_name(backend), classes, e.logits, e.loss, e.params,
-                  split_exchange_bytes(*split));
+                  split_exchange(*split).bytes);
       EXPECT_LE(e.logits, 1e-5) << backend_name(backend);
       EXPECT_LE(e.loss, 1e-5) << backend_name(backend);
       EXPECT_LE(e.params, 1e-4) << backend_name(backend);
-      EXPECT_GT(split_exchange_bytes(*split), 0u);
+      EXPECT_GT(split_exchange(*split).bytes, 0u);
     }
   }
 }

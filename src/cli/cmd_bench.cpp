@@ -11,6 +11,9 @@
 #include "core/rng.h"
 #include "data/loader_bench.h"
 #include "data/readers.h"
+#include "dist/communicator.h"
+#include "dist/data_parallel.h"
+#include "dist/split_net.h"
 
 namespace alexnet::cli {
 
@@ -27,6 +30,7 @@ struct BenchFlags {
   // loader benchmark
   std::string data, augment = "seed", format = "float";
   bool loader_only = false, per_layer = false;
+  int split = 1;  // under mpirun: columns per model (the rest data parallel)
   double seconds = 5;
 };
 
@@ -125,11 +129,24 @@ void run_bench(const BenchFlags& f) {
   if (f.per_layer) return run_per_layer(f);
   const int threads = f.device.apply_threads();
   const NetSpec spec = f.model.spec();
+  // Under mpirun: the processes are S-column models (--split S), data parallel over the rest.
+  std::unique_ptr<Communicator> world = make_communicator();
+  const bool root = world->is_root();
+  if (world->size() % f.split)
+    fail("--split ", f.split, " needs a multiple of ", f.split, " processes (", world->size(), " started)");
+  std::unique_ptr<Communicator> columns, replicas;
+  Communicator* data = world.get();
+  if (f.split > 1) {
+    columns = world->split(world->rank() / f.split, world->rank() % f.split);
+    replicas = world->split(world->rank() % f.split, world->rank() / f.split);
+    data = replicas.get();
+  }
   BuildOptions options;
   options.max_batch = f.batch_size;
-  const ComputeChoice compute = f.device.resolve_and_say();
+  const ComputeChoice compute = root ? f.device.resolve_and_say() : f.device.resolve();
   options.precision = compute.precision;
-  std::unique_ptr<Net> net = make_net(compute.backend, spec, options);
+  std::unique_ptr<Net> net =
+      columns ? make_split_net(compute.backend, spec, options, *columns) : make_net(compute.backend, spec, options);
 
   std::vector<float> params(net->params().total);
   init_params(spec, net->params(), params, 1);
@@ -141,25 +158,52 @@ void run_bench(const BenchFlags& f) {
   std::vector<int64_t> labels(static_cast<size_t>(B));
   for (auto& l : labels) l = int64_t(rng.below(uint64_t(spec.num_classes)));
 
-  std::fprintf(stderr, "bench: model %s (%zu parameters), batch %d, %s, %s backend, %d threads\n", spec.variant.c_str(),
-               net->params().total, B, precision_name(options.precision), backend_name(net->backend()), threads);
+  const int replicas_n = data->size();
+  if (root) {
+    std::fprintf(stderr, "bench: model %s (%zu parameters), batch %d, %s, %s backend, %d threads\n", spec.variant.c_str(),
+                 net->params().total, B, precision_name(options.precision), backend_name(net->backend()), threads);
+    if (world->size() > 1)
+      std::fprintf(stderr, "bench: %d processes over %s: %d column%s x %d data-parallel cop%s, batch %d each = %d images "
+                           "per step\n",
+                   world->size(), world->transport().c_str(), f.split, f.split == 1 ? "" : "s", replicas_n,
+                   replicas_n == 1 ? "y" : "ies", B, B * replicas_n);
+  }
   nlohmann::json out{{"model", spec.variant},
                      {"batch_size", B},
                      {"precision", precision_name(options.precision)},
                      {"backend", backend_name(net->backend())},
                      {"threads", threads},
-                     {"steps", f.steps}};
+                     {"steps", f.steps},
+                     {"processes", world->size()},
+                     {"split", f.split}};
+  const int global = B * replicas_n;  // images per step over all processes
   if (!f.infer_only) {
     const SgdOptions sgd{0.9f, 5e-4f, 0.f, false};
+    std::vector<float> scratch;
+    std::vector<double> comm_s;
     const double t = time_median(f.warmup, f.steps, [&](int i) {
       net->forward(input.data(), B, Mode::Train, uint64_t(i));
       net->backward(labels.data());
+      const double t0 = now_seconds();
+      average_gradients(*net, *data, B, scratch);  // nothing with one copy
+      if (i >= f.warmup) comm_s.push_back(now_seconds() - t0 + split_exchange(*net).seconds);
       net->sgd_step(sgd, 1e-4f);
       net->synchronize();
     });
     out["train_step_ms"] = t * 1e3;
-    out["train_img_s"] = B / t;
-    std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s\n", t * 1e3, B / t);
+    out["train_img_s"] = global / t;
+    if (root) std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s\n", t * 1e3, global / t);
+    if (world->size() > 1) {
+      const double bytes = double(split_exchange(*net).bytes) + (replicas_n > 1 ? 4.0 * double(net->params().total) : 0.0);
+      out["exchange_mb_per_step"] = bytes / 1e6;
+      out["exchange_ms_per_step"] = median(comm_s) * 1e3;
+      if (root)
+        std::fprintf(stderr, "exchange: %.1f MB per step per process (%s), %.1f ms of the step in collectives\n",
+                     bytes / 1e6,
+                     f.split > 1 ? (replicas_n > 1 ? "activations between columns + gradient all-reduce" : "activations between columns")
+                                 : "gradient all-reduce",
+                     median(comm_s) * 1e3);
+    }
   }
   if (!f.train_only) {
     const double t = time_median(f.warmup, f.steps, [&](int) {
@@ -167,10 +211,10 @@ void run_bench(const BenchFlags& f) {
       net->synchronize();
     });
     out["infer_step_ms"] = t * 1e3;
-    out["infer_img_s"] = B / t;
-    std::fprintf(stderr, "inference: %.1f ms/batch, %.2f img/s\n", t * 1e3, B / t);
+    out["infer_img_s"] = global / t;
+    if (root) std::fprintf(stderr, "inference: %.1f ms/batch, %.2f img/s\n", t * 1e3, global / t);
   }
-  if (f.json) print_json_line(out.dump());
+  if (f.json && root) print_json_line(out.dump());
 }
 
 }  // namespace
@@ -186,6 +230,11 @@ void add_bench(CLI::App& app) {
   cmd->add_flag("--train-only", f->train_only, "Time only the training step");
   cmd->add_flag("--infer-only", f->infer_only, "Time only inference");
   cmd->add_flag("--json", f->json, "Print the results as one JSON object on the last line");
+  cmd->add_option("--split", f->split,
+                  "Under mpirun: split the model into this many columns, one process each (the rest data parallel); "
+                  "reports the bytes exchanged per step")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_flag("--per-layer", f->per_layer, "Time forward and backward of every layer separately");
   cmd->add_flag("--loader-only", f->loader_only, "Measure the data loader alone (decode + augment + batch) on --data");
   cmd->add_option("--data", f->data, "Dataset for --loader-only (any format train reads)");

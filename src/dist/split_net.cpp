@@ -3,6 +3,7 @@
 #include "dist/split_net.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <type_traits>
@@ -145,10 +146,12 @@ class Planner {
              layer(i).name, " (LRN), fewer than the ", halo, " its window needs from a neighbour: use a larger --width");
     SplitTransform t = describe(SplitTransform::Halo);
     t.halo = halo;
-    transform(t);
     const int lo = h_.lo[size_t(j_)], hi = h_.hi[size_t(j_)];
+    const int width = std::min(h_.channels, hi + halo) - std::max(0, lo - halo);
+    t.pad = (width + 15) / 16 * 16 - width;
+    transform(t);
     ext_ = true;
-    ext_width_ = std::min(h_.channels, hi + halo) - std::max(0, lo - halo);
+    ext_width_ = width + t.pad;
     open();
     push(i, n);
     t.kind = SplitTransform::Unhalo;
@@ -279,7 +282,7 @@ class SplitNet final : public Net {
     if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
     n_ = n;
     mode_ = mode;
-    bytes_ = 0;
+    exchange_ = {};
     Buffer x(input, input + size_t(n) * spec_.in_channels * spec_.input_size * spec_.input_size);
     size_t k = 0;
     for (const SplitStage& s : stages_) {
@@ -330,7 +333,7 @@ class SplitNet final : public Net {
   Tensor activation_grad(int) const override { fail("a split network keeps no whole activation gradients"); }
   Tensor input_grad() const override { fail("a split network computes no input gradient"); }
 
-  size_t exchange_bytes() const { return bytes_; }
+  SplitExchange exchange() const { return exchange_; }
 
  private:
   // ---- parameters: each stage's rows of the whole buffer
@@ -362,6 +365,15 @@ class SplitNet final : public Net {
     comm_.allreduce_sum(host);
   }
 
+  // One collective over `floats` floats, counted in exchange_.
+  template <class F>
+  void collective(size_t floats, F&& call) {
+    const auto t0 = std::chrono::steady_clock::now();
+    call();
+    exchange_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    exchange_.bytes += floats * sizeof(float);
+  }
+
   // ---- the transforms between stages, on [n][channels][inner] host tensors
   int width(const SplitTransform& t, int c) const { return t.hi[size_t(c)] - t.lo[size_t(c)]; }
   // Channels [lo, hi) of each sample of `src` ([n][src_c][inner], starting at channel src_lo) into
@@ -380,8 +392,7 @@ class SplitNet final : public Net {
     std::vector<int> counts(static_cast<size_t>(S_));
     for (int c = 0; c < S_; ++c) counts[size_t(c)] = n_ * width(t, c) * t.inner;
     Buffer all(size_t(n_) * t.channels * t.inner), whole(all.size());
-    comm_.allgather(own, all, counts);
-    bytes_ += all.size() * sizeof(float);
+    collective(all.size(), [&] { comm_.allgather(own, all, counts); });
     size_t at = 0;
     for (int c = 0; c < S_; ++c) {
       copy_channels(all.data() + at, width(t, c), 0, whole.data(), t.channels, t.lo[size_t(c)], width(t, c), t.inner);
@@ -403,10 +414,10 @@ class SplitNet final : public Net {
     Buffer mine(2 * slab), all(2 * slab * size_t(S_));
     copy_channels(own.data(), w, 0, mine.data(), h, 0, h, t.inner);
     copy_channels(own.data(), w, w - h, mine.data() + slab, h, 0, h, t.inner);
-    comm_.allgather(mine, all, std::vector<int>(size_t(S_), int(2 * slab)));
-    bytes_ += all.size() * sizeof(float);
-    const int lo = ext_lo(t), hi = ext_hi(t), ew = hi - lo;
-    Buffer ext(size_t(n_) * ew * t.inner);
+    const std::vector<int> counts(static_cast<size_t>(S_), int(2 * slab));
+    collective(all.size(), [&] { comm_.allgather(mine, all, counts); });
+    const int lo = ext_lo(t), hi = ext_hi(t), ew = hi - lo + t.pad;  // the padding stays zero
+    Buffer ext(size_t(n_) * ew * t.inner, 0.f);
     copy_channels(own.data(), w, 0, ext.data(), ew, t.lo[size_t(j_)] - lo, w, t.inner);
     if (j_ > 0) {  // the left neighbour's last channels
       const float* last = all.data() + (2 * size_t(j_ - 1) + 1) * slab;
@@ -416,7 +427,7 @@ class SplitNet final : public Net {
     if (j_ + 1 < S_) {  // the right neighbour's first channels
       const float* first = all.data() + 2 * size_t(j_ + 1) * slab;
       const int k = hi - t.hi[size_t(j_)];
-      copy_channels(first, h, 0, ext.data(), ew, ew - k, k, t.inner);
+      copy_channels(first, h, 0, ext.data(), ew, hi - lo - k, k, t.inner);
     }
     return ext;
   }
@@ -425,7 +436,7 @@ class SplitNet final : public Net {
     switch (t.kind) {
       case SplitTransform::Gather: return gather(t, x);
       case SplitTransform::Halo: return with_halo(t, x);
-      case SplitTransform::Unhalo: return crop(t, x, ext_lo(t), ext_hi(t) - ext_lo(t));
+      case SplitTransform::Unhalo: return crop(t, x, ext_lo(t), ext_hi(t) - ext_lo(t) + t.pad);
       case SplitTransform::Crop: return crop(t, x, 0, t.channels);
     }
     return {};
@@ -435,12 +446,9 @@ class SplitNet final : public Net {
   Buffer backward_transform(const SplitTransform& t, Buffer d, bool last) {
     switch (t.kind) {
       case SplitTransform::Gather:
-        if (!last) {
-          comm_.allreduce_sum(d);
-          bytes_ += d.size() * sizeof(float);
-        }
+        if (!last) collective(d.size(), [&] { comm_.allreduce_sum(d); });
         return crop(t, d, 0, t.channels);
-      case SplitTransform::Halo: return crop(t, d, ext_lo(t), ext_hi(t) - ext_lo(t));
+      case SplitTransform::Halo: return crop(t, d, ext_lo(t), ext_hi(t) - ext_lo(t) + t.pad);
       case SplitTransform::Unhalo: return with_halo(t, d);
       case SplitTransform::Crop: {
         Buffer whole(size_t(n_) * t.channels * t.inner, 0.f);
@@ -458,7 +466,7 @@ class SplitNet final : public Net {
   Buffer logits_;                           // [n, classes], gathered
   int n_ = 0;
   Mode mode_ = Mode::Eval;
-  size_t bytes_ = 0;
+  SplitExchange exchange_;
 };
 
 }  // namespace
@@ -471,9 +479,9 @@ std::unique_ptr<Net> make_split_net(BackendKind backend, const NetSpec& full, co
   return std::make_unique<SplitNet>(backend, full, options, columns);
 }
 
-size_t split_exchange_bytes(const Net& net) {
+SplitExchange split_exchange(const Net& net) {
   const auto* split = dynamic_cast<const SplitNet*>(&net);
-  return split ? split->exchange_bytes() : 0;
+  return split ? split->exchange() : SplitExchange{};
 }
 
 }  // namespace alexnet

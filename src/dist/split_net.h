@@ -39,6 +39,8 @@ struct SplitTransform {
   int channels = 0, inner = 1;
   std::vector<int> lo, hi;  // per column: its slice [lo, hi)
   int halo = 0;             // Halo/Unhalo: channels taken from each neighbour
+  int pad = 0;              // Halo/Unhalo: zero channels after them, to a multiple of 16 (oneDNN's fast
+                            // LRN kernels); further than `halo` from own channels, so they change nothing
 };
 
 // A stage of one column: the transforms that make its input from the previous stage's output (the
@@ -68,8 +70,13 @@ std::unique_ptr<Net> make_split_net(BackendKind backend, const NetSpec& full, co
 // features.8, classifier.0, ... and of the logits; LRN halos of 4 channels at features.2, ...".
 std::string describe_split(const NetSpec& full, int columns);
 
-// Bytes this column passed through collectives in the last forward + backward (the size of every
-// buffer it all-gathered or all-reduced), for reports; 0 for a net that is not split.
-size_t split_exchange_bytes(const Net& net);
+// What this column passed through collectives in the last forward + backward: the bytes of every
+// buffer it all-gathered or all-reduced, and the seconds spent in those calls (waiting for the other
+// columns included). Zeros for a net that is not split.
+struct SplitExchange {
+  size_t bytes = 0;
+  double seconds = 0;
+};
+SplitExchange split_exchange(const Net& net);
 
 }  // namespace alexnet

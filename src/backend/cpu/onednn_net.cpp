@@ -271,8 +271,8 @@ class OneDnnNet final : public Net {
     p->n = n;
     const size_t L = spec_.layers.size();
     for (size_t i = 0; i < L; ++i) p->ops.push_back(make_op(int(i), n));
-    // Formats, first to last. A Conv2d/Linear first picks the net's input format.
-    const bool first_picks = is_weighted(spec_.layers[0].op);
+    // Formats, first to last. A Conv2d/Linear/LRN first picks the net's input format.
+    const bool first_picks = p->ops[0]->picks_input_format();
     if (first_picks) {
       p->ops[0]->plan(memory::desc());
       p->input_md = p->ops[0]->input_md();

@@ -12,15 +12,23 @@ class LrnOp final : public Op {
  public:
   LrnOp(const Context& ctx, const OpShape& shape, const LocalResponseNorm& op) : Op(ctx, shape), op_(op) {}
 
+  bool picks_input_format() const override { return true; }
   memory::desc plan(const memory::desc& in) override {
-    in_md_ = in;
-    auto fd = ALEXNET_DNNL(dnnl::lrn_forward::desc(prop_kind::forward_training, algorithm::lrn_across_channels, in,
-                                                   op_.size, op_.alpha, op_.beta, op_.k));
-    auto fpd = ALEXNET_DNNL(dnnl::lrn_forward::primitive_desc(fd, ctx_.engine));
+    // First in a net (an empty format): the first format whose kernels are not oneDNN's reference
+    // ones; on plain NCHW, LRN runs the reference kernels, many times slower than on a blocked one.
+    if (in.is_zero()) {
+      for (const Tag tag : {Tag::nChw16c, Tag::nChw8c, Tag::nhwc, Tag::nchw}) {
+        in_md_ = ALEXNET_DNNL(memory::desc(shape_.in_dims(), ctx_.dt, tag));
+        if (!is_reference_impl(forward_pd(in_md_).impl_info_str())) break;
+      }
+    } else {
+      in_md_ = in;
+    }
+    const auto fpd = forward_pd(in_md_);
     out_md_ = fpd.dst_desc();
     fwd_ = ALEXNET_DNNL(dnnl::lrn_forward(fpd));
     workspace_ = ctx_.fresh(fpd.workspace_desc());
-    auto bd = ALEXNET_DNNL(dnnl::lrn_backward::desc(algorithm::lrn_across_channels, in, out_md_, op_.size, op_.alpha,
+    auto bd = ALEXNET_DNNL(dnnl::lrn_backward::desc(algorithm::lrn_across_channels, in_md_, out_md_, op_.size, op_.alpha,
                                                     op_.beta, op_.k));
     auto bpd = ALEXNET_DNNL(dnnl::lrn_backward::primitive_desc(bd, ctx_.engine, fpd));
     bwd_ = ALEXNET_DNNL(dnnl::lrn_backward(bpd));
@@ -41,6 +49,12 @@ class LrnOp final : public Op {
   }
 
  private:
+  dnnl::lrn_forward::primitive_desc forward_pd(const memory::desc& in) const {
+    auto fd = ALEXNET_DNNL(dnnl::lrn_forward::desc(prop_kind::forward_training, algorithm::lrn_across_channels, in,
+                                                   op_.size, op_.alpha, op_.beta, op_.k));
+    return ALEXNET_DNNL(dnnl::lrn_forward::primitive_desc(fd, ctx_.engine));
+  }
+
   LocalResponseNorm op_;
   dnnl::primitive fwd_, bwd_;
   memory workspace_;

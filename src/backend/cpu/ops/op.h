@@ -75,9 +75,12 @@ class Op {
   Op(const Op&) = delete;
   Op& operator=(const Op&) = delete;
 
-  // `in` is the input's format; an empty descriptor for the first layer of a net, which then picks
-  // the net's input format: input_md() afterwards. Returns the output's format (also out_md()).
+  // `in` is the input's format; an empty descriptor for the first layer of a net when it
+  // picks_input_format(): input_md() afterwards. Returns the output's format (also out_md()).
   virtual memory::desc plan(const memory::desc& in) = 0;
+  // True when, first in a net, this op chooses the net's input format (Conv2d, Linear, LRN); other
+  // first ops get plain NCHW.
+  virtual bool picks_input_format() const { return false; }
   virtual void allocate(const memory& in, const memory& din) = 0;
   virtual void forward() = 0;
   virtual void backward_params() {}

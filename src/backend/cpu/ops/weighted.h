@@ -16,6 +16,7 @@ class WeightedOp : public Op {
   WeightedOp(const Context& ctx, const OpShape& shape, WeightCopies& copies, const ParamInfo* weight,
              const ParamInfo* bias, bool fuse_relu);
 
+  bool picks_input_format() const override { return true; }
   void allocate(const memory& in, const memory& din) override;
   void forward() override;
   void backward_params() override;
