@@ -64,10 +64,10 @@ void write_input(const std::string& path, int n, int size) {
   write_safetensors(path, f);
 }
 
-// One line of error text, a non-zero exit, no crash.
+// One line of error text, exit 1, no crash.
 void expect_clean_failure(const testing::RunResult& r, const std::string& must_contain) {
-  EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_LT(r.exit_code, 128) << "killed by a signal:\n" << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(must_contain), std::string::npos) << "expected '" << must_contain << "' in:\n" << r.output;
   EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("AddressSanitizer"), std::string::npos) << r.output;

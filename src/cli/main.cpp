@@ -24,7 +24,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end the parse with success: CLI11 prints them. A bad flag is an error
+    // like any other: one line, exit 1.
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::fprintf(stderr, "error: %s (see --help)\n", e.what());
+    return 1;
   } catch (const alexnet::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
