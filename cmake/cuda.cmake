@@ -104,3 +104,16 @@ set_target_properties(alexnet_lib PROPERTIES CUDA_ARCHITECTURES "${CMAKE_CUDA_AR
 target_compile_definitions(alexnet_lib PUBLIC ALEXNET_HAVE_CUDA)
 # cudart is linked statically (one less library to match on the GPU machine); cuBLAS and cuDNN are shared.
 target_link_libraries(alexnet_lib PUBLIC CUDA::cudart_static CUDA::cublas CUDA::cublasLt ${CUDNN_LIBRARY})
+
+# NCCL for the data-parallel gradient all-reduce on GPUs (src/dist/nccl_allreduce.cpp): its header
+# at build time; the library itself is opened at run time (dlopen of libnccl.so.2), so the programs
+# load on machines without it. Without the header, multi-GPU runs average through host memory.
+find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${_alexnet_cuda_root}/include /usr/local/cuda/include /usr/include)
+if(NCCL_INCLUDE_DIR)
+  message(STATUS "NCCL: ${NCCL_INCLUDE_DIR}/nccl.h (GPU gradient all-reduce; libnccl.so.2 opened at run time)")
+  target_compile_definitions(alexnet_lib PRIVATE ALEXNET_HAVE_NCCL)
+  target_include_directories(alexnet_lib SYSTEM PRIVATE ${NCCL_INCLUDE_DIR})
+  target_link_libraries(alexnet_lib PUBLIC ${CMAKE_DL_LIBS})
+else()
+  message(STATUS "NCCL: nccl.h not found (multi-GPU gradients averaged through host memory)")
+endif()

@@ -40,7 +40,7 @@ fi
 echo "== build"; cat .device/MANIFEST | sed -n '1,3p'
 echo "== machine"; (nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true)
 
-# 1. libraries: the first directory that has each of cuDNN 9 and cuBLAS 13.
+# 1. libraries: the first directory that has each of cuDNN 9, cuBLAS 13 and NCCL 2.
 cuda_dirs=()
 candidates=(/usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/x86_64-linux-gnu /usr/lib64)
 while IFS= read -r d; do candidates+=("$d"); done < <(python3 - <<'PY' 2>/dev/null
@@ -59,7 +59,7 @@ except Exception:
     pass
 PY
 )
-for lib in libcudnn.so.9 libcublas.so.13 libcublasLt.so.13; do
+for lib in libcudnn.so.9 libcublas.so.13 libcublasLt.so.13 libnccl.so.2; do  # NCCL: opened by --nccl / multi-GPU runs
   for d in "${candidates[@]}"; do
     if [ -e "$d/$lib" ]; then cuda_dirs+=("$d"); break; fi
   done
@@ -166,6 +166,15 @@ for w in $WORKLOADS; do
   fi
   echo "{\"kind\": \"$kind\", \"result\": $line}" | tee -a "$OUTDIR/ours.jsonl"
 done
+# The data-parallel NCCL path with one rank against no communication (issue bar: at most 3% slower).
+t=$(step_time 30)
+if [ "$t" -gt 0 ]; then
+  echo "== alexnet bench --nccl (one process: the NCCL average of the gradients every step)"
+  timeout "$t" "${RUN[@]}" .device/bin/alexnet bench --device cuda --model seed --num-classes 10 --precision bf16 \
+    --batch-size 256 --steps "$STEPS" --warmup "$WARMUP" --train-only --nccl --json 2> "$OUTDIR/bench_nccl.err" \
+    | grep '^{' | tail -1 | tee "$OUTDIR/nccl.jsonl"
+  [ -s "$OUTDIR/nccl.jsonl" ] || echo "nccl bench failed: $(tail -2 "$OUTDIR/bench_nccl.err")"
+fi
 echo "== PyTorch (tools/bench_torch_gpu.py)"
 torch_workloads=$(echo "$WORKLOADS" | tr ' ' ',')
 # The PyTorch module is built from our layer table, printed here with our library path.
@@ -206,6 +215,14 @@ for key in ours:
     print(f"| {k} {p} batch {b} | {f(ours[key])} | {f(tr)} | {f(tu)} | {ratio(ours[key], tr)} | {ratio(ours[key], tu)} | {f(goals.get(key))} |")
 print()
 print("ours: `alexnet bench --device cuda` (input uploaded from host fp32 memory every step, as Net::forward takes it).")
+try:
+    nccl = json.loads(open(os.path.join(out, "nccl.jsonl")).read())
+    plain = ours.get(("train", "bf16", 256))
+    if plain and nccl.get("train_img_s"):
+        print(f"NCCL, one rank, train bf16 batch 256: {nccl['train_img_s']:,.0f} img/s against {plain:,.0f} without: "
+              f"{100 * (1 - nccl['train_img_s'] / plain):.1f}% slower (bar: 3%)")
+except (FileNotFoundError, ValueError):
+    print("NCCL, one rank: not measured")
 PY
 
 echo "== done in ${SECONDS}s (budget ${BUDGET}s): tests exit $test_rc, memcheck exit $memcheck_rc; files in $OUTDIR"

@@ -20,6 +20,8 @@
 
 #include "backend/net.h"
 #include "core/rng.h"
+#include "dist/communicator.h"
+#include "dist/device_allreduce.h"
 #include "tensor/bf16.h"
 #include "layers/layer_check.h"
 #include "test_util.h"
@@ -183,6 +185,34 @@ TEST(CudaNet, ErrorsAreClear) {
   EXPECT_THROW(gpu->backward(bad), Error);
   std::vector<float> wrong(3);
   EXPECT_THROW(gpu->set_params(wrong), Error);
+}
+
+// Data parallelism on GPUs: NCCL's average over one process leaves the gradients as they are, on
+// the device, queued on the net's stream (the one-GPU form of the multi-GPU path).
+TEST(CudaNccl, OneProcessAverageKeepsTheGradients) {
+  REQUIRE_GPU();
+  if (!nccl_compiled_in()) GTEST_SKIP() << "this build has no NCCL (cmake/cuda.cmake did not find nccl.h and libnccl)";
+  BuildOptions b;
+  b.max_batch = 4;
+  auto net = make_net(BackendKind::CUDA, pool_conv_spec(), b);
+  std::vector<float> params(net->params().total), before(params.size()), after(params.size());
+  init_params(net->spec(), net->params(), params, 3);
+  net->set_params(params);
+  Rng rng(4);
+  std::vector<float> x(size_t(4) * 3 * net->spec().input_size * net->spec().input_size);
+  for (float& v : x) v = float(rng.normal());
+  const int64_t labels[4] = {0, 1, 2, 1};
+  net->forward(x.data(), 4, Mode::Train);
+  net->backward(labels);
+  net->get_grads(before);
+  auto single = make_single_process_communicator();
+  auto nccl = make_nccl_allreduce(*single);
+  const Net::DeviceGrads g = net->device_grads();
+  ASSERT_NE(g.data, nullptr);
+  nccl->average(g.data, params.size(), g.stream);
+  net->get_grads(after);
+  EXPECT_EQ(before, after) << nccl->transport();
+  EXPECT_NE(nccl->transport().find("NCCL"), std::string::npos);
 }
 
 // Runs everywhere: without a device, make_net says so (and does not crash).

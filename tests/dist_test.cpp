@@ -9,10 +9,13 @@
 #include <filesystem>
 #include <sstream>
 
+#include "backend/net.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "dist/device_allreduce.h"
 #include "dist/gradient_allreduce.h"
+#include "model/net_spec.h"
 #include "tensor/safetensors.h"
 #include "test_cli_util.h"
 #include "train/checkpoint.h"
@@ -105,6 +108,21 @@ TEST(Dist, ASingleProcessIsRankZeroOfOne) {
   EXPECT_EQ(v[1], 2.f);
   EXPECT_NO_THROW(require_same_everywhere(*c, "x", "anything"));
   EXPECT_NE(fingerprint("lr 0.01"), fingerprint("lr 0.02"));
+}
+
+// The CPU backends keep their gradients in host memory: nothing for a device all-reduce. A build
+// without NCCL says so in one line.
+TEST(Dist, HostNetsHaveNoDeviceGradients) {
+  NetOptions o;
+  o.num_classes = 4;
+  o.width = 0.25;
+  auto net = make_net(BackendKind::OneDNN, make_net_spec("cifar", o), BuildOptions{});
+  EXPECT_EQ(net->device_grads().data, nullptr);
+  EXPECT_FALSE(net->host_grads().empty());
+  if (!nccl_compiled_in()) {
+    auto single = make_single_process_communicator();
+    EXPECT_THROW(make_nccl_allreduce(*single), Error);
+  }
 }
 
 // ---- through mpirun ----------------------------------------------------------------------------

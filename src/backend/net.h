@@ -65,6 +65,15 @@ class Net {
   // in place between backward() and sgd_step() with no copy; empty when the gradients live on a
   // device (CUDA), where get_grads/set_grads are the explicit copies.
   virtual std::span<float> host_grads() { return {}; }
+  // The gradient buffer where it lives on a device (CUDA), and the stream the backend queues its
+  // work on, for collectives that work on device memory in place (NCCL, dist/device_allreduce.h):
+  // work queued on `stream` after backward() sees the gradients, and sgd_step() sees its result.
+  // Empty (null) for the host backends.
+  struct DeviceGrads {
+    float* data = nullptr;  // params().total floats
+    void* stream = nullptr; // cudaStream_t
+  };
+  virtual DeviceGrads device_grads() { return {}; }
   // Called during backward() each time one layer's parameter gradients are final in host_grads(),
   // with that layer's range of the buffer [begin, end) in floats, from the last layer to the first:
   // data-parallel training starts combining them while backward goes on (dist/gradient_allreduce.h).

@@ -13,6 +13,7 @@
 #include "data/readers.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "dist/device_allreduce.h"
 #include "dist/split_net.h"
 
 namespace alexnet::cli {
@@ -31,6 +32,7 @@ struct BenchFlags {
   std::string data, augment = "seed", format = "float";
   bool loader_only = false, per_layer = false;
   int split = 1;  // under mpirun: columns per model (the rest data parallel)
+  bool nccl = false;  // average the gradients with NCCL every step (CUDA), also in one process
   double seconds = 5;
 };
 
@@ -147,6 +149,11 @@ void run_bench(const BenchFlags& f) {
   options.precision = compute.precision;
   std::unique_ptr<Net> net =
       columns ? make_split_net(compute.backend, spec, options, *columns) : make_net(compute.backend, spec, options);
+  std::unique_ptr<DeviceAllReduce> device_reduce;
+  if (f.nccl) {
+    if (!net->device_grads().data) fail("--nccl averages device gradients: use --device cuda");
+    device_reduce = make_nccl_allreduce(*data);
+  }
 
   std::vector<float> params(net->params().total);
   init_params(spec, net->params(), params, 1);
@@ -185,7 +192,12 @@ void run_bench(const BenchFlags& f) {
       net->forward(input.data(), B, Mode::Train, uint64_t(i));
       net->backward(labels.data());
       const double t0 = now_seconds();
-      average_gradients(*net, *data, B, scratch);  // nothing with one copy
+      if (device_reduce) {  // on the GPU, queued on the net's stream
+        const Net::DeviceGrads g = net->device_grads();
+        device_reduce->average(g.data, net->params().total, g.stream);
+      } else {
+        average_gradients(*net, *data, B, scratch);  // nothing with one copy
+      }
       if (i >= f.warmup) comm_s.push_back(now_seconds() - t0 + split_exchange(*net).seconds);
       net->sgd_step(sgd, 1e-4f);
       net->synchronize();
@@ -193,6 +205,9 @@ void run_bench(const BenchFlags& f) {
     out["train_step_ms"] = t * 1e3;
     out["train_img_s"] = global / t;
     if (root) std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s\n", t * 1e3, global / t);
+    if (device_reduce && root)
+      std::fprintf(stderr, "gradients: averaged every step by %s over %d process%s\n", device_reduce->transport().c_str(),
+                   replicas_n, replicas_n == 1 ? "" : "es");
     if (world->size() > 1) {
       const double bytes = double(split_exchange(*net).bytes) + (replicas_n > 1 ? 4.0 * double(net->params().total) : 0.0);
       out["exchange_mb_per_step"] = bytes / 1e6;
@@ -235,6 +250,8 @@ void add_bench(CLI::App& app) {
                   "reports the bytes exchanged per step")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_flag("--nccl", f->nccl,
+               "--device cuda: average the gradients with NCCL on the GPU every step, also in one process (its cost)");
   cmd->add_flag("--per-layer", f->per_layer, "Time forward and backward of every layer separately");
   cmd->add_flag("--loader-only", f->loader_only, "Measure the data loader alone (decode + augment + batch) on --data");
   cmd->add_option("--data", f->data, "Dataset for --loader-only (any format train reads)");

@@ -14,6 +14,7 @@
 #include "data/readers.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "dist/device_allreduce.h"
 #include "dist/split_net.h"
 #include "model/weights.h"
 #include "report/metrics.h"
@@ -227,6 +228,13 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
                           cat(c.to_json(), "\ntraining samples ", data.train->size(), "\nresumed at step ", state.step));
   broadcast_params(*net, *data_comm);
 
+  // Gradients on GPUs: averaged there by NCCL (one communicator for the run) when it is built in.
+  std::unique_ptr<DeviceAllReduce> device_reduce;
+  if (world > 1 && net->device_grads().data && nccl_compiled_in()) {
+    device_reduce = make_nccl_allreduce(*data_comm);  // fails on every rank alike (the same machine setup)
+    if (root) std::fprintf(stderr, "gradients: averaged on the GPUs by %s\n", device_reduce->transport().c_str());
+  }
+
   // Steps and schedule. Steps per epoch depend on the number of processes: a run resumed on another
   // number continues in the same epoch, at the same fraction of it (exact at epoch ends).
   const int64_t per_epoch = source.steps_per_epoch();
@@ -317,6 +325,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   loop.start_step = state.step;
   loop.sgd = {c.momentum, c.weight_decay, 0.f, c.nesterov};
   loop.comm = data_comm;
+  loop.device_reduce = device_reduce.get();
   loop.bucket_floats = size_t(double(c.bucket_mb) * (1 << 20) / sizeof(float));
   StopOnSignals signals;
   train_loop(*net, source, schedule, loop, [&](const StepReport& r) {

@@ -7,6 +7,7 @@
 
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
+#include "dist/device_allreduce.h"
 #include "dist/gradient_allreduce.h"
 
 namespace alexnet {
@@ -64,7 +65,12 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
       correct = int(totals[1]);
       samples = int(totals[2]);
       if (reducer) reducer->finish(totals[2]);  // always: its buckets are already under way on every rank
-      else if (std::isfinite(loss)) average_gradients(net, *comm, n, grad_scratch);
+      else if (std::isfinite(loss) && options.device_reduce) {  // equal batches on every rank (the loader pads)
+        const Net::DeviceGrads g = net.device_grads();
+        options.device_reduce->average(g.data, net.params().total, g.stream);
+      } else if (std::isfinite(loss)) {
+        average_gradients(net, *comm, n, grad_scratch);
+      }
       comm_seconds = seconds() - tc;
     }
     if (!std::isfinite(loss))

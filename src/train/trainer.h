@@ -13,6 +13,7 @@
 namespace alexnet {
 
 class Communicator;
+class DeviceAllReduce;
 
 struct StepReport {
   int64_t step = 0;        // global step just finished (0-based)
@@ -37,6 +38,9 @@ struct TrainLoopOptions {
   // all processes between backward() and sgd_step(), and the loss, accuracy and sample counts in
   // the reports are those of the global batch, so every process takes the same decisions.
   Communicator* comm = nullptr;
+  // With several processes and device gradients (CUDA): average them in place on the device (NCCL)
+  // instead of through host memory. Null: the host path.
+  DeviceAllReduce* device_reduce = nullptr;
   // With several processes and host gradients: all-reduce them in buckets of at least this many floats
   // while backward runs (dist/gradient_allreduce.h); 0: all of them after backward.
   size_t bucket_floats = size_t(25) << 18;  // 25 MiB

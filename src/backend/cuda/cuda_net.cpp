@@ -163,6 +163,7 @@ class CudaNet final : public Net {
   }
   void get_params(std::span<float> host) const override { download(params_, host); }
   void get_grads(std::span<float> host) const override { download(grads_, host); }
+  DeviceGrads device_grads() override { return {grads_.as<float>(), stream_.get()}; }
   void set_grads(std::span<const float> host) override {
     upload(grads_, host);
     grads_ready_ = true;
