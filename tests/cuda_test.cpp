@@ -22,6 +22,8 @@
 #include "core/rng.h"
 #include "dist/communicator.h"
 #include "dist/device_allreduce.h"
+#include "dist/split_net.h"
+#include "model/net_spec.h"
 #include "tensor/bf16.h"
 #include "layers/layer_check.h"
 #include "test_util.h"
@@ -213,6 +215,48 @@ TEST(CudaNccl, OneProcessAverageKeepsTheGradients) {
   net->get_grads(after);
   EXPECT_EQ(before, after) << nccl->transport();
   EXPECT_NE(nccl->transport().find("NCCL"), std::string::npos);
+}
+
+// The model split (dist/split_net.h) on CUDA: one column is the whole network cut into stages,
+// each a CudaNet, through backward_from and input_grad. fp32: every stage's own algorithm search, so
+// not bit for bit.
+TEST(CudaSplit, OneColumnTrainsAsTheWholeNetwork) {
+  REQUIRE_GPU();
+  NetOptions o;
+  o.num_classes = 10;
+  o.width = 0.25;
+  o.hidden = 64;
+  o.input_size = 67;
+  const NetSpec spec = make_net_spec("paper", o);
+  BuildOptions b;
+  b.max_batch = 4;
+  b.seed = 11;
+  auto single = make_single_process_communicator();
+  auto split = make_split_net(BackendKind::CUDA, spec, b, *single);
+  auto whole = make_net(BackendKind::CUDA, spec, b);
+  std::vector<float> params(whole->params().total), a(params.size()), w(params.size());
+  init_params(spec, whole->params(), params, 2);
+  split->set_params(params);
+  whole->set_params(params);
+  Rng rng(6);
+  std::vector<float> x(size_t(4) * 3 * 67 * 67), la(40), lw(40);
+  const int64_t labels[4] = {1, 3, 5, 7};
+  const SgdOptions sgd{0.9f, 5e-4f, 0.f, false};
+  for (int step = 0; step < 3; ++step) {
+    for (float& v : x) v = float(rng.normal());
+    split->forward(x.data(), 4, Mode::Train, uint64_t(step));
+    whole->forward(x.data(), 4, Mode::Train, uint64_t(step));
+    split->get_logits(la.data());
+    whole->get_logits(lw.data());
+    EXPECT_TRUE(spans_close("logits", la, lw, 1e-5)) << "step " << step;
+    split->backward(labels);
+    whole->backward(labels);
+    split->sgd_step(sgd, 0.05f);
+    whole->sgd_step(sgd, 0.05f);
+  }
+  split->get_params(a);
+  whole->get_params(w);
+  EXPECT_TRUE(spans_close("weights after 3 steps", a, w, 1e-4));
 }
 
 // Runs everywhere: without a device, make_net says so (and does not crash).

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <csetjmp>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -134,6 +135,36 @@ std::vector<uint8_t> ycck_jpeg(int height, int width, const std::vector<uint8_t>
   while (cinfo.next_scanline < cinfo.image_height) {
     for (size_t i = 0; i < row.size(); ++i) row[i] = uint8_t(255 - cmyk[cinfo.next_scanline * row.size() + i]);
     JSAMPROW r = row.data();
+    jpeg_write_scanlines(&cinfo, &r, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  std::vector<uint8_t> out(buffer, buffer + size);
+  std::free(buffer);
+  return out;
+}
+
+// An RGB JPEG with libjpeg's options that change how the scan data ends: restart markers every
+// MCU row, or arithmetic instead of Huffman coding.
+std::vector<uint8_t> rgb_jpeg_with(const Image& image, bool restarts, bool arithmetic) {
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error(&err);
+  jpeg_create_compress(&cinfo);
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = JDIMENSION(image.width);
+  cinfo.image_height = JDIMENSION(image.height);
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, 90, TRUE);
+  if (restarts) cinfo.restart_in_rows = 1;
+  cinfo.arith_code = arithmetic ? TRUE : FALSE;
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW r = const_cast<uint8_t*>(image.pixels.data()) + size_t(cinfo.next_scanline) * image.width * 3;
     jpeg_write_scanlines(&cinfo, &r, 1);
   }
   jpeg_finish_compress(&cinfo);
@@ -368,6 +399,43 @@ TEST(ImageCodec, TruncatedFilesAreCorruptSamplesNamingTheFile) {
   std::vector<uint8_t> gray(256);
   for (size_t i = 0; i < gray.size(); ++i) gray[i] = gray_source.pixels[i * 3];
   sweep_truncations(encode_jpeg(16, 16, 1, gray.data(), 80), "cut-gray.jpg", 16, 16);
+}
+
+// Restart markers between MCU rows are not the end of the data; an arithmetic-coded file whose data
+// reaches a marker early is (libjpeg's arithmetic decoder would go on with zeros). The last case is
+// what the fuzzer found: 317 bytes claiming a 1023 x 65348 CMYK image, 12 s to decode to grey under
+// ASan.
+TEST(ImageCodec, ScanDataEndingEarlyIsCorruptAlsoWithArithmeticCoding) {
+  const Image source = make_image(48, 40, 3);
+  for (const bool arithmetic : {false, true}) {
+    const std::string name = arithmetic ? "arith.jpg" : "restarts.jpg";
+    const std::vector<uint8_t> good = rgb_jpeg_with(source, !arithmetic, arithmetic);
+    const Image im = decode_bytes(good, name);
+    EXPECT_EQ(im.height, 48);
+    EXPECT_EQ(im.width, 40);
+    EXPECT_LE(max_abs_diff(im, source), 80) << name;
+    sweep_truncations(good, name, 48, 40);
+    // The scan data cut in the middle and the file closed with its end marker.
+    std::vector<uint8_t> cut(good.begin(), good.begin() + std::ptrdiff_t(good.size() / 2));
+    cut.insert(cut.end(), {0xFF, 0xD9});
+    expect_error<CorruptSample>([&] { decode_bytes(cut, name); }, {name});
+  }
+  static const char kFound[] =
+      "/9j/7gAOQWRvYmUAZAB+AAAA/9sAQwAGDk5vdCBlbm91Z2gg1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV"
+      "1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXVaW1hZ2UgP2RhdGEgJ90gLNEpKispGR8A+QEAbQADAAAAhgQFBrcFBAYA"
+      "BQYtMC0wJSko/8kAFAgD//9EBEMRAE0RAFkRAEsRAAA9+v/aAA4EQwBNAFkySwAAPwD///8lXQ==";
+  std::vector<uint8_t> found;
+  uint32_t bits = 0;
+  int nbits = 0;
+  for (const char* c = kFound; *c && *c != '='; ++c) {
+    const char* table = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    bits = (bits << 6) | uint32_t(std::strchr(table, *c) - table);
+    nbits += 6;
+    if (nbits >= 8) found.push_back(uint8_t(bits >> (nbits -= 8)));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  expect_error<CorruptSample>([&] { decode_bytes(found, "found.jpg"); }, {"found.jpg"});
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
 }
 
 uint32_t crc32_of(const uint8_t* data, size_t n) {

@@ -186,7 +186,6 @@ TEST(Split, OneColumnIsTheWholeNetwork) {
   EXPECT_EQ(e.logits, 0.0);
   EXPECT_EQ(e.params, 0.0);
   EXPECT_THROW(split->activation(0), Error);
-  EXPECT_THROW(make_split_net(BackendKind::CUDA, spec, options(4), *single), Error);
 }
 
 // ---- through mpirun ---------------------------------------------------------------------------

@@ -95,7 +95,7 @@ class Net {
   // The backward pass from the gradient of the last layer's output instead of a loss: `dout` is host
   // fp32 in the layout activation(last) returns ([n, C, H, W] or [n, F]). For a net that is one part
   // of a larger network (dist/split_net.h); input_grad() then gives the gradient to pass on. Requires
-  // forward(..., Mode::Train). The CUDA backend does not offer it (throws alexnet::Error).
+  // forward(..., Mode::Train). A backend without it throws alexnet::Error (all three have it).
   virtual void backward_from(const float* dout);
   // p -= lr * momentum-SGD direction (PyTorch's torch.optim.SGD) over the whole buffer, using the
   // gradients of the last backward().

@@ -8,6 +8,7 @@
 #include <map>
 #include <cstdlib>
 #include <memory>
+#include <omp.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -51,6 +52,38 @@ std::vector<int> parse_gpu_list(const std::string& text) {
   return ids;
 }
 
+// Replaces this process by `n` copies of this program with the same arguments (less the flag `drop`
+// and its value, plus `extra`): `mpirun -np n` (Open MPI's; as root with --allow-run-as-root, more
+// processes than cores allowed), or itself alone for n = 1. `hint` ends the error when that fails.
+[[noreturn]] void replace_by_processes(int n, const std::vector<std::string>& mpirun_options, const std::string& drop,
+                                       const std::vector<std::string>& extra, const std::string& hint) {
+  std::vector<std::string> args;
+  if (n > 1) {
+    args = {"mpirun", "--bind-to", "none", "--oversubscribe", "-np", std::to_string(n)};
+    if (::geteuid() == 0) args.push_back("--allow-run-as-root");
+    args.insert(args.end(), mpirun_options.begin(), mpirun_options.end());
+  }
+  const std::vector<std::string>& mine = program_arguments();
+  args.push_back("/proc/self/exe");
+  for (size_t i = 1; i < mine.size(); ++i) {
+    if (!drop.empty() && mine[i] == drop) {
+      ++i;
+      continue;
+    }
+    if (!drop.empty() && mine[i].rfind(drop + "=", 0) == 0) continue;
+    args.push_back(mine[i]);
+  }
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (n > 1) ::execvp("mpirun", argv.data());
+  else ::execv("/proc/self/exe", argv.data());
+  fail("cannot start ", args[0], " (", std::strerror(errno), ")", n > 1 ? ": install openmpi-bin, or " + hint : "");
+}
+
 // --gpus: checks the list against the GPUs this machine has, then replaces this process by one
 // process per GPU (`mpirun -np N`, or itself for one GPU) that sees only the listed GPUs
 // (CUDA_VISIBLE_DEVICES) and trains with --device cuda; each process takes the GPU of its local rank.
@@ -72,29 +105,29 @@ std::vector<int> parse_gpu_list(const std::string& text) {
   std::string visible;
   for (int id : ids) visible += (visible.empty() ? "" : ",") + std::to_string(id);
   ::setenv("CUDA_VISIBLE_DEVICES", visible.c_str(), 1);
-  std::vector<std::string> args;
-  if (ids.size() > 1) args = {"mpirun", "--bind-to", "none", "-np", std::to_string(ids.size()), "-x", "CUDA_VISIBLE_DEVICES"};
-  const std::vector<std::string>& mine = program_arguments();
-  args.push_back("/proc/self/exe");
-  for (size_t i = 1; i < mine.size(); ++i) {
-    if (mine[i] == "--gpus") { ++i; continue; }
-    if (mine[i].rfind("--gpus=", 0) == 0) continue;
-    args.push_back(mine[i]);
-  }
-  if (!given(f.cmd, "--device")) args.insert(args.end(), {"--device", "cuda"});
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::fflush(stdout);
-  std::fflush(stderr);
-  if (ids.size() > 1) ::execvp("mpirun", argv.data());
-  else ::execv("/proc/self/exe", argv.data());
-  fail("--gpus: cannot start ", args[0], " (", std::strerror(errno), ")",
-       ids.size() > 1 ? ": install openmpi-bin, or start the processes yourself: mpirun -np N alexnet train --device cuda" : "");
+  std::vector<std::string> extra;
+  if (!given(f.cmd, "--device")) extra = {"--device", "cuda"};
+  replace_by_processes(int(ids.size()), {"-x", "CUDA_VISIBLE_DEVICES"}, "--gpus", extra,
+                       "--gpus: start the processes yourself: mpirun -np N alexnet train --device cuda");
+}
+
+// --split N without a launcher: N processes on this machine (mpirun -np N), each with its share of
+// the cores, so `alexnet train --model paper --split 2` runs the two columns as the paper did.
+[[noreturn]] void start_columns(const TrainFlags& f) {
+  const int n = f.config.split;
+  if (!mpi_compiled_in())
+    fail("--split ", n, " runs one process per column and needs MPI, and this alexnet was built without it: install "
+         "libopenmpi-dev and rebuild");
+  const int cores = std::max(1, (f.device.threads > 0 ? f.device.threads : omp_get_max_threads()) / n);
+  ::setenv("OMP_NUM_THREADS", std::to_string(cores).c_str(), 1);
+  replace_by_processes(n, {"-x", "OMP_NUM_THREADS"}, "", {},
+                       "start the processes yourself: mpirun -np " + std::to_string(n) + " alexnet train --split " +
+                           std::to_string(n) + " ...");
 }
 
 void run_train(TrainFlags& f) {
   if (!f.gpus.empty()) start_on_gpus(f);
+  if (f.config.split > 1 && !launched_by_mpi_launcher()) start_columns(f);
   // Under an MPI launcher (mpirun -np N alexnet train ...) every process trains data-parallel on
   // its shard; otherwise this is the single process. See docs/parallel.md.
   std::unique_ptr<Communicator> comm = make_communicator();
@@ -187,6 +220,9 @@ int train_process(TrainFlags& f, Communicator& comm) {
         copy_field(field, c, stored);
     if (given(f.cmd, "--epochs") && !given(f.cmd, "--steps")) stored.steps = 0;
     if (compute_given) stored.backend = c.backend, stored.precision = c.precision;
+    // The columns are how the processes are arranged, not what is trained: a split run resumes in a
+    // process count its split does not divide (one process, say) as an unsplit one, and back.
+    if (!given(f.cmd, "--split") && comm.size() % stored.split) stored.split = 1;
     c = stored;
   }
   c.data = resolve_data_path(c.data);

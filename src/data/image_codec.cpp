@@ -166,7 +166,24 @@ bool run_jpeg_decode(JpegDecodeState& s) {
   s.width = int(s.cinfo.output_width);
   s.components = s.cinfo.output_components;
   const size_t row_bytes = size_t(s.width) * size_t(s.components);
+  // A single-scan file is decoded as its rows are read: its data reaching a marker (other than a
+  // restart marker) more than two MCU rows before the last row means it ended early. libjpeg warns
+  // for Huffman coding (JWRN_HIT_MARKER above) but its arithmetic decoder just goes on with zeros,
+  // so a few hundred bytes claiming 1023 x 65348 pixels would decode, slowly, to grey.
+  const bool one_scan = !jpeg_has_multiple_scans(&s.cinfo);
+  // The decoder runs up to two MCU rows ahead of the rows it returns (fancy upsampling reads the
+  // next one): its data ends that early in a good file.
+  const JDIMENSION mcu_rows = JDIMENSION(2 * s.cinfo.max_v_samp_factor * DCTSIZE);
   while (s.cinfo.output_scanline < s.cinfo.output_height) {
+    const int marker = s.cinfo.unread_marker;
+    if (one_scan && marker != 0 && !(marker >= 0xD0 && marker <= 0xD7) &&
+        s.cinfo.output_scanline + mcu_rows < s.cinfo.output_height) {
+      std::snprintf(s.error.message, sizeof s.error.message,
+                    "image data ends at row %u of %u (premature end of data segment)", s.cinfo.output_scanline,
+                    s.cinfo.output_height);
+      jpeg_destroy_decompress(&s.cinfo);
+      return false;
+    }
     // Grow with the rows actually decoded, so a short file claiming a huge image costs little.
     s.raw.resize(grown_size(s.raw.size(), row_bytes * (s.cinfo.output_scanline + 1), row_bytes * size_t(s.height)));
     JSAMPROW row = s.raw.data() + row_bytes * s.cinfo.output_scanline;

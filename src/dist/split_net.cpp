@@ -473,9 +473,6 @@ class SplitNet final : public Net {
 
 std::unique_ptr<Net> make_split_net(BackendKind backend, const NetSpec& full, const BuildOptions& options,
                                     Communicator& columns) {
-  if (backend == BackendKind::CUDA)
-    fail("--split runs on the CPU backends (the columns exchange through host memory; the NCCL exchange for GPUs is "
-         "not built)");
   return std::make_unique<SplitNet>(backend, full, options, columns);
 }
 

@@ -61,8 +61,8 @@ struct SplitStage {
 std::vector<SplitStage> plan_split(const NetSpec& full, int columns, int column);
 
 // The network split over `columns` (columns.size() columns; this process is columns.rank()), its
-// stages on `backend`. The communicator must outlive the net. Throws for CUDA (the column exchange
-// runs on host memory; NCCL is not built).
+// stages on `backend` (any: on CUDA each stage is a CudaNet on this process's GPU, and the exchanges
+// still go through host memory and MPI, not NCCL). The communicator must outlive the net.
 std::unique_ptr<Net> make_split_net(BackendKind backend, const NetSpec& full, const BuildOptions& options,
                                     Communicator& columns);
 

@@ -222,15 +222,20 @@ class CudaNet final : public Net {
                                 C, options_.label_smoothing, s);
     cuda::mean_loss(loss_.as<float>(), row_loss_.as<float>(), n, s);
     CUDA_CHECK(cudaMemcpyAsync(host_loss_->as<float>(), loss_.get(), sizeof(float), cudaMemcpyDeviceToHost, s));
-    // The first convolution's input gradient is not needed for training: input_grad() computes it.
-    const bool skip_first_data = is_conv(spec_.layers[0].op);
-    for (size_t i = ops_.size(); i-- > 0;) {
-      ops_[i]->backward_params();
-      if (i > 0 || !skip_first_data) ops_[i]->backward_data();
-    }
-    backward_done_ = grads_ready_ = true;
-    sync();
+    backprop();
     return *host_loss_->as<float>();
+  }
+
+  void backward_from(const float* dout) override {
+    if (ctx_.mode != Mode::Train || ctx_.n == 0) fail("backward_from() needs a forward pass in training mode first");
+    const int n = ctx_.n;
+    const ActShape& o = shapes_.back();
+    const size_t floats = size_t(n) * size_t(o.numel());
+    if (dout_staging_.bytes() < floats * sizeof(float)) dout_staging_ = DeviceMemory(floats * sizeof(float));
+    cudaStream_t s = stream_.get();
+    CUDA_CHECK(cudaMemcpyAsync(dout_staging_.get(), dout, floats * sizeof(float), cudaMemcpyHostToDevice, s));
+    cuda::input_to_nhwc(ops_.back()->dout.get(), elem_, dout_staging_.as<float>(), n, o.c, o.c, o.h, o.w, s);
+    backprop();
   }
 
   void sgd_step(const SgdOptions& sgd, float lr) override {
@@ -264,6 +269,18 @@ class CudaNet final : public Net {
   }
 
  private:
+  // Every op's backward, last to first, from the last op's dout; waits for the stream.
+  void backprop() {
+    // The first convolution's input gradient is not needed for training: input_grad() computes it.
+    const bool skip_first_data = is_conv(spec_.layers[0].op);
+    for (size_t i = ops_.size(); i-- > 0;) {
+      ops_[i]->backward_params();
+      if (i > 0 || !skip_first_data) ops_[i]->backward_data();
+    }
+    backward_done_ = grads_ready_ = true;
+    sync();
+  }
+
   // ---- shapes and storage
   ActShape in_shape(size_t i) const {
     return i ? shapes_[i - 1] : ActShape{spec_.in_channels, spec_.input_size, spec_.input_size};
@@ -351,6 +368,7 @@ class CudaNet final : public Net {
   DeviceMemory params_, grads_, momentum_, mirror_;  // see the top of the file
   int in_c_ = 3;                                     // input channels as stored (padded)
   DeviceMemory staging_;                             // fp32 NCHW [max_batch, C, H, W]: the uploaded input
+  DeviceMemory dout_staging_;                        // fp32 NCHW: backward_from's uploaded output gradient
   DeviceMemory input_, dinput_;                      // compute dtype NHWC [max_batch, H, W, in_c_]
   DeviceMemory labels_, row_loss_, loss_;            // int64 [max_batch], fp32 [max_batch], fp32 [1]
   DeviceMemory column_scratch_;                      // partial bias-gradient sums
