@@ -7,6 +7,7 @@
 #include <csignal>
 #include <map>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <omp.h>
 
@@ -64,7 +65,12 @@ std::vector<int> parse_gpu_list(const std::string& text) {
     args.insert(args.end(), mpirun_options.begin(), mpirun_options.end());
   }
   const std::vector<std::string>& mine = program_arguments();
-  args.push_back("/proc/self/exe");
+  // This program's own path: "/proc/self/exe" would name mpirun (or its daemon) in the processes
+  // mpirun starts.
+  std::error_code ec;
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  if (ec || self.empty()) fail("cannot find this program's path (/proc/self/exe: ", ec.message(), ")");
+  args.push_back(self);
   for (size_t i = 1; i < mine.size(); ++i) {
     if (!drop.empty() && mine[i] == drop) {
       ++i;
@@ -80,7 +86,7 @@ std::vector<int> parse_gpu_list(const std::string& text) {
   std::fflush(stdout);
   std::fflush(stderr);
   if (n > 1) ::execvp("mpirun", argv.data());
-  else ::execv("/proc/self/exe", argv.data());
+  else ::execv(self.c_str(), argv.data());
   fail("cannot start ", args[0], " (", std::strerror(errno), ")", n > 1 ? ": install openmpi-bin, or " + hint : "");
 }
 
