@@ -1,6 +1,7 @@
 #include "backend/net.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -43,6 +44,11 @@ Net::Net(NetSpec spec, BuildOptions options)
   }
   if (!options_.layer_ids.empty() && options_.layer_ids.size() != spec_.layers.size())
     fail("layer_ids names ", options_.layer_ids.size(), " layers; the network has ", spec_.layers.size());
+}
+
+void Net::get_input_grad(float* host) const {
+  const Tensor t = input_grad();
+  std::memcpy(host, t.data<float>(), size_t(t.numel()) * sizeof(float));
 }
 
 void Net::backward_from(const float*) {

@@ -110,6 +110,8 @@ class Net {
   virtual Tensor activation(int layer) const = 0;       // output of layer i, [n, C, H, W] or [n, F]
   virtual Tensor activation_grad(int layer) const = 0;  // d loss / d (output of layer i)
   virtual Tensor input_grad() const = 0;                // d loss / d input
+  // input_grad() into `host` ([n, C, H, W] fp32), without a Tensor of its own.
+  virtual void get_input_grad(float* host) const;
 
  protected:
   Net(NetSpec spec, BuildOptions options);

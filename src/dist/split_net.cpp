@@ -257,6 +257,37 @@ namespace {
 // Host tensors between stages: [n][channels][inner] (the whole network's), or a column's slice of it.
 using Buffer = std::vector<float>;
 
+// The buffers of one step, handed back and taken again the next: the same sizes recur every step,
+// and fresh allocations of tens of MB would page-fault in every time (measured: 200-300 ms of a
+// 1.8 s step of the paper network).
+class BufferPool {
+ public:
+  // A buffer of n floats, contents unspecified.
+  Buffer take(size_t n) {
+    size_t best = free_.size();
+    for (size_t i = 0; i < free_.size(); ++i)
+      if (free_[i].capacity() >= n && (best == free_.size() || free_[i].capacity() < free_[best].capacity())) best = i;
+    Buffer b;
+    if (best < free_.size()) {
+      b = std::move(free_[best]);
+      free_.erase(free_.begin() + std::ptrdiff_t(best));
+    }
+    b.resize(n);
+    return b;
+  }
+  Buffer zeros(size_t n) {
+    Buffer b = take(n);
+    std::fill(b.begin(), b.end(), 0.f);
+    return b;
+  }
+  void give(Buffer&& b) {
+    if (b.capacity()) free_.push_back(std::move(b));
+  }
+
+ private:
+  std::vector<Buffer> free_;
+};
+
 class SplitNet final : public Net {
  public:
   SplitNet(BackendKind backend, const NetSpec& full, const BuildOptions& options, Communicator& comm)
@@ -283,15 +314,19 @@ class SplitNet final : public Net {
     n_ = n;
     mode_ = mode;
     exchange_ = {};
-    Buffer x(input, input + size_t(n) * spec_.in_channels * spec_.input_size * spec_.input_size);
+    pool_.give(std::move(logits_));
+    const size_t in = size_t(n) * spec_.in_channels * spec_.input_size * spec_.input_size;
+    Buffer x = pool_.take(in);
+    std::memcpy(x.data(), input, in * sizeof(float));
     size_t k = 0;
     for (const SplitStage& s : stages_) {
-      for (const SplitTransform& t : s.before) x = forward_transform(t, x);
+      for (const SplitTransform& t : s.before) x = forward_transform(t, std::move(x));
       if (s.spec.layers.empty()) break;  // the logits
       Net& net = *nets_[k++];
       net.forward(x.data(), n, mode, step);
-      const Tensor y = net.activation(int(s.spec.layers.size()) - 1);
-      x.assign(y.data<float>(), y.data<float>() + y.numel());
+      pool_.give(std::move(x));
+      x = pool_.take(size_t(n) * size_t(s.spec.num_classes));  // the stage's output per sample
+      net.get_logits(x.data());
     }
     logits_ = std::move(x);
   }
@@ -306,7 +341,7 @@ class SplitNet final : public Net {
     const int C = spec_.num_classes;
     for (int i = 0; i < n_; ++i)
       if (labels[i] < 0 || labels[i] >= C) fail("label ", labels[i], " out of range [0, ", C, ")");
-    Buffer d(logits_.size());
+    Buffer d = pool_.take(logits_.size());
     const float loss = softmax_cross_entropy(d.data(), logits_.data(), labels, n_, C, options_.label_smoothing);
     // Every column computed the same loss and the same gradient of the logits: each takes its own
     // logits' gradient (not a partial sum), then back through the stages.
@@ -315,12 +350,14 @@ class SplitNet final : public Net {
       if (!stages_[s].spec.layers.empty()) {
         Net& net = *nets_[--k];
         net.backward_from(d.data());
+        pool_.give(std::move(d));
         if (s == 0) break;  // the network's input needs no gradient
-        const Tensor dx = net.input_grad();
-        d.assign(dx.data<float>(), dx.data<float>() + dx.numel());
+        const SplitStage& st = stages_[s];
+        d = pool_.take(size_t(n_) * size_t(st.spec.in_channels) * st.spec.input_size * st.spec.input_size);
+        net.get_input_grad(d.data());
       }
       const auto& before = stages_[s].before;
-      for (size_t t = before.size(); t-- > 0;) d = backward_transform(before[t], d, s + 1 == stages_.size());
+      for (size_t t = before.size(); t-- > 0;) d = backward_transform(before[t], std::move(d), s + 1 == stages_.size());
     }
     return loss;
   }
@@ -391,18 +428,19 @@ class SplitNet final : public Net {
   Buffer gather(const SplitTransform& t, const Buffer& own) {
     std::vector<int> counts(static_cast<size_t>(S_));
     for (int c = 0; c < S_; ++c) counts[size_t(c)] = n_ * width(t, c) * t.inner;
-    Buffer all(size_t(n_) * t.channels * t.inner), whole(all.size());
+    Buffer all = pool_.take(size_t(n_) * t.channels * t.inner), whole = pool_.take(all.size());
     collective(all.size(), [&] { comm_.allgather(own, all, counts); });
     size_t at = 0;
     for (int c = 0; c < S_; ++c) {
       copy_channels(all.data() + at, width(t, c), 0, whole.data(), t.channels, t.lo[size_t(c)], width(t, c), t.inner);
       at += size_t(counts[size_t(c)]);
     }
+    pool_.give(std::move(all));
     return whole;
   }
-  Buffer crop(const SplitTransform& t, const Buffer& src, int src_lo, int src_c) const {
+  Buffer crop(const SplitTransform& t, const Buffer& src, int src_lo, int src_c) {
     const int w = width(t, j_);
-    Buffer own(size_t(n_) * w * t.inner);
+    Buffer own = pool_.take(size_t(n_) * w * t.inner);
     copy_channels(src.data(), src_c, t.lo[size_t(j_)] - src_lo, own.data(), w, 0, w, t.inner);
     return own;
   }
@@ -411,13 +449,13 @@ class SplitNet final : public Net {
   Buffer with_halo(const SplitTransform& t, const Buffer& own) {
     const int w = width(t, j_), h = t.halo;
     const size_t slab = size_t(n_) * h * t.inner;
-    Buffer mine(2 * slab), all(2 * slab * size_t(S_));
+    Buffer mine = pool_.take(2 * slab), all = pool_.take(2 * slab * size_t(S_));
     copy_channels(own.data(), w, 0, mine.data(), h, 0, h, t.inner);
     copy_channels(own.data(), w, w - h, mine.data() + slab, h, 0, h, t.inner);
     const std::vector<int> counts(static_cast<size_t>(S_), int(2 * slab));
     collective(all.size(), [&] { comm_.allgather(mine, all, counts); });
     const int lo = ext_lo(t), hi = ext_hi(t), ew = hi - lo + t.pad;  // the padding stays zero
-    Buffer ext(size_t(n_) * ew * t.inner, 0.f);
+    Buffer ext = pool_.zeros(size_t(n_) * ew * t.inner);
     copy_channels(own.data(), w, 0, ext.data(), ew, t.lo[size_t(j_)] - lo, w, t.inner);
     if (j_ > 0) {  // the left neighbour's last channels
       const float* last = all.data() + (2 * size_t(j_ - 1) + 1) * slab;
@@ -429,40 +467,49 @@ class SplitNet final : public Net {
       const int k = hi - t.hi[size_t(j_)];
       copy_channels(first, h, 0, ext.data(), ew, hi - lo - k, k, t.inner);
     }
+    pool_.give(std::move(mine));
+    pool_.give(std::move(all));
     return ext;
   }
 
-  Buffer forward_transform(const SplitTransform& t, const Buffer& x) {
+  // The transform's output from x (given back to the pool).
+  Buffer forward_transform(const SplitTransform& t, Buffer x) {
+    Buffer y;
     switch (t.kind) {
-      case SplitTransform::Gather: return gather(t, x);
-      case SplitTransform::Halo: return with_halo(t, x);
-      case SplitTransform::Unhalo: return crop(t, x, ext_lo(t), ext_hi(t) - ext_lo(t) + t.pad);
-      case SplitTransform::Crop: return crop(t, x, 0, t.channels);
+      case SplitTransform::Gather: y = gather(t, x); break;
+      case SplitTransform::Halo: y = with_halo(t, x); break;
+      case SplitTransform::Unhalo: y = crop(t, x, ext_lo(t), ext_hi(t) - ext_lo(t) + t.pad); break;
+      case SplitTransform::Crop: y = crop(t, x, 0, t.channels); break;
     }
-    return {};
+    pool_.give(std::move(x));
+    return y;
   }
-  // d (the gradient of the transform's output) -> the gradient of its input. Gradients of a whole
-  // tensor are partial (each column's share) except the logits' (`last`), which every column has.
+  // d (the gradient of the transform's output; given back to the pool) -> the gradient of its
+  // input. Gradients of a whole tensor are partial (each column's share) except the logits'
+  // (`last`), which every column has.
   Buffer backward_transform(const SplitTransform& t, Buffer d, bool last) {
+    Buffer g;
     switch (t.kind) {
       case SplitTransform::Gather:
         if (!last) collective(d.size(), [&] { comm_.allreduce_sum(d); });
-        return crop(t, d, 0, t.channels);
-      case SplitTransform::Halo: return crop(t, d, ext_lo(t), ext_hi(t) - ext_lo(t) + t.pad);
-      case SplitTransform::Unhalo: return with_halo(t, d);
-      case SplitTransform::Crop: {
-        Buffer whole(size_t(n_) * t.channels * t.inner, 0.f);
-        copy_channels(d.data(), width(t, j_), 0, whole.data(), t.channels, t.lo[size_t(j_)], width(t, j_), t.inner);
-        return whole;
-      }
+        g = crop(t, d, 0, t.channels);
+        break;
+      case SplitTransform::Halo: g = crop(t, d, ext_lo(t), ext_hi(t) - ext_lo(t) + t.pad); break;
+      case SplitTransform::Unhalo: g = with_halo(t, d); break;
+      case SplitTransform::Crop:
+        g = pool_.zeros(size_t(n_) * t.channels * t.inner);
+        copy_channels(d.data(), width(t, j_), 0, g.data(), t.channels, t.lo[size_t(j_)], width(t, j_), t.inner);
+        break;
     }
-    return {};
+    pool_.give(std::move(d));
+    return g;
   }
 
   Communicator& comm_;
   const int S_, j_;
   std::vector<SplitStage> stages_;
   std::vector<std::unique_ptr<Net>> nets_;  // one per stage with layers
+  BufferPool pool_;
   Buffer logits_;                           // [n, classes], gathered
   int n_ = 0;
   Mode mode_ = Mode::Eval;

@@ -186,19 +186,12 @@ class OneDnnNet final : public Net {
     return to_host(p.ops[size_t(layer)]->dout, shapes_[size_t(layer)]);
   }
 
-  Tensor input_grad() const override {
-    const Plan& p = current();
-    if (!backward_done_) fail("no gradients yet: run backward() first");
-    if (!input_grad_ready_) {
-      // The first layer's data gradient is only computed when asked for (training never needs it),
-      // from the weights of the last forward pass.
-      if (ctx_.version != forward_version_)
-        fail("input_grad() must be read before sgd_step() or set_params() on the oneDNN backend");
-      p.ops[0]->backward_data();
-      ctx_.wait();
-      input_grad_ready_ = true;
-    }
-    return to_host(p.dinput, input_shape(0));
+  Tensor input_grad() const override { return to_host(computed_input_grad(), input_shape(0)); }
+  void get_input_grad(float* host) const override {
+    const memory& d = computed_input_grad();
+    memory user(plain_md(d.get_desc().dims(), Dt::f32), ctx_.engine, host);
+    ctx_.reorder(d, user);
+    ctx_.wait();
   }
 
  private:
@@ -213,6 +206,22 @@ class OneDnnNet final : public Net {
 
   ActShape input_shape(int layer) const {
     return layer > 0 ? shapes_[size_t(layer - 1)] : ActShape{spec_.in_channels, spec_.input_size, spec_.input_size};
+  }
+
+  // The net's input gradient, computed on the first request after backward.
+  const memory& computed_input_grad() const {
+    const Plan& p = current();
+    if (!backward_done_) fail("no gradients yet: run backward() first");
+    if (!input_grad_ready_) {
+      // The first layer's data gradient is only computed when asked for (training never needs it),
+      // from the weights of the last forward pass.
+      if (ctx_.version != forward_version_)
+        fail("input_grad() must be read before sgd_step() or set_params() on the oneDNN backend");
+      p.ops[0]->backward_data();
+      ctx_.wait();
+      input_grad_ready_ = true;
+    }
+    return p.dinput;
   }
 
   const Plan& current() const {
