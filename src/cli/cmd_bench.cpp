@@ -33,6 +33,7 @@ struct BenchFlags {
   bool loader_only = false, per_layer = false;
   int split = 1;  // under mpirun: columns per model (the rest data parallel)
   bool nccl = false;  // average the gradients with NCCL every step (CUDA), also in one process
+  int matmul = 0;     // >0: time an n x n x n matrix product on the backend instead of a model
   double seconds = 5;
 };
 
@@ -123,11 +124,46 @@ void run_loader(const BenchFlags& f) {
   if (f.json) print_json_line(r.json());
 }
 
+// --matmul N: the backend's fully connected layer as one N x N x N matrix product (a batch of N
+// rows through Linear(N, N)), the arithmetic peak a model's GFLOP/s is compared with.
+void run_matmul(const BenchFlags& f) {
+  const int threads = f.device.apply_threads();
+  const int n = f.matmul;
+  NetSpec spec;
+  spec.variant = "matmul";
+  spec.in_channels = n;
+  spec.input_size = 1;
+  spec.num_classes = n;
+  spec.layers = {{"flatten", Flatten{}}, {"fc", Linear{n, n}}};
+  const ComputeChoice compute = f.device.resolve_and_say();
+  BuildOptions options;
+  options.max_batch = n;
+  options.precision = compute.precision;
+  std::unique_ptr<Net> net = make_net(compute.backend, spec, options);
+  std::vector<float> params(net->params().total), x(size_t(n) * n);
+  init_params(spec, net->params(), params, 1);
+  net->set_params(params);
+  Rng rng(5);
+  for (float& v : x) v = float(rng.normal());
+  const double t = time_median(f.warmup, f.steps, [&](int) {
+    net->forward(x.data(), n, Mode::Eval);
+    net->synchronize();
+  });
+  const double gflops = 2.0 * n * n * double(n) / t / 1e9;
+  std::fprintf(stderr, "matmul: %dx%dx%d %s on the %s backend, %d threads: %.2f ms, %.1f GFLOP/s\n", n, n, n,
+               precision_name(compute.precision), backend_name(net->backend()), threads, t * 1e3, gflops);
+  if (f.json)
+    print_json_line(nlohmann::json{{"matmul", n}, {"precision", precision_name(compute.precision)},
+                                   {"backend", backend_name(net->backend())}, {"threads", threads},
+                                   {"ms", t * 1e3}, {"gflop_s", gflops}}.dump());
+}
+
 void run_bench(const BenchFlags& f) {
   if (f.loader_only) {
     if (f.data.empty()) fail("--loader-only needs --data PATH");
     return run_loader(f);
   }
+  if (f.matmul > 0) return run_matmul(f);
   if (f.per_layer) return run_per_layer(f);
   const int threads = f.device.apply_threads();
   const NetSpec spec = f.model.spec();
@@ -204,7 +240,11 @@ void run_bench(const BenchFlags& f) {
     });
     out["train_step_ms"] = t * 1e3;
     out["train_img_s"] = global / t;
-    if (root) std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s\n", t * 1e3, global / t);
+    const double gflops = flops_per_image(spec).training * global / t / 1e9;
+    out["train_gflop_s"] = gflops;
+    if (root)
+      std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s, %.1f GFLOP/s (%.2f GFLOP per image)\n", t * 1e3, global / t,
+                   gflops, flops_per_image(spec).training / 1e9);
     if (device_reduce && root)
       std::fprintf(stderr, "gradients: averaged every step by %s over %d process%s\n", device_reduce->transport().c_str(),
                    replicas_n, replicas_n == 1 ? "" : "es");
@@ -227,7 +267,9 @@ void run_bench(const BenchFlags& f) {
     });
     out["infer_step_ms"] = t * 1e3;
     out["infer_img_s"] = global / t;
-    if (root) std::fprintf(stderr, "inference: %.1f ms/batch, %.2f img/s\n", t * 1e3, global / t);
+    const double gflops = flops_per_image(spec).forward * global / t / 1e9;
+    out["infer_gflop_s"] = gflops;
+    if (root) std::fprintf(stderr, "inference: %.1f ms/batch, %.2f img/s, %.1f GFLOP/s\n", t * 1e3, global / t, gflops);
   }
   if (f.json && root) print_json_line(out.dump());
 }
@@ -250,6 +292,10 @@ void add_bench(CLI::App& app) {
                   "reports the bytes exchanged per step")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--matmul", f->matmul,
+                  "Instead of a model: time an N x N x N matrix product (a batch of N through Linear(N, N)) on the "
+                  "backend, the peak a model's GFLOP/s compares with")
+      ->check(CLI::Range(1, 16384));
   cmd->add_flag("--nccl", f->nccl,
                "--device cuda: average the gradients with NCCL on the GPU every step, also in one process (its cost)");
   cmd->add_flag("--per-layer", f->per_layer, "Time forward and backward of every layer separately");

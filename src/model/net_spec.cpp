@@ -179,6 +179,25 @@ std::vector<ActShape> activation_shapes(const NetSpec& spec) {
   return out;
 }
 
+FlopCount flops_per_image(const NetSpec& spec) {
+  const std::vector<ActShape> shapes = activation_shapes(spec);
+  FlopCount f;
+  bool first = true;
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    double layer = 0;
+    if (const auto* c = std::get_if<Conv2d>(&spec.layers[i].op))
+      layer = 2.0 * c->out_channels * (c->in_channels / c->groups) * c->kernel * c->kernel * shapes[i].h * shapes[i].w;
+    else if (const auto* l = std::get_if<Linear>(&spec.layers[i].op))
+      layer = 2.0 * l->in_features * l->out_features;
+    else
+      continue;
+    f.forward += layer;
+    f.training += (first ? 2 : 3) * layer;
+    first = false;
+  }
+  return f;
+}
+
 const ParamInfo* ParamTable::find(std::string_view name) const {
   for (const ParamInfo& p : entries)
     if (p.name == name) return &p;

@@ -60,6 +60,14 @@ std::vector<std::string> net_variants();  // the known variant names
 // too small for the table or a Linear layer's in_features does not match.
 std::vector<ActShape> activation_shapes(const NetSpec& spec);
 
+// Multiply-add FLOPs (2 per multiply-add) of one image through the convolutions and linear layers:
+// the forward pass, and a training step (forward, weight gradients, and input gradients of every
+// layer but the first, which training does not need). Pooling, ReLU, LRN and dropout are not counted.
+struct FlopCount {
+  double forward = 0, training = 0;
+};
+FlopCount flops_per_image(const NetSpec& spec);
+
 struct ParamInfo {
   std::string name;  // "features.0.weight"
   Shape shape;       // OIHW for convolutions, [out, in] for linear layers
