@@ -381,6 +381,7 @@ class SplitNet final : public Net {
     for (const SplitStage& s : stages_) {
       if (s.spec.layers.empty()) continue;
       Net& net = *nets_[k++];
+      if (net.params().total == 0) continue;  // a stage without parameters (pooling, LRN)
       Buffer local(net.params().total);
       for (const auto& r : s.rows) std::memcpy(local.data() + r.local, host.data() + r.full, r.count * sizeof(float));
       (net.*set)(local);
@@ -395,6 +396,7 @@ class SplitNet final : public Net {
     for (const SplitStage& s : stages_) {
       if (s.spec.layers.empty()) continue;
       const Net& net = *nets_[k++];
+      if (net.params().total == 0) continue;
       Buffer local(net.params().total);
       (net.*get)(local);
       for (const auto& r : s.rows) std::memcpy(host.data() + r.full, local.data() + r.local, r.count * sizeof(float));

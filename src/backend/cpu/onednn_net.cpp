@@ -320,11 +320,11 @@ class OneDnnNet final : public Net {
 
   static void copy_in(Tensor& dst, std::span<const float> src) {
     if (src.size() != size_t(dst.numel())) fail("parameter buffer of ", src.size(), " floats, expected ", dst.numel());
-    std::memcpy(dst.data<float>(), src.data(), src.size() * sizeof(float));
+    if (!src.empty()) std::memcpy(dst.data<float>(), src.data(), src.size() * sizeof(float));  // none: a net without parameters
   }
   static void copy_out(const Tensor& src, std::span<float> dst) {
     if (dst.size() != size_t(src.numel())) fail("parameter buffer of ", dst.size(), " floats, expected ", src.numel());
-    std::memcpy(dst.data(), src.data<float>(), dst.size() * sizeof(float));
+    if (!dst.empty()) std::memcpy(dst.data(), src.data<float>(), dst.size() * sizeof(float));
   }
 
   Context ctx_;                       // engine, stream, compute type, buffers and step state for the ops
