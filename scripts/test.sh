@@ -30,12 +30,16 @@ echo "built $(ls build-make/src/alexnet) with $(grep -m1 CMAKE_GENERATOR: build-
 
 echo "== file, data and command-line tests (bad input included) under ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALEXNET_SANITIZE=ON -DALEXNET_CUDA=OFF > /dev/null
-cmake --build build-asan -j"$jobs" --target alexnet cli_test safetensors_test data_readers_test input_rules_test cli_random_test
+cmake --build build-asan -j"$jobs" --target alexnet cli_test safetensors_test data_readers_test input_rules_test cli_random_test split_test
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 build-asan/tests/safetensors_test --gtest_brief=1
 build-asan/tests/data_readers_test --gtest_brief=1
 build-asan/tests/cli_test --gtest_brief=1
 build-asan/tests/input_rules_test --gtest_brief=1
+# The model split: its plan and one column with leak checks; two columns under mpirun without (Open
+# MPI's own allocations at exit are not ours).
+build-asan/tests/split_test --gtest_brief=1 --gtest_filter='SplitPlan.*:Split.*'
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 build-asan/tests/split_test --gtest_brief=1 --gtest_filter='SplitMpi.*'
 # Random datasets, models and flags for 90 s; prints its seed (ALEXNET_RANDOM_SEED=N replays it).
 ALEXNET_RANDOM_SECONDS=${RANDOM_SECONDS:-90} build-asan/tests/cli_random_test --gtest_brief=1
 
