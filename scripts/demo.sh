@@ -35,8 +35,9 @@ cmake --build build -j"$(nproc)" --target alexnet
 # flip test-time augmentation. 10,000 of the 50,000 images are held out as a test set (--holdout 0.2)
 # that training never sees and the recipe was never tuned on; the demo reports its accuracy on them.
 #
-# --precision auto (the default): bf16 where the CPU has native bf16 (AVX-512 BF16, AMX), else fp32,
-# which is 3-5x slower. The number of epochs (at most 24) is what fits in about 9.5 minutes (570 s) of
+# --precision auto (the default): bf16 where the CPU has native bf16 (AVX-512 BF16, AMX) and a short
+# probe measures it faster than fp32 (on an AMD EPYC fp32 is 3-5x slower for this model; on an Intel
+# Xeon without AMX bf16 was 2x slower), else fp32. The number of epochs (at most 24) is what fits in about 9.5 minutes (570 s) of
 # training here: a 20-step training benchmark gives the time per image, plus 0.1 ms per image for
 # the loader, the loop and the checkpoints (measured on an idle 2-core machine: see docs/training.md).
 budget=${DEMO_SECONDS:-570}

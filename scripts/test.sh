@@ -32,6 +32,7 @@ echo "== file, data and command-line tests (bad input included) under ASan + UBS
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DALEXNET_SANITIZE=ON -DALEXNET_CUDA=OFF > /dev/null
 cmake --build build-asan -j"$jobs" --target alexnet cli_test safetensors_test data_readers_test input_rules_test cli_random_test split_test
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export ALEXNET_PRECISION_PROBE=0  # reproducible --precision auto, as under ctest (tests/CMakeLists.txt)
 build-asan/tests/safetensors_test --gtest_brief=1
 build-asan/tests/data_readers_test --gtest_brief=1
 build-asan/tests/cli_test --gtest_brief=1

@@ -6,8 +6,11 @@
 //
 // `auto`, the default of --device and --precision:
 //   device     CUDA when the build has it and a GPU is visible, else the CPU.
-//   precision  CUDA: bf16. oneDNN: bf16 where the CPU has native bf16 kernels (AVX-512 BF16, AMX),
-//              else fp32. Reference backend: fp32 (the only precision it has).
+//   precision  CUDA: bf16. oneDNN: bf16 where the CPU has native bf16 kernels (AVX-512 BF16, AMX)
+//              and a short probe (bf16_probe) measures them faster than fp32 here, else fp32
+//              (ALEXNET_PRECISION_PROBE=0: bf16 wherever it is native, untimed). Processes that
+//              train together take rank 0's choice.
+//              Reference backend: fp32 (the only precision it has).
 // An explicit choice the hardware cannot run is refused when the network is built, in the user's
 // words (require_supported), never with a raw library message.
 #pragma once
@@ -25,6 +28,15 @@ struct CpuCapabilities {
   bool isa_limited = false;  // ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA) is set
 };
 CpuCapabilities cpu_capabilities();
+
+// A training step of one convolution layer timed in fp32 and in bf16 on the oneDNN backend, once per
+// process (about 0.1 s): native bf16 kernels are not faster on every CPU that has them. Only call
+// where cpu_capabilities().native_bf16.
+struct Bf16Probe {
+  double fp32_ms = 0, bf16_ms = 0;
+  bool bf16_faster = false;  // bf16 under 0.9 x fp32
+};
+const Bf16Probe& bf16_probe();
 
 struct GpuCapabilities {
   bool compiled = false;           // the build has the CUDA backend

@@ -181,7 +181,11 @@ void run_bench(const BenchFlags& f) {
   }
   BuildOptions options;
   options.max_batch = f.batch_size;
-  const ComputeChoice compute = root ? f.device.resolve_and_say() : f.device.resolve();
+  ComputeChoice compute = root ? f.device.resolve_and_say() : f.device.resolve();
+  int chosen[2] = {int(compute.backend), int(compute.precision)};  // rank 0's, as train does
+  world->broadcast_values(std::span<int>(chosen), 0);
+  compute.backend = BackendKind(chosen[0]);
+  compute.precision = Precision(chosen[1]);
   options.precision = compute.precision;
   std::unique_ptr<Net> net =
       columns ? make_split_net(compute.backend, spec, options, *columns) : make_net(compute.backend, spec, options);

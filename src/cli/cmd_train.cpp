@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <omp.h>
 
 #include "cli/commands.h"
@@ -214,6 +215,11 @@ int train_process(TrainFlags& f, Communicator& comm) {
     const ComputeChoice compute = comm.is_root() ? f.device.resolve_and_say() : f.device.resolve();
     c.backend = compute.backend;
     c.precision = compute.precision;
+    // `auto` may time the precisions: every process takes rank 0's choice.
+    int chosen[2] = {int(c.backend), int(c.precision)};
+    comm.broadcast_values(std::span<int>(chosen), 0);
+    c.backend = BackendKind(chosen[0]);
+    c.precision = Precision(chosen[1]);
   }
   std::unique_ptr<ResumeFrom> resume;
   if (!f.resume.empty()) {
