@@ -115,7 +115,11 @@ std::vector<uint8_t> png_bytes(int width, int height, int color_type, int bit_de
 }
 
 // A YCCK JPEG (Adobe's transform of CMYK), written with libjpeg directly. `cmyk` holds ink amounts.
-std::vector<uint8_t> ycck_jpeg(int height, int width, const std::vector<uint8_t>& cmyk) {
+// libjpeg's compressor on rows of `components` bytes per pixel in `space`; `setup` sets options after
+// the defaults, `row(y)` gives row y.
+std::vector<uint8_t> compress_jpeg(int height, int width, int components, J_COLOR_SPACE space,
+                                   const std::function<void(jpeg_compress_struct&)>& setup,
+                                   const std::function<const uint8_t*(int)>& row) {
   jpeg_compress_struct cinfo;
   jpeg_error_mgr err;
   cinfo.err = jpeg_std_error(&err);
@@ -125,16 +129,13 @@ std::vector<uint8_t> ycck_jpeg(int height, int width, const std::vector<uint8_t>
   jpeg_mem_dest(&cinfo, &buffer, &size);
   cinfo.image_width = JDIMENSION(width);
   cinfo.image_height = JDIMENSION(height);
-  cinfo.input_components = 4;
-  cinfo.in_color_space = JCS_CMYK;
+  cinfo.input_components = components;
+  cinfo.in_color_space = space;
   jpeg_set_defaults(&cinfo);
-  jpeg_set_colorspace(&cinfo, JCS_YCCK);
-  jpeg_set_quality(&cinfo, 95, TRUE);
+  setup(cinfo);
   jpeg_start_compress(&cinfo, TRUE);
-  std::vector<uint8_t> row(size_t(width) * 4);
   while (cinfo.next_scanline < cinfo.image_height) {
-    for (size_t i = 0; i < row.size(); ++i) row[i] = uint8_t(255 - cmyk[cinfo.next_scanline * row.size() + i]);
-    JSAMPROW r = row.data();
+    JSAMPROW r = const_cast<uint8_t*>(row(int(cinfo.next_scanline)));
     jpeg_write_scanlines(&cinfo, &r, 1);
   }
   jpeg_finish_compress(&cinfo);
@@ -144,34 +145,29 @@ std::vector<uint8_t> ycck_jpeg(int height, int width, const std::vector<uint8_t>
   return out;
 }
 
+std::vector<uint8_t> ycck_jpeg(int height, int width, const std::vector<uint8_t>& cmyk) {
+  std::vector<uint8_t> inverted(cmyk.size());  // Adobe's convention: 255 - ink
+  for (size_t i = 0; i < cmyk.size(); ++i) inverted[i] = uint8_t(255 - cmyk[i]);
+  return compress_jpeg(
+      height, width, 4, JCS_CMYK,
+      [](jpeg_compress_struct& c) {
+        jpeg_set_colorspace(&c, JCS_YCCK);
+        jpeg_set_quality(&c, 95, TRUE);
+      },
+      [&](int y) { return inverted.data() + size_t(y) * width * 4; });
+}
+
 // An RGB JPEG with libjpeg's options that change how the scan data ends: restart markers every
 // MCU row, or arithmetic instead of Huffman coding.
 std::vector<uint8_t> rgb_jpeg_with(const Image& image, bool restarts, bool arithmetic) {
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr err;
-  cinfo.err = jpeg_std_error(&err);
-  jpeg_create_compress(&cinfo);
-  unsigned char* buffer = nullptr;
-  unsigned long size = 0;
-  jpeg_mem_dest(&cinfo, &buffer, &size);
-  cinfo.image_width = JDIMENSION(image.width);
-  cinfo.image_height = JDIMENSION(image.height);
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_quality(&cinfo, 90, TRUE);
-  if (restarts) cinfo.restart_in_rows = 1;
-  cinfo.arith_code = arithmetic ? TRUE : FALSE;
-  jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW r = const_cast<uint8_t*>(image.pixels.data()) + size_t(cinfo.next_scanline) * image.width * 3;
-    jpeg_write_scanlines(&cinfo, &r, 1);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  std::vector<uint8_t> out(buffer, buffer + size);
-  std::free(buffer);
-  return out;
+  return compress_jpeg(
+      image.height, image.width, 3, JCS_RGB,
+      [&](jpeg_compress_struct& c) {
+        jpeg_set_quality(&c, 90, TRUE);
+        if (restarts) c.restart_in_rows = 1;
+        c.arith_code = arithmetic ? TRUE : FALSE;
+      },
+      [&](int y) { return image.pixels.data() + size_t(y) * image.width * 3; });
 }
 
 // Largest |a - b| over all pixels; the images must be the same size.
