@@ -170,15 +170,8 @@ void run_bench(const BenchFlags& f) {
   // Under mpirun: the processes are S-column models (--split S), data parallel over the rest.
   std::unique_ptr<Communicator> world = make_communicator();
   const bool root = world->is_root();
-  if (world->size() % f.split)
-    fail("--split ", f.split, " needs a multiple of ", f.split, " processes (", world->size(), " started)");
-  std::unique_ptr<Communicator> columns, replicas;
-  Communicator* data = world.get();
-  if (f.split > 1) {
-    columns = world->split(world->rank() / f.split, world->rank() % f.split);
-    replicas = world->split(world->rank() % f.split, world->rank() / f.split);
-    data = replicas.get();
-  }
+  const SplitGroups groups = split_processes(*world, f.split);
+  Communicator* data = groups.data;
   BuildOptions options;
   options.max_batch = f.batch_size;
   ComputeChoice compute = root ? f.device.resolve_and_say() : f.device.resolve();
@@ -188,7 +181,8 @@ void run_bench(const BenchFlags& f) {
   compute.precision = Precision(chosen[1]);
   options.precision = compute.precision;
   std::unique_ptr<Net> net =
-      columns ? make_split_net(compute.backend, spec, options, *columns) : make_net(compute.backend, spec, options);
+      groups.columns ? make_split_net(compute.backend, spec, options, *groups.columns)
+                     : make_net(compute.backend, spec, options);
   std::unique_ptr<DeviceAllReduce> device_reduce;
   if (f.nccl) {
     if (!net->device_grads().data) fail("--nccl averages device gradients: use --device cuda");
@@ -244,11 +238,11 @@ void run_bench(const BenchFlags& f) {
     });
     out["train_step_ms"] = t * 1e3;
     out["train_img_s"] = global / t;
-    const double gflops = flops_per_image(spec).training * global / t / 1e9;
+    const double per_image = flops_per_image(spec).training, gflops = per_image * global / t / 1e9;
     out["train_gflop_s"] = gflops;
     if (root)
       std::fprintf(stderr, "train: %.1f ms/step, %.2f img/s, %.1f GFLOP/s (%.2f GFLOP per image)\n", t * 1e3, global / t,
-                   gflops, flops_per_image(spec).training / 1e9);
+                   gflops, per_image / 1e9);
     if (device_reduce && root)
       std::fprintf(stderr, "gradients: averaged every step by %s over %d process%s\n", device_reduce->transport().c_str(),
                    replicas_n, replicas_n == 1 ? "" : "es");

@@ -520,6 +520,20 @@ class SplitNet final : public Net {
 
 }  // namespace
 
+SplitGroups split_processes(Communicator& world, int split) {
+  if (split < 1 || world.size() % split)
+    fail("--split ", split, " needs a multiple of ", split, " processes (", world.size(),
+         " started): run it under mpirun -np ", split);
+  SplitGroups g;
+  g.data = &world;
+  if (split > 1) {
+    g.columns = world.split(world.rank() / split, world.rank() % split);
+    g.replicas = world.split(world.rank() % split, world.rank() / split);
+    g.data = g.replicas.get();
+  }
+  return g;
+}
+
 std::unique_ptr<Net> make_split_net(BackendKind backend, const NetSpec& full, const BuildOptions& options,
                                     Communicator& columns) {
   return std::make_unique<SplitNet>(backend, full, options, columns);

@@ -60,6 +60,16 @@ struct SplitStage {
 // split, a column left without channels, fewer channels than an LRN's window needs).
 std::vector<SplitStage> plan_split(const NetSpec& full, int columns, int column);
 
+// The processes of `world` arranged for `--split S`: processes S*r .. S*r+S-1 are the columns of
+// copy r (`columns`; null for S = 1), and the copies train data parallel over the processes that hold
+// the same column (`data`: a group of its own, or `world` itself for S = 1). Every process of `world`
+// must call it. Throws alexnet::Error when S does not divide the process count.
+struct SplitGroups {
+  std::unique_ptr<Communicator> columns, replicas;
+  Communicator* data = nullptr;
+};
+SplitGroups split_processes(Communicator& world, int split);
+
 // The network split over `columns` (columns.size() columns; this process is columns.rank()), its
 // stages on `backend` (any: on CUDA each stage is a CudaNet on this process's GPU, and the exchanges
 // still go through host memory and MPI, not NCCL). The communicator must outlive the net.

@@ -179,18 +179,9 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   std::unique_ptr<Communicator> single;
   if (!comm) comm = (single = make_single_process_communicator()).get();
   const bool root = comm->rank() == 0;  // prints and writes the run directory
-  // Model parallelism (--split S): the processes S*r .. S*r+S-1 are the columns of replica r; the
-  // replicas train data-parallel over the processes of each column (`data`).
-  if (comm->size() % c.split)
-    fail("--split ", c.split, " needs a multiple of ", c.split, " processes (", comm->size(),
-         " started): run it under mpirun -np ", c.split);
-  std::unique_ptr<Communicator> columns, replicas;
-  Communicator* data_comm = comm;
-  if (c.split > 1) {
-    columns = comm->split(comm->rank() / c.split, comm->rank() % c.split);
-    replicas = comm->split(comm->rank() % c.split, comm->rank() / c.split);
-    data_comm = replicas.get();
-  }
+  // Model parallelism (--split S): the columns of each copy, and the copies data parallel.
+  const SplitGroups groups = split_processes(*comm, c.split);
+  Communicator* data_comm = groups.data;
   const int rank = data_comm->rank(), world = data_comm->size();  // this replica, of `world`
   const int stored_world = resume ? resume->config.world_size : world;
   c.world_size = world;
@@ -214,7 +205,8 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   bo.seed = rank == 0 ? c.seed : fingerprint(cat("dropout seed ", c.seed, " rank ", rank));
   bo.label_smoothing = c.label_smoothing;
   bo.device = comm->local_rank();  // one process per GPU
-  std::unique_ptr<Net> net = columns ? make_split_net(c.backend, spec, bo, *columns) : make_net(c.backend, spec, bo);
+  std::unique_ptr<Net> net =
+      groups.columns ? make_split_net(c.backend, spec, bo, *groups.columns) : make_net(c.backend, spec, bo);
   const ParamTable& table = net->params();
   std::vector<float> params(table.total), momentum;
   initial_weights(c, spec, table, resume, root, params);
