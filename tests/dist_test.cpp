@@ -150,8 +150,11 @@ std::string mpirun(int np) {
 
 
 
+// fp32 on every CPU: these tests are about what the processes exchange, and bf16 would turn the
+// different order of the fp32 sums of one and two processes into whole bf16 steps (2^-8) of the
+// activations wherever a value sits near a rounding boundary.
 const std::string kTrain = std::string(ALEXNET_BINARY) +
-                           " train --model cifar --width 0.5 --augment none --dropout 0 --no-shuffle "
+                           " train --model cifar --width 0.5 --precision fp32 --augment none --dropout 0 --no-shuffle "
                            "--lr 0.01 --wd 5e-4 --workers 1 --print-freq 1 ";
 
 // Largest relative error ||a - b|| / ||b|| over the tensors of two weight files, and its tensor.
@@ -206,12 +209,15 @@ TEST(Dist, TwoProcessesGiveTheWeightsOfOneWithTheGlobalBatch) {
   EXPECT_NE(two.output.find("on 16 images"), std::string::npos) << two.output;
   EXPECT_NE(one.output.find("on 16 images"), std::string::npos) << one.output;
   // The gradients all-reduced in many small buckets while backward runs, or all at once after it:
-  // each element is the same sum of the same two values, so the weights are the same bit for bit.
+  // each element is the same sum of the same two values, so the weights agree to the last bits (a
+  // bucket lost, reduced twice or scaled wrongly moves them by far more than 1e-6).
   for (const char* bucket : {"0.01", "0"}) {
     const std::string out = dir / (std::string("bucket-") + bucket);
     const auto r = testing::run_command(mpirun(2) + common + "--batch-size 8 --bucket-mb " + bucket + " --out " + out);
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    EXPECT_EQ(worst_relative_error(out + "/last.safetensors", dir / "two/last.safetensors").first, 0.0) << bucket;
+    const auto [brel, bname] = worst_relative_error(out + "/last.safetensors", dir / "two/last.safetensors");
+    EXPECT_LE(brel, 1e-6) << "--bucket-mb " << bucket << ": worst tensor " << bname;
+    std::printf("--bucket-mb %s against the default buckets: worst relative error %.3g\n", bucket, brel);
   }
 }
 
