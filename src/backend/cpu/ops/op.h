@@ -35,6 +35,7 @@ using Tag = memory::format_tag;
 memory::desc plain_md(const memory::dims& dims, Dt dt);  // abcd... in that order (NCHW, [N, F], OIHW)
 memory::desc any_md(const memory::dims& dims, Dt dt);    // format_tag::any: the primitive chooses
 bool is_reference_impl(const char* impl_info);           // oneDNN's slow reference kernels ("ref:...")
+bool is_jit_impl(const char* impl_info);                 // generated machine code ("jit:avx2", "x64:gemm:jit", ...)
 
 // What every op of one net reads: the engine and stream, the compute type, the fp32 master and
 // gradient buffers, and the state of the current step. The net owns it and outlives its ops.
@@ -152,7 +153,8 @@ class IdentityOp final : public Op {
 };
 
 // oneDNN pooling (forward_training; max keeps its workspace), output in the format oneDNN picks.
-// MaxPool2d, and AdaptiveAvgPool2d where the sizes divide (kernel = stride = in / out).
+// MaxPool2d, and AdaptiveAvgPool2d where the sizes divide (kernel = stride = in / out). An input in a
+// format oneDNN has no JIT pooling for (plain NCHW) is pooled as a blocked copy.
 class PoolingOp final : public Op {
  public:
   struct Window {
@@ -168,7 +170,9 @@ class PoolingOp final : public Op {
  private:
   Window window_;
   dnnl::primitive fwd_, bwd_;
-  memory workspace_;  // max pooling only
+  memory::desc src_md_;  // what the primitives read: the input's format, or a blocked one
+  memory src_, dsrc_;    // the input and its gradient in src_md_ (the input's buffers when the same)
+  memory workspace_;     // max pooling only
 };
 
 }  // namespace alexnet::onednn
