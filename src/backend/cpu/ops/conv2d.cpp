@@ -1,5 +1,7 @@
 #include "backend/cpu/ops/conv2d.h"
 
+#include "backend/cpu/ops/winograd.h"
+
 namespace alexnet::onednn {
 
 namespace {
@@ -10,11 +12,15 @@ class Conv2dOp final : public WeightedOp {
            const ParamInfo* bias, bool fuse_relu)
       : WeightedOp(ctx, shape, copies, weight, bias, fuse_relu), op_(op) {}
   memory::desc plan(const memory::desc& in) override;
+  void forward() override;
+  void backward_params() override;
+  void backward_data() override;
 
  private:
   dnnl::primitive make_inference_forward(const memory::desc& bias_md) const override;
   Conv2d op_;
   memory::dims strides_, pad_l_, pad_r_;
+  std::unique_ptr<Winograd3x3> winograd_;  // 3x3 layers where Winograd serves (winograd.h)
 };
 
 memory::desc Conv2dOp::plan(const memory::desc& in) {
@@ -36,7 +42,13 @@ memory::desc Conv2dOp::plan(const memory::desc& in) {
   dnnl::convolution_forward::primitive_desc fpd;
   dnnl::convolution_backward_data::primitive_desc bdpd;
   dnnl::convolution_backward_weights::primitive_desc bwpd;
-  for (const Tag act : {Tag::any, Tag::nhwc}) {
+  // Winograd for the 3x3 layers where it serves: activations in the nChw8c it reads and writes; the
+  // weight gradient stays oneDNN's direct kernel on the same formats.
+  const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
+  const bool winograd = Winograd3x3::serves(C, K, R, op_.stride, op_.padding, G, ctx_.dt == Dt::f32, avx512) &&
+                        is.h == os.h && is.w == os.w;
+  const std::vector<Tag> formats = winograd ? std::vector<Tag>{Tag::nChw8c} : std::vector<Tag>{Tag::any, Tag::nhwc};
+  for (const Tag act : formats) {
     const memory::desc src_md = ALEXNET_DNNL(memory::desc(src_d, ctx_.dt, act));
     const memory::desc dst_md = ALEXNET_DNNL(memory::desc(dst_d, ctx_.dt, act));
     auto fd = ALEXNET_DNNL(dnnl::convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
@@ -62,7 +74,34 @@ memory::desc Conv2dOp::plan(const memory::desc& in) {
   bwd_weights_ = ALEXNET_DNNL(dnnl::convolution_backward_weights(bwpd));
   set_param_views(bwpd.diff_weights_desc(), wei_d);
   in_md_ = in.is_zero() ? src_md_ : in;  // the first layer picks the net's input format
+  if (winograd) winograd_ = std::make_unique<Winograd3x3>(ctx_.engine, n, C, K, os.h, os.w);
   return out_md_;
+}
+
+void Conv2dOp::forward() {
+  if (!winograd_) return WeightedOp::forward();
+  stage_source();
+  ctx_.wait();
+  winograd_->forward(ctx_.stream, static_cast<const float*>(source().get_data_handle()), master_weights(), ctx_.version,
+                     has_bias() ? static_cast<const float*>(bias().get_data_handle()) : nullptr, relu_fused(),
+                     static_cast<float*>(destination().get_data_handle()), shape_.n);
+}
+
+void Conv2dOp::backward_params() {
+  if (!winograd_) return WeightedOp::backward_params();
+  ctx_.wait();
+  winograd_->backward_weights(ctx_.stream, static_cast<const float*>(source().get_data_handle()),
+                              static_cast<const float*>(dout.get_data_handle()),
+                              static_cast<float*>(diff_weights_master().get_data_handle()),
+                              has_bias() ? static_cast<float*>(diff_bias().get_data_handle()) : nullptr, shape_.n);
+}
+
+void Conv2dOp::backward_data() {
+  if (!winograd_) return WeightedOp::backward_data();
+  ctx_.wait();
+  winograd_->backward_data(ctx_.stream, static_cast<const float*>(dout.get_data_handle()), master_weights(),
+                           ctx_.version, static_cast<float*>(dsource().get_data_handle()), shape_.n);
+  dsource_to_input_grad();
 }
 
 dnnl::primitive Conv2dOp::make_inference_forward(const memory::desc& bias_md) const {

@@ -49,8 +49,8 @@ std::unordered_map<int, memory> WeightedOp::forward_args(const memory& dst) {
 }
 
 void WeightedOp::forward() {
-  if (src_) ctx_.reorder(in_, src_);
-  ctx_.exec(fwd_, forward_args(fuse_relu_ ? relu_out_ : out));
+  stage_source();
+  ctx_.exec(fwd_, forward_args(destination()));
 }
 
 void WeightedOp::backward_params() {

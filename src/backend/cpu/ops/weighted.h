@@ -37,6 +37,8 @@ class WeightedOp : public Op {
   // primitive's format is not the plain master format `wei_dims`.
   void set_param_views(const memory::desc& diff_wei_md, const memory::dims& wei_dims);
   const memory& source() const { return src_ ? src_ : in_; }
+  void stage_source() { if (src_) ctx_.reorder(in_, src_); }  // the input in src_md_, for forward
+  const memory& destination() const { return fuse_relu_ ? relu_out_ : out; }  // what forward writes
   const memory& dsource() const { return src_ ? dsrc_ : din_; }  // the input's gradient in src_md_
   void dsource_to_input_grad() { if (src_) ctx_.reorder(dsrc_, din_); }
   // The forward's arguments with destination `dst` (forward() and output_without_relu()). By default
@@ -44,6 +46,7 @@ class WeightedOp : public Op {
   // (views of other shapes) says so here.
   virtual std::unordered_map<int, memory> forward_args(const memory& dst);
   memory weights(const memory::desc& md) { return copies_.get(ctx_, ctx_.params + weight_->offset, md); }
+  const float* master_weights() const { return ctx_.params + weight_->offset; }  // fp32, plain
   const memory& bias() const { return bias_; }
   const memory& diff_bias() const { return diff_bias_; }
   const memory& diff_weights_master() const { return diff_wei_master_; }
