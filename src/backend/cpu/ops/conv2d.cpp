@@ -1,6 +1,6 @@
 #include "backend/cpu/ops/conv2d.h"
 
-#include "backend/cpu/ops/winograd.h"
+#include "backend/cpu/ops/conv2d_winograd.h"
 
 namespace alexnet::onednn {
 
@@ -20,7 +20,7 @@ class Conv2dOp final : public WeightedOp {
   dnnl::primitive make_inference_forward(const memory::desc& bias_md) const override;
   Conv2d op_;
   memory::dims strides_, pad_l_, pad_r_;
-  std::unique_ptr<Winograd3x3> winograd_;  // 3x3 layers where Winograd serves (winograd.h)
+  std::unique_ptr<Winograd3x3> winograd_;  // 3x3 layers where Winograd serves (conv2d_winograd.h)
 };
 
 memory::desc Conv2dOp::plan(const memory::desc& in) {

@@ -1,4 +1,4 @@
-// The oneDNN backend's Winograd F(2x2, 3x3) convolution (src/backend/cpu/ops/winograd.h): forward and
+// The oneDNN backend's Winograd F(2x2, 3x3) convolution (src/backend/cpu/ops/conv2d_winograd.h): forward and
 // backward-data against the reference convolution computed in double, at odd sizes, with chunks of
 // images, and inside whole networks against the reference backend with Winograd switched on (it is
 // on by default only on AVX2 CPUs; the tests here force it, so every CPU runs them).
@@ -12,7 +12,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "backend/cpu/ops/winograd.h"
+#include "backend/cpu/ops/conv2d_winograd.h"
 #include "core/rng.h"
 #include "layers/layer_check.h"
 #include "nn/conv2d.h"

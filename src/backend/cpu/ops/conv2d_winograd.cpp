@@ -1,4 +1,4 @@
-#include "backend/cpu/ops/winograd.h"
+#include "backend/cpu/ops/conv2d_winograd.h"
 
 #include <algorithm>
 #include <cstdlib>
