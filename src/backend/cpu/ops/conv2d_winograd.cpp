@@ -14,6 +14,14 @@ constexpr int kLanes = 8;  // channels per block of nChw8c
 
 int tiles_of(int size) { return (size + 1) / 2; }
 
+// The 8 channels at (h, w) of an H x W plane blocked by 8, or zeros outside it (the padding).
+inline void load_pixel(const float* plane, int h, int w, int H, int W, float* out) {
+  if (h >= 0 && h < H && w >= 0 && w < W)
+    std::memcpy(out, plane + (int64_t(h) * W + w) * kLanes, kLanes * sizeof(float));
+  else
+    std::memset(out, 0, kLanes * sizeof(float));
+}
+
 }  // namespace
 
 void winograd_input_transform(const float* x, int images, int C, int H, int W, float* v) {
@@ -26,16 +34,8 @@ void winograd_input_transform(const float* x, int images, int C, int H, int W, f
         const float* plane = x + (int64_t(i) * CB + cb) * H * W * kLanes;
         for (int tx = 0; tx < TW; ++tx) {
           float d[4][4][kLanes];
-          for (int r = 0; r < 4; ++r) {
-            const int h = 2 * ty - 1 + r;
-            for (int c = 0; c < 4; ++c) {
-              const int w = 2 * tx - 1 + c;
-              if (h >= 0 && h < H && w >= 0 && w < W)
-                std::memcpy(d[r][c], plane + (int64_t(h) * W + w) * kLanes, sizeof d[r][c]);
-              else
-                std::memset(d[r][c], 0, sizeof d[r][c]);
-            }
-          }
+          for (int r = 0; r < 4; ++r)
+            for (int c = 0; c < 4; ++c) load_pixel(plane, 2 * ty - 1 + r, 2 * tx - 1 + c, H, W, d[r][c]);
           // Bᵀ d: along the rows, then (Bᵀ d) B along the columns.
           float t[4][4][kLanes];
           for (int c = 0; c < 4; ++c)
@@ -138,13 +138,7 @@ void winograd_output_grad_transform(const float* dy, int images, int K, int H, i
         for (int tx = 0; tx < TW; ++tx) {
           float e[2][2][kLanes];
           for (int r = 0; r < 2; ++r)
-            for (int c = 0; c < 2; ++c) {
-              const int h = 2 * ty + r, w = 2 * tx + c;
-              if (h < H && w < W)
-                std::memcpy(e[r][c], plane + (int64_t(h) * W + w) * kLanes, sizeof e[r][c]);
-              else
-                std::memset(e[r][c], 0, sizeof e[r][c]);
-            }
+            for (int c = 0; c < 2; ++c) load_pixel(plane, 2 * ty + r, 2 * tx + c, H, W, e[r][c]);
           // A e (4x2), then (A e) Aᵀ (4x4); A = [1 0; 1 1; 1 -1; 0 -1].
           float s[4][2][kLanes];
           for (int c = 0; c < 2; ++c)
