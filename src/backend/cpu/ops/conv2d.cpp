@@ -42,8 +42,9 @@ memory::desc Conv2dOp::plan(const memory::desc& in) {
   dnnl::convolution_forward::primitive_desc fpd;
   dnnl::convolution_backward_data::primitive_desc bdpd;
   dnnl::convolution_backward_weights::primitive_desc bwpd;
-  // Winograd for the 3x3 layers where it serves: activations in the nChw8c it reads and writes; the
-  // weight gradient stays oneDNN's direct kernel on the same formats.
+  // Winograd for the 3x3 layers where it serves: activations in the nChw8c it reads and writes. It
+  // computes all three passes; oneDNN's direct primitives below still fix the formats and serve
+  // output_without_relu().
   const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
   const bool winograd = Winograd3x3::serves(C, K, R, op_.stride, op_.padding, G, ctx_.dt == Dt::f32, avx512) &&
                         is.h == os.h && is.w == os.w;
