@@ -20,7 +20,7 @@ class Conv2dOp final : public WeightedOp {
   dnnl::primitive make_inference_forward(const memory::desc& bias_md) const override;
   Conv2d op_;
   memory::dims strides_, pad_l_, pad_r_;
-  std::unique_ptr<Winograd3x3> winograd_;  // 3x3 layers where Winograd serves (conv2d_winograd.h)
+  std::unique_ptr<Winograd> winograd_;  // 3x3 and 5x5 layers where Winograd serves (conv2d_winograd.h)
 };
 
 memory::desc Conv2dOp::plan(const memory::desc& in) {
@@ -42,11 +42,11 @@ memory::desc Conv2dOp::plan(const memory::desc& in) {
   dnnl::convolution_forward::primitive_desc fpd;
   dnnl::convolution_backward_data::primitive_desc bdpd;
   dnnl::convolution_backward_weights::primitive_desc bwpd;
-  // Winograd for the 3x3 layers where it serves: activations in the nChw8c it reads and writes. It
-  // computes all three passes; oneDNN's direct primitives below still fix the formats and serve
-  // output_without_relu().
+  // Winograd for the 3x3 and 5x5 layers where it serves: activations in the nChw8c it reads and
+  // writes. It computes all three passes; oneDNN's direct primitives below still fix the formats and
+  // serve output_without_relu().
   const bool avx512 = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core;
-  const bool winograd = Winograd3x3::serves(C, K, R, op_.stride, op_.padding, G, ctx_.dt == Dt::f32, avx512) &&
+  const bool winograd = Winograd::serves(C, K, R, op_.stride, op_.padding, G, ctx_.dt == Dt::f32, avx512) &&
                         is.h == os.h && is.w == os.w;
   const std::vector<Tag> formats = winograd ? std::vector<Tag>{Tag::nChw8c} : std::vector<Tag>{Tag::any, Tag::nhwc};
   for (const Tag act : formats) {
@@ -75,7 +75,7 @@ memory::desc Conv2dOp::plan(const memory::desc& in) {
   bwd_weights_ = ALEXNET_DNNL(dnnl::convolution_backward_weights(bwpd));
   set_param_views(bwpd.diff_weights_desc(), wei_d);
   in_md_ = in.is_zero() ? src_md_ : in;  // the first layer picks the net's input format
-  if (winograd) winograd_ = std::make_unique<Winograd3x3>(ctx_.engine, n, C, K, os.h, os.w);
+  if (winograd) winograd_ = std::make_unique<Winograd>(ctx_.engine, n, C, K, os.h, os.w, R);
   return out_md_;
 }
 

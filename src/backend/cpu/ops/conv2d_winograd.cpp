@@ -1,8 +1,10 @@
 #include "backend/cpu/ops/conv2d_winograd.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include "core/error.h"
 
@@ -11,182 +13,310 @@ namespace alexnet::onednn {
 namespace {
 
 constexpr int kLanes = 8;  // channels per block of nChw8c
+constexpr int kM = 2;      // output tile size
 
-int tiles_of(int size) { return (size + 1) / 2; }
+// Loops over a tile's rows and columns unroll, so the constant matrix entries fold into the arithmetic.
+#define ALEXNET_UNROLL _Pragma("GCC unroll 8")
+
+int tiles_of(int size) { return (size + kM - 1) / kM; }
+
+// 8 channels as one vector (GCC/Clang vector extension: AVX registers under x86-64-v3).
+typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
+
+inline Lanes load(const float* p) {
+  Lanes v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(float* p, Lanes v) { std::memcpy(p, &v, sizeof v); }
 
 // The 8 channels at (h, w) of an H x W plane blocked by 8, or zeros outside it (the padding).
-inline void load_pixel(const float* plane, int h, int w, int H, int W, float* out) {
-  if (h >= 0 && h < H && w >= 0 && w < W)
-    std::memcpy(out, plane + (int64_t(h) * W + w) * kLanes, kLanes * sizeof(float));
+inline Lanes load_pixel(const float* plane, int h, int w, int H, int W) {
+  if (h >= 0 && h < H && w >= 0 && w < W) return load(plane + (int64_t(h) * W + w) * kLanes);
+  return Lanes{};
+}
+
+// Σ_j row[j] · x(j) over the N entries of a constant matrix row; after unrolling the entries are
+// constants, so zero terms vanish and ±1 needs no multiplication.
+template <int N, class X>
+inline Lanes combine(const float* row, X&& x) {
+  Lanes s{};
+  bool first = true;
+  ALEXNET_UNROLL
+  for (int j = 0; j < N; ++j) {
+    const float c = row[j];
+    if (c == 0.f) continue;
+    const Lanes term = c == 1.f ? x(j) : c == -1.f ? -x(j) : c * x(j);
+    s = first ? term : s + term;
+    first = false;
+  }
+  return s;
+}
+
+// Calls f(std::integral_constant<int, r>) for the supported kernel sizes.
+template <class F>
+void with_kernel(int r, F&& f) {
+  if (r == 3)
+    f(std::integral_constant<int, 3>{});
+  else if (r == 5)
+    f(std::integral_constant<int, 5>{});
   else
-    std::memset(out, 0, kLanes * sizeof(float));
+    fail("Winograd: no F(2, ", r, ")");
 }
 
-}  // namespace
+// The matrices of F(2, R), a = R + 1, row-major: at [2][a], g [a][R], bt [a][a]; computed at compile
+// time, so the transforms below multiply by constants (the zeros and ones fold away).
+template <int R>
+struct Matrices {
+  static constexpr int A = R + 1;
+  std::array<float, kM * A> at{};
+  std::array<float, A * R> g{};
+  std::array<float, A * A> bt{};
+};
 
-void winograd_input_transform(const float* x, int images, int C, int H, int W, float* v) {
-  const int TH = tiles_of(H), TW = tiles_of(W), CB = C / kLanes;
-  const int64_t P = int64_t(images) * TH * TW;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int i = 0; i < images; ++i)
-    for (int ty = 0; ty < TH; ++ty)
-      for (int cb = 0; cb < CB; ++cb) {
-        const float* plane = x + (int64_t(i) * CB + cb) * H * W * kLanes;
-        for (int tx = 0; tx < TW; ++tx) {
-          float d[4][4][kLanes];
-          for (int r = 0; r < 4; ++r)
-            for (int c = 0; c < 4; ++c) load_pixel(plane, 2 * ty - 1 + r, 2 * tx - 1 + c, H, W, d[r][c]);
-          // Bᵀ d: along the rows, then (Bᵀ d) B along the columns.
-          float t[4][4][kLanes];
-          for (int c = 0; c < 4; ++c)
-            for (int l = 0; l < kLanes; ++l) {
-              t[0][c][l] = d[0][c][l] - d[2][c][l];
-              t[1][c][l] = d[1][c][l] + d[2][c][l];
-              t[2][c][l] = d[2][c][l] - d[1][c][l];
-              t[3][c][l] = d[1][c][l] - d[3][c][l];
-            }
-          const int64_t p = (int64_t(i) * TH + ty) * TW + tx;
-          float* out = v + p * C + cb * kLanes;
-          const int64_t stride = P * C;  // between the 16 positions
-          for (int r = 0; r < 4; ++r)
-            for (int l = 0; l < kLanes; ++l) {
-              out[(r * 4 + 0) * stride + l] = t[r][0][l] - t[r][2][l];
-              out[(r * 4 + 1) * stride + l] = t[r][1][l] + t[r][2][l];
-              out[(r * 4 + 2) * stride + l] = t[r][2][l] - t[r][1][l];
-              out[(r * 4 + 3) * stride + l] = t[r][1][l] - t[r][3][l];
-            }
-        }
-      }
-}
-
-void winograd_weight_transform(const float* w, int K, int C, bool flip, float* u) {
-  // u[ξ] is [C][K] (forward) or [K][C] (flip: the backward pass's rot180(w)ᵀ).
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int k = 0; k < K; ++k)
-    for (int c = 0; c < C; ++c) {
-      const float* g = w + (int64_t(k) * C + c) * 9;
-      float f[3][3];
-      for (int a = 0; a < 3; ++a)
-        for (int b = 0; b < 3; ++b) f[a][b] = flip ? g[(2 - a) * 3 + (2 - b)] : g[a * 3 + b];
-      // G f (4x3), then (G f) Gᵀ (4x4); G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
-      float t[4][3];
-      for (int b = 0; b < 3; ++b) {
-        t[0][b] = f[0][b];
-        t[1][b] = 0.5f * (f[0][b] + f[1][b] + f[2][b]);
-        t[2][b] = 0.5f * (f[0][b] - f[1][b] + f[2][b]);
-        t[3][b] = f[2][b];
-      }
-      const int64_t at = flip ? int64_t(k) * C + c : int64_t(c) * K + k;
-      const int64_t stride = int64_t(K) * C;
-      for (int r = 0; r < 4; ++r) {
-        u[(r * 4 + 0) * stride + at] = t[r][0];
-        u[(r * 4 + 1) * stride + at] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-        u[(r * 4 + 2) * stride + at] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-        u[(r * 4 + 3) * stride + at] = t[r][2];
-      }
+template <int R>
+constexpr Matrices<R> make_matrices() {
+  constexpr int a = R + 1;
+  const double points[4] = {0, 1, -1, 2};  // and -2 for R = 5: points[j] for j < a - 1
+  auto point = [&](int j) { return j < 4 ? points[j] : -2.0; };
+  // E_n (a x n): row j < a-1 evaluates a polynomial of n coefficients at point j; the last row at
+  // infinity (its leading coefficient).
+  auto evaluation = [&](int n, int row, int col) {
+    if (row == a - 1) return col == n - 1 ? 1.0 : 0.0;
+    double x = 1;
+    for (int k = 0; k < col; ++k) x *= point(row);
+    return x;
+  };
+  // V⁻¹ by Gauss-Jordan elimination with partial pivoting.
+  std::array<double, a * a> v{}, inv{};
+  for (int i = 0; i < a; ++i)
+    for (int k = 0; k < a; ++k) v[size_t(i * a + k)] = evaluation(a, i, k), inv[size_t(i * a + k)] = i == k;
+  auto magnitude = [](double x) { return x < 0 ? -x : x; };
+  for (int c = 0; c < a; ++c) {
+    int pivot = c;
+    for (int i = c + 1; i < a; ++i)
+      if (magnitude(v[size_t(i * a + c)]) > magnitude(v[size_t(pivot * a + c)])) pivot = i;
+    for (int k = 0; k < a; ++k) {
+      const double t = v[size_t(c * a + k)], u = inv[size_t(c * a + k)];
+      v[size_t(c * a + k)] = v[size_t(pivot * a + k)], inv[size_t(c * a + k)] = inv[size_t(pivot * a + k)];
+      v[size_t(pivot * a + k)] = t, inv[size_t(pivot * a + k)] = u;
     }
+    const double d = v[size_t(c * a + c)];
+    for (int k = 0; k < a; ++k) v[size_t(c * a + k)] /= d, inv[size_t(c * a + k)] /= d;
+    for (int i = 0; i < a; ++i) {
+      if (i == c) continue;
+      const double f = v[size_t(i * a + c)];
+      for (int k = 0; k < a; ++k)
+        v[size_t(i * a + k)] -= f * v[size_t(c * a + k)], inv[size_t(i * a + k)] -= f * inv[size_t(c * a + k)];
+    }
+  }
+  // Row ξ of Bᵀ and row ξ of G meet only in the product at position ξ, so Bᵀ's row may be scaled by
+  // s and G's by 1/s. s makes the row's smallest entry ±1: Bᵀ then holds small integers (exact in
+  // fp32, e.g. 4, -5, 1 for R = 5) and the fractions move into G, applied once per weight update.
+  Matrices<R> m;
+  for (int i = 0; i < kM; ++i)
+    for (int j = 0; j < a; ++j) m.at[size_t(i * a + j)] = float(evaluation(kM, j, i));
+  for (int i = 0; i < a; ++i) {
+    double smallest = 0;
+    for (int j = 0; j < a; ++j) {
+      const double x = magnitude(inv[size_t(j * a + i)]);
+      if (x > 1e-12 && (smallest == 0 || x < smallest)) smallest = x;
+    }
+    const double scale = 1 / smallest;
+    for (int j = 0; j < a; ++j) m.bt[size_t(i * a + j)] = float(inv[size_t(j * a + i)] * scale);
+    for (int j = 0; j < R; ++j) m.g[size_t(i * R + j)] = float(evaluation(R, i, j) / scale);
+  }
+  return m;
 }
 
-void winograd_output_transform(const float* m, int images, int K, int H, int W, const float* bias, bool relu,
-                               float* y) {
-  const int TH = tiles_of(H), TW = tiles_of(W), KB = K / kLanes;
-  const int64_t P = int64_t(images) * TH * TW, stride = P * K;
+// The transforms for F(2, R), a = R + 1, on blocks of 8 channels (the innermost loops vectorise).
+template <int R>
+struct Kernels {
+  static constexpr int A = R + 1, P = (R - 1) / 2;  // tile and padding
+  static constexpr Matrices<R> kT = make_matrices<R>();
+
+  // v [A²][tiles][C] from x [images][C/8][H][W][8]: Bᵀ d B of every A x A input tile.
+  static void input(const float* x, int images, int C, int H, int W, float* v) {
+    const int TH = tiles_of(H), TW = tiles_of(W), CB = C / kLanes;
+    const int64_t stride = int64_t(images) * TH * TW * C;  // between the A² positions
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int i = 0; i < images; ++i)
-    for (int ty = 0; ty < TH; ++ty)
-      for (int kb = 0; kb < KB; ++kb) {
-        float* plane = y + (int64_t(i) * KB + kb) * H * W * kLanes;
-        float b[kLanes] = {};
-        if (bias) std::memcpy(b, bias + kb * kLanes, sizeof b);
-        for (int tx = 0; tx < TW; ++tx) {
-          const int64_t p = (int64_t(i) * TH + ty) * TW + tx;
-          const float* in = m + p * K + kb * kLanes;
-          // Aᵀ m: rows (m0 + m1 + m2, m1 - m2 - m3), then (Aᵀ m) A along the columns.
-          float t[2][4][kLanes];
-          for (int c = 0; c < 4; ++c)
-            for (int l = 0; l < kLanes; ++l) {
-              const float m0 = in[(0 * 4 + c) * stride + l], m1 = in[(1 * 4 + c) * stride + l];
-              const float m2 = in[(2 * 4 + c) * stride + l], m3 = in[(3 * 4 + c) * stride + l];
-              t[0][c][l] = m0 + m1 + m2;
-              t[1][c][l] = m1 - m2 - m3;
+    for (int i = 0; i < images; ++i)
+      for (int ty = 0; ty < TH; ++ty)
+        for (int cb = 0; cb < CB; ++cb) {
+          const float* plane = x + (int64_t(i) * CB + cb) * H * W * kLanes;
+          for (int tx = 0; tx < TW; ++tx) {
+            Lanes d[A][A], t[A][A];
+            const int h0 = kM * ty - P, w0 = kM * tx - P;
+            if (h0 >= 0 && w0 >= 0 && h0 + A <= H && w0 + A <= W) {  // inside: no padding to test for
+              ALEXNET_UNROLL
+              for (int r = 0; r < A; ++r)
+                ALEXNET_UNROLL
+                for (int c = 0; c < A; ++c) d[r][c] = load(plane + (int64_t(h0 + r) * W + w0 + c) * kLanes);
+            } else {
+              for (int r = 0; r < A; ++r)
+                for (int c = 0; c < A; ++c) d[r][c] = load_pixel(plane, h0 + r, w0 + c, H, W);
             }
-          for (int r = 0; r < 2; ++r) {
-            const int h = 2 * ty + r;
-            if (h >= H) break;
-            for (int c = 0; c < 2; ++c) {
-              const int w = 2 * tx + c;
-              if (w >= W) break;
-              float* out = plane + (int64_t(h) * W + w) * kLanes;
-              for (int l = 0; l < kLanes; ++l) {
-                float s = (c == 0 ? t[r][0][l] + t[r][1][l] + t[r][2][l] : t[r][1][l] - t[r][2][l] - t[r][3][l]) + b[l];
-                out[l] = relu ? std::max(s, 0.f) : s;
+            ALEXNET_UNROLL
+            for (int r = 0; r < A; ++r)  // Bᵀ d
+              ALEXNET_UNROLL
+              for (int c = 0; c < A; ++c) t[r][c] = combine<A>(&kT.bt[size_t(r * A)], [&](int j) { return d[j][c]; });
+            float* out = v + ((int64_t(i) * TH + ty) * TW + tx) * C + cb * kLanes;
+            ALEXNET_UNROLL
+            for (int r = 0; r < A; ++r)  // (Bᵀ d) B
+              ALEXNET_UNROLL
+              for (int c = 0; c < A; ++c)
+                store(out + (r * A + c) * stride, combine<A>(&kT.bt[size_t(c * A)], [&](int j) { return t[r][j]; }));
+          }
+        }
+  }
+
+  // u [A²][C][K] from OIHW w [K][C][R][R]: G g Gᵀ; `flip`: of rot180(w) transposed, u [A²][K][C].
+  static void weights(const float* w, int K, int C, bool flip, float* u) {
+    const float* g = kT.g.data();
+    const int64_t stride = int64_t(K) * C;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int k = 0; k < K; ++k)
+      for (int c = 0; c < C; ++c) {
+        const float* src = w + (int64_t(k) * C + c) * R * R;
+        float f[R][R], t[A][R];
+        ALEXNET_UNROLL
+        for (int p = 0; p < R; ++p)
+          ALEXNET_UNROLL
+          for (int q = 0; q < R; ++q) f[p][q] = flip ? src[(R - 1 - p) * R + (R - 1 - q)] : src[p * R + q];
+        ALEXNET_UNROLL
+        for (int r = 0; r < A; ++r)  // G f
+          ALEXNET_UNROLL
+          for (int q = 0; q < R; ++q) {
+            float s = 0;
+            ALEXNET_UNROLL
+            for (int j = 0; j < R; ++j) s += g[r * R + j] * f[j][q];
+            t[r][q] = s;
+          }
+        const int64_t at = flip ? int64_t(k) * C + c : int64_t(c) * K + k;
+        ALEXNET_UNROLL
+        for (int r = 0; r < A; ++r)  // (G f) Gᵀ
+          ALEXNET_UNROLL
+          for (int q = 0; q < A; ++q) {
+            float s = 0;
+            ALEXNET_UNROLL
+            for (int j = 0; j < R; ++j) s += t[r][j] * g[q * R + j];
+            u[(r * A + q) * stride + at] = s;
+          }
+      }
+  }
+
+  // y [images][K/8][H][W][8] from m [A²][tiles][K]: Aᵀ m A, plus bias (may be null), ReLU if `relu`.
+  static void output(const float* m, int images, int K, int H, int W, const float* bias, bool relu, float* y) {
+    const int TH = tiles_of(H), TW = tiles_of(W), KB = K / kLanes;
+    const int64_t stride = int64_t(images) * TH * TW * K;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < images; ++i)
+      for (int ty = 0; ty < TH; ++ty)
+        for (int kb = 0; kb < KB; ++kb) {
+          float* plane = y + (int64_t(i) * KB + kb) * H * W * kLanes;
+          const Lanes b = bias ? load(bias + kb * kLanes) : Lanes{};
+          const Lanes zero{};
+          for (int tx = 0; tx < TW; ++tx) {
+            const float* in = m + ((int64_t(i) * TH + ty) * TW + tx) * K + kb * kLanes;
+            Lanes t[kM][A];
+            ALEXNET_UNROLL
+            for (int r = 0; r < kM; ++r)  // Aᵀ m
+              ALEXNET_UNROLL
+              for (int c = 0; c < A; ++c)
+                t[r][c] = combine<A>(&kT.at[size_t(r * A)], [&](int j) { return load(in + (j * A + c) * stride); });
+            ALEXNET_UNROLL
+            for (int r = 0; r < kM; ++r) {  // (Aᵀ m) A
+              const int h = kM * ty + r;
+              if (h >= H) break;
+              ALEXNET_UNROLL
+              for (int c = 0; c < kM; ++c) {
+                const int w = kM * tx + c;
+                if (w >= W) break;
+                Lanes s = b + combine<A>(&kT.at[size_t(c * A)], [&](int j) { return t[r][j]; });
+                if (relu) s = s > zero ? s : zero;
+                store(plane + (int64_t(h) * W + w) * kLanes, s);
               }
             }
           }
         }
-      }
-}
+  }
 
-void winograd_output_grad_transform(const float* dy, int images, int K, int H, int W, float* t) {
-  const int TH = tiles_of(H), TW = tiles_of(W), KB = K / kLanes;
-  const int64_t P = int64_t(images) * TH * TW, stride = P * K;
+  // t [A²][tiles][K] from dy [images][K/8][H][W][8]: A e Aᵀ of every 2x2 tile e.
+  static void output_grad(const float* dy, int images, int K, int H, int W, float* t) {
+    const int TH = tiles_of(H), TW = tiles_of(W), KB = K / kLanes;
+    const int64_t stride = int64_t(images) * TH * TW * K;
+    // A (a x 2) row by row: the transpose of Aᵀ.
+    constexpr std::array<float, A * kM> a_rows = [] {
+      std::array<float, A * kM> r{};
+      for (int j = 0; j < A; ++j)
+        for (int c = 0; c < kM; ++c) r[size_t(j * kM + c)] = kT.at[size_t(c * A + j)];
+      return r;
+    }();
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int i = 0; i < images; ++i)
-    for (int ty = 0; ty < TH; ++ty)
-      for (int kb = 0; kb < KB; ++kb) {
-        const float* plane = dy + (int64_t(i) * KB + kb) * H * W * kLanes;
-        for (int tx = 0; tx < TW; ++tx) {
-          float e[2][2][kLanes];
-          for (int r = 0; r < 2; ++r)
-            for (int c = 0; c < 2; ++c) load_pixel(plane, 2 * ty + r, 2 * tx + c, H, W, e[r][c]);
-          // A e (4x2), then (A e) Aᵀ (4x4); A = [1 0; 1 1; 1 -1; 0 -1].
-          float s[4][2][kLanes];
-          for (int c = 0; c < 2; ++c)
-            for (int l = 0; l < kLanes; ++l) {
-              s[0][c][l] = e[0][c][l];
-              s[1][c][l] = e[0][c][l] + e[1][c][l];
-              s[2][c][l] = e[0][c][l] - e[1][c][l];
-              s[3][c][l] = -e[1][c][l];
-            }
-          const int64_t p = (int64_t(i) * TH + ty) * TW + tx;
-          float* out = t + p * K + kb * kLanes;
-          for (int r = 0; r < 4; ++r)
-            for (int l = 0; l < kLanes; ++l) {
-              out[(r * 4 + 0) * stride + l] = s[r][0][l];
-              out[(r * 4 + 1) * stride + l] = s[r][0][l] + s[r][1][l];
-              out[(r * 4 + 2) * stride + l] = s[r][0][l] - s[r][1][l];
-              out[(r * 4 + 3) * stride + l] = -s[r][1][l];
-            }
+    for (int i = 0; i < images; ++i)
+      for (int ty = 0; ty < TH; ++ty)
+        for (int kb = 0; kb < KB; ++kb) {
+          const float* plane = dy + (int64_t(i) * KB + kb) * H * W * kLanes;
+          for (int tx = 0; tx < TW; ++tx) {
+            Lanes e[kM][kM], s[A][kM];
+            ALEXNET_UNROLL
+            for (int r = 0; r < kM; ++r)
+              ALEXNET_UNROLL
+              for (int c = 0; c < kM; ++c) e[r][c] = load_pixel(plane, kM * ty + r, kM * tx + c, H, W);
+            ALEXNET_UNROLL
+            for (int j = 0; j < A; ++j)  // A e
+              ALEXNET_UNROLL
+              for (int c = 0; c < kM; ++c) s[j][c] = combine<kM>(&a_rows[size_t(j * kM)], [&](int r) { return e[r][c]; });
+            float* out = t + ((int64_t(i) * TH + ty) * TW + tx) * K + kb * kLanes;
+            ALEXNET_UNROLL
+            for (int j = 0; j < A; ++j)  // (A e) Aᵀ
+              ALEXNET_UNROLL
+              for (int q = 0; q < A; ++q)
+                store(out + (j * A + q) * stride, combine<kM>(&a_rows[size_t(q * kM)], [&](int c) { return s[j][c]; }));
+          }
         }
-      }
-}
+  }
 
-void winograd_weight_grad_transform(const float* du, int K, int C, float* dw) {
-  const int64_t stride = int64_t(C) * K;
+  // dw [K][C][R][R] (overwritten) from du [A²][C][K]: Gᵀ du G.
+  static void weight_grad(const float* du, int K, int C, float* dw) {
+    const float* g = kT.g.data();
+    const int64_t stride = int64_t(C) * K;
 #pragma omp parallel for collapse(2) schedule(static)
-  for (int k = 0; k < K; ++k)
-    for (int c = 0; c < C; ++c) {
-      float d[4][4];
-      for (int r = 0; r < 4; ++r)
-        for (int q = 0; q < 4; ++q) d[r][q] = du[(r * 4 + q) * stride + int64_t(c) * K + k];
-      // Gᵀ d (3x4), then (Gᵀ d) G (3x3); Gᵀ = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
-      float t[3][4];
-      for (int q = 0; q < 4; ++q) {
-        t[0][q] = d[0][q] + 0.5f * (d[1][q] + d[2][q]);
-        t[1][q] = 0.5f * (d[1][q] - d[2][q]);
-        t[2][q] = 0.5f * (d[1][q] + d[2][q]) + d[3][q];
+    for (int k = 0; k < K; ++k)
+      for (int c = 0; c < C; ++c) {
+        float d[A][A], t[R][A];
+        ALEXNET_UNROLL
+        for (int r = 0; r < A; ++r)
+          ALEXNET_UNROLL
+          for (int q = 0; q < A; ++q) d[r][q] = du[(r * A + q) * stride + int64_t(c) * K + k];
+        ALEXNET_UNROLL
+        for (int p = 0; p < R; ++p)  // Gᵀ d
+          ALEXNET_UNROLL
+          for (int q = 0; q < A; ++q) {
+            float s = 0;
+            ALEXNET_UNROLL
+            for (int j = 0; j < A; ++j) s += g[j * R + p] * d[j][q];
+            t[p][q] = s;
+          }
+        float* out = dw + (int64_t(k) * C + c) * R * R;
+        ALEXNET_UNROLL
+        for (int p = 0; p < R; ++p)  // (Gᵀ d) G
+          ALEXNET_UNROLL
+          for (int q = 0; q < R; ++q) {
+            float s = 0;
+            ALEXNET_UNROLL
+            for (int j = 0; j < A; ++j) s += t[p][j] * g[j * R + q];
+            out[p * R + q] = s;
+          }
       }
-      float* out = dw + (int64_t(k) * C + c) * 9;
-      for (int a = 0; a < 3; ++a) {
-        out[a * 3 + 0] = t[a][0] + 0.5f * (t[a][1] + t[a][2]);
-        out[a * 3 + 1] = 0.5f * (t[a][1] - t[a][2]);
-        out[a * 3 + 2] = 0.5f * (t[a][1] + t[a][2]) + t[a][3];
-      }
-    }
-}
+  }
+};
 
-bool Winograd3x3::serves(int C, int K, int kernel, int stride, int padding, int groups, bool fp32, bool avx512) {
-  if (!(fp32 && kernel == 3 && stride == 1 && padding == 1 && groups == 1 && C % kLanes == 0 && K % kLanes == 0))
+}  // namespace
+
+bool Winograd::serves(int C, int K, int kernel, int stride, int padding, int groups, bool fp32, bool avx512) {
+  if (!(fp32 && (kernel == 3 || kernel == 5) && stride == 1 && padding == (kernel - 1) / 2 && groups == 1 &&
+        C % kLanes == 0 && K % kLanes == 0))
     return false;
   if (const char* v = std::getenv("ALEXNET_WINOGRAD"); v && *v) {
     if (!std::strcmp(v, "0")) return false;
@@ -196,70 +326,113 @@ bool Winograd3x3::serves(int C, int K, int kernel, int stride, int padding, int 
   return !avx512;  // measured faster on AVX2 (docs/cpu-backend.md); not measured against AVX-512's kernels
 }
 
-Winograd3x3::Winograd3x3(const dnnl::engine& engine, int n, int C, int K, int H, int W, int64_t chunk_bytes)
-    : engine_(engine), C_(C), K_(K), H_(H), W_(W), tiles_(tiles_of(H) * tiles_of(W)) {
-  if (C % kLanes || K % kLanes || n < 1) fail("Winograd3x3: ", C, " -> ", K, " channels at batch ", n);
-  // Images per pass: the transformed tiles of a chunk (16 x tiles x (C + K) floats) within the budget.
-  const int64_t per_image = int64_t(16) * tiles_ * (C + K) * int64_t(sizeof(float));
+Winograd::Winograd(const dnnl::engine& engine, int n, int C, int K, int H, int W, int r, int64_t chunk_bytes)
+    : engine_(engine), r_(r), C_(C), K_(K), H_(H), W_(W), tiles_(tiles_of(H) * tiles_of(W)) {
+  if (C % kLanes || K % kLanes || n < 1) fail("Winograd: ", C, " -> ", K, " channels at batch ", n);
+  // Images per pass: the transformed tiles of a chunk (a² x tiles x (C + K) floats) within the budget.
+  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1);
+  const int64_t per_image = a2 * tiles_ * (C + K) * int64_t(sizeof(float));
   chunk_ = int(std::clamp<int64_t>(chunk_bytes / per_image, 1, n));
-  const size_t floats = size_t(16) * size_t(chunk_) * size_t(tiles_) * size_t(std::max(C, K));
+  const size_t floats = size_t(a2) * size_t(chunk_) * size_t(tiles_) * size_t(std::max(C, K));
   v_.resize(floats);
   m_.resize(floats);
 }
 
-dnnl::matmul& Winograd3x3::matmul(int images, bool backward) {
-  for (Prim& p : prims_)
-    if (p.images == images && p.kind == int(backward)) return p.prim;
-  using dnnl::memory;
-  const int64_t P = int64_t(images) * tiles_;
-  const int64_t in_c = backward ? K_ : C_, out_c = backward ? C_ : K_;
-  const memory::desc a({16, P, in_c}, memory::data_type::f32, memory::format_tag::abc);
-  const memory::desc b({16, in_c, out_c}, memory::data_type::f32, memory::format_tag::abc);
-  const memory::desc c({16, P, out_c}, memory::data_type::f32, memory::format_tag::abc);
-  auto d = ALEXNET_DNNL(dnnl::matmul::desc(a, b, c));
-  prims_.push_back({images, int(backward), ALEXNET_DNNL(dnnl::matmul(dnnl::matmul::primitive_desc(d, engine_)))});
-  return prims_.back().prim;
-}
-
-// du[ξ] (C x K) = v[ξ]ᵀ (C x P, a strided view of v's P x C) · t[ξ] (P x K), added to du when
-// `accumulate` (every chunk after the first).
-dnnl::matmul& Winograd3x3::weight_matmul(int images, bool accumulate) {
-  const int kind = accumulate ? 3 : 2;
+// kind 0: m = v · u (forward), 1: the same with C and K swapped (backward-data), 2: du = vᵀ · t (the
+// weight gradient; vᵀ a strided view of v), 3: the same added to du (every chunk after the first).
+dnnl::matmul& Winograd::matmul(int images, int kind) {
   for (Prim& p : prims_)
     if (p.images == images && p.kind == kind) return p.prim;
   using dnnl::memory;
-  const int64_t P = int64_t(images) * tiles_;
-  const memory::desc a({16, C_, P}, memory::data_type::f32, memory::dims{P * C_, 1, C_});
-  const memory::desc b({16, P, K_}, memory::data_type::f32, memory::format_tag::abc);
-  const memory::desc c({16, C_, K_}, memory::data_type::f32, memory::format_tag::abc);
+  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1), P = int64_t(images) * tiles_;
+  const auto f32 = memory::data_type::f32;
+  const auto abc = memory::format_tag::abc;
+  memory::desc a, b, c;
   dnnl::primitive_attr attr;
-  if (accumulate) {
-    dnnl::post_ops ops;
-    ALEXNET_DNNL(ops.append_sum(1.f));
-    ALEXNET_DNNL(attr.set_post_ops(ops));
+  if (kind < 2) {
+    const int64_t in_c = kind == 1 ? K_ : C_, out_c = kind == 1 ? C_ : K_;
+    a = memory::desc({a2, P, in_c}, f32, abc);
+    b = memory::desc({a2, in_c, out_c}, f32, abc);
+    c = memory::desc({a2, P, out_c}, f32, abc);
+  } else {
+    a = memory::desc({a2, C_, P}, f32, memory::dims{P * C_, 1, C_});
+    b = memory::desc({a2, P, K_}, f32, abc);
+    c = memory::desc({a2, C_, K_}, f32, abc);
+    if (kind == 3) {
+      dnnl::post_ops ops;
+      ALEXNET_DNNL(ops.append_sum(1.f));
+      ALEXNET_DNNL(attr.set_post_ops(ops));
+    }
   }
   auto d = ALEXNET_DNNL(dnnl::matmul::desc(a, b, c));
   prims_.push_back({images, kind, ALEXNET_DNNL(dnnl::matmul(dnnl::matmul::primitive_desc(d, attr, engine_)))});
   return prims_.back().prim;
 }
 
-void Winograd3x3::backward_weights(dnnl::stream& stream, const float* x, const float* dy, float* dw, float* db, int n) {
+void Winograd::run(dnnl::stream& stream, const float* in, int in_c, const std::vector<float>& u, int out_c,
+                   const float* bias, bool relu, float* out, int n, bool backward) {
   using dnnl::memory;
-  const int64_t in_image = int64_t(C_) * H_ * W_, out_image = int64_t(K_) * H_ * W_;
-  du_.resize(size_t(16) * size_t(C_) * size_t(K_));
+  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1);
+  const int64_t in_image = int64_t(in_c) * H_ * W_, out_image = int64_t(out_c) * H_ * W_;
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int images = std::min(chunk_, n - i0);
     const int64_t P = int64_t(images) * tiles_;
-    winograd_input_transform(x + i0 * in_image, images, C_, H_, W_, v_.data());
-    winograd_output_grad_transform(dy + i0 * out_image, images, K_, H_, W_, m_.data());
-    dnnl::matmul& mm = weight_matmul(images, i0 > 0);
-    const memory a({{16, C_, P}, memory::data_type::f32, memory::dims{P * C_, 1, C_}}, engine_, v_.data());
-    const memory b({{16, P, K_}, memory::data_type::f32, memory::format_tag::abc}, engine_, m_.data());
-    const memory c({{16, C_, K_}, memory::data_type::f32, memory::format_tag::abc}, engine_, du_.data());
+    with_kernel(r_, [&](auto r) {
+      Kernels<decltype(r)::value>::input(in + i0 * in_image, images, in_c, H_, W_, v_.data());
+    });
+    dnnl::matmul& mm = matmul(images, backward ? 1 : 0);
+    const memory a({{a2, P, in_c}, memory::data_type::f32, memory::format_tag::abc}, engine_, v_.data());
+    const memory b({{a2, in_c, out_c}, memory::data_type::f32, memory::format_tag::abc}, engine_,
+                   const_cast<float*>(u.data()));
+    const memory c({{a2, P, out_c}, memory::data_type::f32, memory::format_tag::abc}, engine_, m_.data());
+    ALEXNET_DNNL(mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}}));
+    ALEXNET_DNNL(stream.wait());
+    with_kernel(r_, [&](auto r) {
+      Kernels<decltype(r)::value>::output(m_.data(), images, out_c, H_, W_, bias, relu, out + i0 * out_image);
+    });
+  }
+}
+
+void Winograd::forward(dnnl::stream& stream, const float* x, const float* w, uint64_t version, const float* bias,
+                       bool relu, float* y, int n) {
+  if (u_version_ != version) {
+    u_.resize(size_t(r_ + 1) * size_t(r_ + 1) * size_t(C_) * size_t(K_));
+    with_kernel(r_, [&](auto r) { Kernels<decltype(r)::value>::weights(w, K_, C_, false, u_.data()); });
+    u_version_ = version;
+  }
+  run(stream, x, C_, u_, K_, bias, relu, y, n, false);
+}
+
+void Winograd::backward_data(dnnl::stream& stream, const float* dy, const float* w, uint64_t version, float* dx,
+                             int n) {
+  if (u_flip_version_ != version) {
+    u_flip_.resize(size_t(r_ + 1) * size_t(r_ + 1) * size_t(C_) * size_t(K_));
+    with_kernel(r_, [&](auto r) { Kernels<decltype(r)::value>::weights(w, K_, C_, true, u_flip_.data()); });
+    u_flip_version_ = version;
+  }
+  run(stream, dy, K_, u_flip_, C_, nullptr, false, dx, n, true);
+}
+
+void Winograd::backward_weights(dnnl::stream& stream, const float* x, const float* dy, float* dw, float* db, int n) {
+  using dnnl::memory;
+  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1);
+  const int64_t in_image = int64_t(C_) * H_ * W_, out_image = int64_t(K_) * H_ * W_;
+  du_.resize(size_t(a2) * size_t(C_) * size_t(K_));
+  for (int i0 = 0; i0 < n; i0 += chunk_) {
+    const int images = std::min(chunk_, n - i0);
+    const int64_t P = int64_t(images) * tiles_;
+    with_kernel(r_, [&](auto r) {
+      Kernels<decltype(r)::value>::input(x + i0 * in_image, images, C_, H_, W_, v_.data());
+      Kernels<decltype(r)::value>::output_grad(dy + i0 * out_image, images, K_, H_, W_, m_.data());
+    });
+    dnnl::matmul& mm = matmul(images, i0 > 0 ? 3 : 2);
+    const memory a({{a2, C_, P}, memory::data_type::f32, memory::dims{P * C_, 1, C_}}, engine_, v_.data());
+    const memory b({{a2, P, K_}, memory::data_type::f32, memory::format_tag::abc}, engine_, m_.data());
+    const memory c({{a2, C_, K_}, memory::data_type::f32, memory::format_tag::abc}, engine_, du_.data());
     ALEXNET_DNNL(mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}}));
     ALEXNET_DNNL(stream.wait());
   }
-  winograd_weight_grad_transform(du_.data(), K_, C_, dw);
+  with_kernel(r_, [&](auto r) { Kernels<decltype(r)::value>::weight_grad(du_.data(), K_, C_, dw); });
   if (!db) return;
   // db[k] = Σ over images and positions of dy; fp32 sums per image, in image order.
   const int KB = K_ / kLanes, HW = H_ * W_;
@@ -273,45 +446,6 @@ void Winograd3x3::backward_weights(dnnl::stream& stream, const float* x, const f
         for (int l = 0; l < kLanes; ++l) acc[l] += plane[q * kLanes + l];
       for (int l = 0; l < kLanes; ++l) db[kb * kLanes + l] += acc[l];
     }
-}
-
-void Winograd3x3::run(dnnl::stream& stream, const float* in, int in_c, const std::vector<float>& u, int out_c,
-                      const float* bias, bool relu, float* out, int n, bool backward) {
-  using dnnl::memory;
-  const int64_t in_image = int64_t(in_c) * H_ * W_, out_image = int64_t(out_c) * H_ * W_;
-  for (int i0 = 0; i0 < n; i0 += chunk_) {
-    const int images = std::min(chunk_, n - i0);
-    const int64_t P = int64_t(images) * tiles_;
-    winograd_input_transform(in + i0 * in_image, images, in_c, H_, W_, v_.data());
-    dnnl::matmul& mm = matmul(images, backward);
-    const memory a({{16, P, in_c}, memory::data_type::f32, memory::format_tag::abc}, engine_, v_.data());
-    const memory b({{16, in_c, out_c}, memory::data_type::f32, memory::format_tag::abc}, engine_,
-                   const_cast<float*>(u.data()));
-    const memory c({{16, P, out_c}, memory::data_type::f32, memory::format_tag::abc}, engine_, m_.data());
-    ALEXNET_DNNL(mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}}));
-    ALEXNET_DNNL(stream.wait());
-    winograd_output_transform(m_.data(), images, out_c, H_, W_, bias, relu, out + i0 * out_image);
-  }
-}
-
-void Winograd3x3::forward(dnnl::stream& stream, const float* x, const float* w, uint64_t version, const float* bias,
-                          bool relu, float* y, int n) {
-  if (u_version_ != version) {
-    u_.resize(size_t(16) * size_t(C_) * size_t(K_));
-    winograd_weight_transform(w, K_, C_, false, u_.data());
-    u_version_ = version;
-  }
-  run(stream, x, C_, u_, K_, bias, relu, y, n, false);
-}
-
-void Winograd3x3::backward_data(dnnl::stream& stream, const float* dy, const float* w, uint64_t version, float* dx,
-                                int n) {
-  if (u_flip_version_ != version) {
-    u_flip_.resize(size_t(16) * size_t(C_) * size_t(K_));
-    winograd_weight_transform(w, K_, C_, true, u_flip_.data());
-    u_flip_version_ = version;
-  }
-  run(stream, dy, K_, u_flip_, C_, nullptr, false, dx, n, true);
 }
 
 }  // namespace alexnet::onednn

@@ -1,16 +1,20 @@
-// Winograd F(2x2, 3x3) for the 3x3, stride-1, padding-1 convolutions (conv3-conv5), fp32, on
-// activations blocked by 8 channels (oneDNN's nChw8c: [N][C/8][H][W][8]).
+// Winograd convolution F(2x2, r x r) for the r x r, stride-1, "same"-padded convolutions (r = 3:
+// conv3-conv5; r = 5: conv2), fp32, on activations blocked by 8 channels (oneDNN's nChw8c:
+// [N][C/8][H][W][8]).
 //
-// Each 2x2 output tile is computed from a 4x4 input tile with 16 products instead of 36: the input
-// tiles and the weights are transformed (V = Bᵀ d B, U = G g Gᵀ), the 16 transformed positions are
-// 16 independent matrix products M[ξ] = V[ξ] (tiles x C) · U[ξ] (C x K), run as one batched oneDNN
-// matmul, and the output tiles are transformed back (Y = Aᵀ M A), with the bias and ReLU. The
-// backward pass to the input is the same computation on the output gradient with the weights flipped
-// and transposed (dX = dY ⋆ rot180(W)ᵀ). The images go through in chunks small enough for the
-// transformed tiles to stay in the last-level cache.
+// Each 2x2 output tile is computed from an a x a input tile (a = r + 1) with a² products instead of
+// 4r²: the input tiles and the weights are transformed (V = Bᵀ d B, U = G g Gᵀ), the a² transformed
+// positions are a² independent matrix products M[ξ] = V[ξ] (tiles x C) · U[ξ] (C x K), run as one
+// batched oneDNN matmul, and the output tiles are transformed back (Y = Aᵀ M A), with the bias and
+// ReLU. The backward pass to the input is the same computation on the output gradient with the
+// weights rotated and transposed (dX = dY ⋆ rot180(W)ᵀ); the weight gradient is the adjoint of the
+// forward. The images go through in chunks small enough for the transformed tiles to stay in the
+// last-level cache.
 //
-// The arithmetic is 2.25x smaller than the direct convolution's; the rounding differs (the
-// transforms add and halve): measured errors are in docs/cpu-backend.md.
+// The matrices come from the Toom-Cook construction on the points 0, 1, -1 (and 2, -2 for r = 5) and
+// infinity, computed in double: Aᵀ = E₂ᵀ, G = E_r, Bᵀ = V⁻ᵀ, with E_n the a x n evaluation matrix
+// and V = E_a. The arithmetic is 2.25x (r = 3) and 2.8x (r = 5) smaller than the direct
+// convolution's; the rounding differs: measured errors are in docs/cpu-backend.md.
 #pragma once
 
 #include <cstdint>
@@ -20,29 +24,16 @@
 
 namespace alexnet::onednn {
 
-// The pieces, exposed for tests. `tiles_h`/`tiles_w` = ceil(H/2), ceil(W/2); tile p of a chunk of
-// images is (image * tiles_h + ty) * tiles_w + tx; `v` is [16][P][C] for P = images * tiles.
-void winograd_input_transform(const float* x, int images, int C, int H, int W, float* v);
-// u [16][C][K] from OIHW weights w [K][C][3][3]; `flip`: of rot180(w) transposed, u [16][K][C].
-void winograd_weight_transform(const float* w, int K, int C, bool flip, float* u);
-// y [images][K/8][H][W][8] from m [16][P][K], plus bias (may be null), then ReLU if `relu`.
-void winograd_output_transform(const float* m, int images, int K, int H, int W, const float* bias, bool relu,
-                               float* y);
-
-// t [16][P][K] from the output gradient dy [images][K/8][H][W][8]: A dy Aᵀ of every 2x2 tile.
-void winograd_output_grad_transform(const float* dy, int images, int K, int H, int W, float* t);
-// The weight gradient dw [K][C][3][3] (OIHW, overwritten) from du [16][C][K]: Gᵀ du G.
-void winograd_weight_grad_transform(const float* du, int K, int C, float* dw);
-
-class Winograd3x3 {
+class Winograd {
  public:
-  // A convolution C -> K channels (multiples of 8) at H x W, for batches of up to `n` images, taken
-  // in chunks whose transformed tiles fit in `chunk_bytes`.
-  Winograd3x3(const dnnl::engine& engine, int n, int C, int K, int H, int W, int64_t chunk_bytes = int64_t(8) << 20);
+  // A convolution C -> K channels (multiples of 8) with an r x r kernel at H x W, for batches of up
+  // to `n` images, taken in chunks whose transformed tiles fit in `chunk_bytes`.
+  Winograd(const dnnl::engine& engine, int n, int C, int K, int H, int W, int r,
+           int64_t chunk_bytes = int64_t(8) << 20);
   int images_per_chunk() const { return chunk_; }
-  // Whether Winograd serves this convolution here: fp32, 3x3, stride 1, padding 1, one group,
-  // channels in multiples of 8. ALEXNET_WINOGRAD=0 turns it off, =1 on for every such layer;
-  // otherwise it serves where it was measured faster than oneDNN's direct kernels (AVX2).
+  // Whether Winograd serves this convolution here: fp32, 3x3 or 5x5, stride 1, padding (r-1)/2, one
+  // group, channels in multiples of 8. ALEXNET_WINOGRAD=0 turns it off, =1 on for every such layer;
+  // otherwise it serves where it was measured faster than oneDNN's direct kernels (below AVX-512).
   static bool serves(int C, int K, int kernel, int stride, int padding, int groups, bool fp32, bool avx512);
 
   // y = conv(x, w) + b, then ReLU when `relu`; x [n][C/8][H][W][8], y [n][K/8][H][W][8], w OIHW.
@@ -51,22 +42,21 @@ class Winograd3x3 {
                float* y, int n);
   // dx = d loss / dx from dy (the gradient of the convolution's output, before any ReLU).
   void backward_data(dnnl::stream& stream, const float* dy, const float* w, uint64_t version, float* dx, int n);
-  // dw (OIHW) and db (may be null), overwritten, from the input x and the output gradient dy: the
-  // adjoint of forward, dU[ξ] = Σ over tiles of V[ξ]ᵀ · (A dy Aᵀ)[ξ], dw = Gᵀ dU G.
+  // dw (OIHW) and db (may be null), overwritten, from the input x and the output gradient dy:
+  // dU[ξ] = Σ over tiles of V[ξ]ᵀ · (A dy Aᵀ)[ξ], dw = Gᵀ dU G, db = Σ dy.
   void backward_weights(dnnl::stream& stream, const float* x, const float* dy, float* dw, float* db, int n);
 
  private:
   void run(dnnl::stream& stream, const float* in, int in_c, const std::vector<float>& u, int out_c, const float* bias,
            bool relu, float* out, int n, bool backward);
-  dnnl::matmul& matmul(int images, bool backward);
-  dnnl::matmul& weight_matmul(int images, bool accumulate);
+  dnnl::matmul& matmul(int images, int kind);
 
   dnnl::engine engine_;
-  int C_, K_, H_, W_, tiles_, chunk_;  // chunk_: images per pass
-  std::vector<float> u_, u_flip_;      // [16][C][K] and [16][K][C]
+  int r_, C_, K_, H_, W_, tiles_, chunk_;  // chunk_: images per pass
+  std::vector<float> u_, u_flip_;      // [a²][C][K] and [a²][K][C]
   uint64_t u_version_ = ~uint64_t(0), u_flip_version_ = ~uint64_t(0);
   std::vector<float> v_, m_;           // transformed inputs and products of one chunk
-  std::vector<float> du_;              // [16][C][K]: the weight gradient before its transform
+  std::vector<float> du_;              // [a²][C][K]: the weight gradient before its transform
   struct Prim {
     int images;
     int kind;  // 0 forward, 1 backward-data, 2 weight gradient, 3 weight gradient accumulated
