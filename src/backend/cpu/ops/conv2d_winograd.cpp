@@ -171,37 +171,30 @@ struct Kernels {
   }
 
   // u [A²][C][K] from OIHW w [K][C][R][R]: G g Gᵀ; `flip`: of rot180(w) transposed, u [A²][K][C].
+  // Eight filters side by side (8 k, or 8 c when flipped: along u's rows), so the stores are vectors.
   static void weights(const float* w, int K, int C, bool flip, float* u) {
-    const float* g = kT.g.data();
     const int64_t stride = int64_t(K) * C;
+    const int outer = flip ? K : C, inner = flip ? C : K;
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int k = 0; k < K; ++k)
-      for (int c = 0; c < C; ++c) {
-        const float* src = w + (int64_t(k) * C + c) * R * R;
-        float f[R][R], t[A][R];
-        ALEXNET_UNROLL
-        for (int p = 0; p < R; ++p)
-          ALEXNET_UNROLL
-          for (int q = 0; q < R; ++q) f[p][q] = flip ? src[(R - 1 - p) * R + (R - 1 - q)] : src[p * R + q];
+    for (int o = 0; o < outer; ++o)
+      for (int ib = 0; ib < inner / kLanes; ++ib) {
+        Lanes f[R][R], t[A][R];
+        for (int l = 0; l < kLanes; ++l) {
+          const int i = ib * kLanes + l, k = flip ? o : i, c = flip ? i : o;
+          const float* src = w + (int64_t(k) * C + c) * R * R;
+          for (int p = 0; p < R; ++p)
+            for (int q = 0; q < R; ++q) f[p][q][l] = flip ? src[(R - 1 - p) * R + (R - 1 - q)] : src[p * R + q];
+        }
         ALEXNET_UNROLL
         for (int r = 0; r < A; ++r)  // G f
           ALEXNET_UNROLL
-          for (int q = 0; q < R; ++q) {
-            float s = 0;
-            ALEXNET_UNROLL
-            for (int j = 0; j < R; ++j) s += g[r * R + j] * f[j][q];
-            t[r][q] = s;
-          }
-        const int64_t at = flip ? int64_t(k) * C + c : int64_t(c) * K + k;
+          for (int q = 0; q < R; ++q) t[r][q] = combine<R>(&kT.g[size_t(r * R)], [&](int j) { return f[j][q]; });
+        float* out = u + int64_t(o) * inner + ib * kLanes;
         ALEXNET_UNROLL
         for (int r = 0; r < A; ++r)  // (G f) Gᵀ
           ALEXNET_UNROLL
-          for (int q = 0; q < A; ++q) {
-            float s = 0;
-            ALEXNET_UNROLL
-            for (int j = 0; j < R; ++j) s += t[r][j] * g[q * R + j];
-            u[(r * A + q) * stride + at] = s;
-          }
+          for (int q = 0; q < A; ++q)
+            store(out + (r * A + q) * stride, combine<R>(&kT.g[size_t(q * R)], [&](int j) { return t[r][j]; }));
       }
   }
 
@@ -279,34 +272,32 @@ struct Kernels {
 
   // dw [K][C][R][R] (overwritten) from du [A²][C][K]: Gᵀ du G.
   static void weight_grad(const float* du, int K, int C, float* dw) {
-    const float* g = kT.g.data();
     const int64_t stride = int64_t(C) * K;
+    // Gᵀ (R x a) row by row.
+    constexpr std::array<float, R * A> gt = [] {
+      std::array<float, R * A> t{};
+      for (int p = 0; p < R; ++p)
+        for (int j = 0; j < A; ++j) t[size_t(p * A + j)] = kT.g[size_t(j * R + p)];
+      return t;
+    }();
+    // Eight filters side by side (8 k: along du's rows), so the loads are vectors.
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int k = 0; k < K; ++k)
-      for (int c = 0; c < C; ++c) {
-        float d[A][A], t[R][A];
+    for (int c = 0; c < C; ++c)
+      for (int kb = 0; kb < K / kLanes; ++kb) {
+        const float* in = du + int64_t(c) * K + kb * kLanes;
+        Lanes d[A][A], t[R][A];
         ALEXNET_UNROLL
         for (int r = 0; r < A; ++r)
           ALEXNET_UNROLL
-          for (int q = 0; q < A; ++q) d[r][q] = du[(r * A + q) * stride + int64_t(c) * K + k];
+          for (int q = 0; q < A; ++q) d[r][q] = load(in + (r * A + q) * stride);
         ALEXNET_UNROLL
         for (int p = 0; p < R; ++p)  // Gᵀ d
           ALEXNET_UNROLL
-          for (int q = 0; q < A; ++q) {
-            float s = 0;
-            ALEXNET_UNROLL
-            for (int j = 0; j < A; ++j) s += g[j * R + p] * d[j][q];
-            t[p][q] = s;
-          }
-        float* out = dw + (int64_t(k) * C + c) * R * R;
-        ALEXNET_UNROLL
+          for (int q = 0; q < A; ++q) t[p][q] = combine<A>(&gt[size_t(p * A)], [&](int j) { return d[j][q]; });
         for (int p = 0; p < R; ++p)  // (Gᵀ d) G
-          ALEXNET_UNROLL
           for (int q = 0; q < R; ++q) {
-            float s = 0;
-            ALEXNET_UNROLL
-            for (int j = 0; j < A; ++j) s += t[p][j] * g[j * R + q];
-            out[p * R + q] = s;
+            const Lanes s = combine<A>(&gt[size_t(q * A)], [&](int j) { return t[p][j]; });
+            for (int l = 0; l < kLanes; ++l) dw[((int64_t(kb) * kLanes + l) * C + c) * R * R + p * R + q] = s[l];
           }
       }
   }
