@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 #include "model/weights.h"
 #include "train/checkpoint.h"
@@ -97,7 +98,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else {
       const std::string dir = work_dir() + "/run";
       fs::remove_all(dir);
-      fs::copy(valid_run(), dir);
+      // The harness's own copy may be interrupted by libFuzzer's timer signal (EINTR): retry it.
+      for (std::error_code ec;;) {
+        fs::remove_all(dir);
+        fs::copy(valid_run(), dir, ec);
+        if (!ec) break;
+        if (ec != std::errc::interrupted) __builtin_trap();
+      }
       if (mode == 2) {
         write(dir + "/last.safetensors", data, size);
       } else {
