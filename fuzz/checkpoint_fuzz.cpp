@@ -97,7 +97,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
     } else {
       const std::string dir = work_dir() + "/run";
-      fs::remove_all(dir);
       // The harness's own copy may be interrupted by libFuzzer's timer signal (EINTR): retry it.
       for (std::error_code ec;;) {
         fs::remove_all(dir);
