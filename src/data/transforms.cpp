@@ -130,12 +130,9 @@ ResizeAxis crop_resize_axis(int image_size, int crop_start, int crop_size, int o
 namespace {
 
 // lut[c * 256 + v]: the normalised float value of byte v in channel c.
-void make_lut(const Normalization& norm, float* lut) {
-  for (int c = 0; c < 3; ++c) {
-    const float scale = 1.f / (255.f * norm.std[size_t(c)]);
-    const float shift = (norm.offset[size_t(c)] - norm.mean[size_t(c)]) / norm.std[size_t(c)];
-    for (int v = 0; v < 256; ++v) lut[c * 256 + v] = float(v) * scale + shift;
-  }
+void make_lut(const float scale[3], const float shift[3], float* lut) {
+  for (int c = 0; c < 3; ++c)
+    for (int v = 0; v < 256; ++v) lut[c * 256 + v] = float(v) * scale[c] + shift[c];
 }
 
 // dst[q] = sum_k w[q, k] * src[first[q] + k]: one row of the horizontal pass. `src` has 8 readable
@@ -193,8 +190,22 @@ void blend_rows(float* __restrict dst, const float* __restrict a, const float* _
 
 }  // namespace
 
+void normalization_affine(const Normalization& norm, float scale[3], float shift[3]) {
+  for (size_t c = 0; c < 3; ++c) {
+    scale[c] = 1.f / (255.f * norm.std[c]);
+    shift[c] = (norm.offset[c] - norm.mean[c]) / norm.std[c];
+  }
+}
+
 void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAxis& cols, const Normalization& norm,
                       float* out) {
+  float scale[3], shift[3];
+  normalization_affine(norm, scale, shift);
+  resize_normalize(image, rows, cols, scale, shift, out);
+}
+
+void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAxis& cols, const float scale[3],
+                      const float shift[3], float* out) {
   const int H = image.height, W = image.width;
   ALEXNET_ASSERT(rows.in_size == H && cols.in_size == W,
                  cat("resize tables for ", rows.in_size, "x", cols.in_size, ", image ", H, "x", W));
@@ -210,7 +221,7 @@ void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAx
 
   thread_local std::vector<float> lut, planar, tmp;
   lut.resize(3 * 256);
-  make_lut(norm, lut.data());
+  make_lut(scale, shift, lut.data());
   planar.resize(size_t(3) * size_t(W) + 8);  // + 8: horizontal_row may load past the last pixel
   tmp.resize(size_t(3) * size_t(R) * size_t(Q));
 
@@ -255,9 +266,10 @@ void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAx
 #endif
 }
 
-void to_float_chw(const Image& image, const Normalization& norm, float* out) {
+namespace {
+void to_float_chw(const Image& image, const float scale[3], const float shift[3], float* out) {
   float lut[3 * 256];
-  make_lut(norm, lut);
+  make_lut(scale, shift, lut);
   const size_t n = size_t(image.height) * size_t(image.width);
   const uint8_t* px = image.pixels.data();
   float* o0 = out;
@@ -268,6 +280,13 @@ void to_float_chw(const Image& image, const Normalization& norm, float* out) {
     o1[i] = lut[256 + px[3 * i + 1]];
     o2[i] = lut[512 + px[3 * i + 2]];
   }
+}
+}  // namespace
+
+void to_float_chw(const Image& image, const Normalization& norm, float* out) {
+  float scale[3], shift[3];
+  normalization_affine(norm, scale, shift);
+  to_float_chw(image, scale, shift, out);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,17 +441,29 @@ CropBox random_resized_crop_box(int height, int width, SampleRng& rng, std::arra
   return {(height - h) / 2, (width - w) / 2, h, w};
 }
 
+JitterDraw draw_color_jitter(const ColorJitter& jitter, SampleRng& rng) {
+  JitterDraw d;
+  if (!jitter.enabled()) return d;
+  for (int i = 2; i > 0; --i) std::swap(d.order[i], d.order[rng.uniform_int(0, i)]);
+  auto factor = [&](float x) { return x > 0 ? float(rng.uniform(std::max(0.f, 1.f - x), 1.f + x)) : 1.f; };
+  d.brightness = factor(jitter.brightness);
+  d.contrast = factor(jitter.contrast);
+  d.saturation = factor(jitter.saturation);
+  return d;
+}
+
 void color_jitter(Image& image, const ColorJitter& jitter, SampleRng& rng) {
   if (!jitter.enabled()) return;
-  int order[3] = {0, 1, 2};
-  for (int i = 2; i > 0; --i) std::swap(order[i], order[rng.uniform_int(0, i)]);
-  auto factor = [&](float x) { return x > 0 ? float(rng.uniform(std::max(0.f, 1.f - x), 1.f + x)) : 1.f; };
-  const float fb = factor(jitter.brightness), fc = factor(jitter.contrast), fs = factor(jitter.saturation);
+  apply_color_jitter(image, draw_color_jitter(jitter, rng));
+}
+
+void apply_color_jitter(Image& image, const JitterDraw& draw) {
+  const float fb = draw.brightness, fc = draw.contrast, fs = draw.saturation;
   const size_t n = size_t(image.height) * size_t(image.width);
   uint8_t* px = image.pixels.data();
   auto to_u8 = [](float v) { return uint8_t(std::clamp(std::nearbyint(v), 0.f, 255.f)); };
   auto gray = [](const uint8_t* p) { return 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]; };
-  for (int op : order) {
+  for (int op : draw.order) {
     if (op == 0 && fb != 1.f) {
       for (size_t i = 0; i < 3 * n; ++i) px[i] = to_u8(px[i] * fb);
     } else if (op == 1 && fc != 1.f) {
@@ -673,88 +704,126 @@ const ResizeAxis& windowed(int in_size, int out_size, int start, int length, boo
   return storage;
 }
 
-// Resize the shorter side of `image` to `side`, then the S x S window at (top, left) of the result.
-void resize_window(const Image& image, int side, int top, int left, int S, bool flip, const Normalization& norm,
-                   float* out) {
-  auto [rh, rw] = shorter_side_size(image.height, image.width, side);
-  thread_local ResizeAxis row_storage, col_storage;
-  size_t slot = size_t(-1);  // the rows' table is kept while the columns' is looked up
-  const ResizeAxis& rows = windowed(image.height, rh, top, S, false, row_storage, slot);
-  const ResizeAxis& cols = windowed(image.width, rw, left, S, flip, col_storage, slot);
-  resize_normalize(image, rows, cols, norm, out);
+// The table for one axis of a plan over an image whose axis is `a.in_size` pixels with the crop
+// window inside it: the cached table of the whole resize (no copy) when the plan uses all of it.
+// `slot` is the cache slot to keep (in) and the one used (out).
+const ResizeAxis& plan_axis(const AxisPlan& a, ResizeAxis& storage, size_t& slot) {
+  if (a.crop_start == 0 && a.crop_size == a.in_size)
+    return windowed(a.in_size, a.resized, a.window, a.out_size, a.flip_out, storage, slot);
+  ResizeAxis whole;
+  const ResizeAxis& full = windowed(a.crop_size, a.resized, a.window, a.out_size, a.flip_out, whole, slot);
+  if (&full != &whole) storage = full;
+  else storage = std::move(whole);
+  storage.in_size = a.in_size;
+  for (int& f : storage.first) f += a.crop_start;
+  return storage;
 }
 
-void resize_center(const Image& image, int side, int S, const Normalization& norm, float* out) {
-  auto [rh, rw] = shorter_side_size(image.height, image.width, side);
-  auto [top, left] = center_crop_offset(rh, rw, S, S);
-  resize_window(image, side, top, left, S, false, norm, out);
+bool identity(const AxisPlan& a) {
+  return a.crop_start == 0 && a.crop_size == a.in_size && a.resized == a.in_size && a.window == 0 &&
+         a.out_size == a.in_size && !a.flip_in && !a.flip_out;
 }
 }  // namespace
 
-void Pipeline::to_float(const Image& source, SampleRng& rng, float* out) const {
-  check_image(source);
+SamplePlan Pipeline::plan(int height, int width, SampleRng& rng) const {
   const int S = config_.input_size;
-  const bool jitter = train_ && config_.jitter.enabled();
-  const Image* image = &source;
-  Image staged;  // a uint8 copy, only when an augmentation must change pixels before resizing
+  SamplePlan p;
+  // The whole image's axis resized to `resized`, then the S pixels from `window` on.
+  auto whole = [S](int in, int resized, int window) {
+    AxisPlan a;
+    a.in_size = in;
+    a.crop_size = in;
+    a.resized = resized;
+    a.window = window;
+    a.out_size = S;
+    return a;
+  };
+  auto jitter = [&] {
+    if (!train_ || !config_.jitter.enabled()) return;
+    p.jitter = true;
+    p.jitter_draw = draw_color_jitter(config_.jitter, rng);
+  };
 
   if (preset_ == Preset::None) {
-    if (source.height != S || source.width != S)
-      fail("preset 'none' does not resize: images must be ", S, "x", S, ", got ", source.height, "x", source.width);
-    if (jitter) {
-      staged = source;
-      color_jitter(staged, config_.jitter, rng);
-      image = &staged;
-    }
-    to_float_chw(*image, normalization(rng), out);
-    return;
-  }
-
-  if (!train_ || preset_ == Preset::Seed) {
-    if (jitter) {
-      staged = source;
-      color_jitter(staged, config_.jitter, rng);
-      image = &staged;
-    }
+    if (height != S || width != S)
+      fail("preset 'none' does not resize: images must be ", S, "x", S, ", got ", height, "x", width);
+    p.rows = whole(S, S, 0);
+    p.cols = whole(S, S, 0);
+    jitter();
+  } else if (!train_ || preset_ == Preset::Seed) {  // shorter side to `side`, centre crop
     const bool small = preset_ == Preset::Seed || (preset_ == Preset::Standard && config_.small_images);
-    resize_center(*image, small ? S : resize_side(), S, normalization(rng), out);
-    return;
+    auto [rh, rw] = shorter_side_size(height, width, small ? S : resize_side());
+    auto [top, left] = center_crop_offset(rh, rw, S, S);
+    p.rows = whole(height, rh, top);
+    p.cols = whole(width, rw, left);
+    jitter();
+  } else if (preset_ == Preset::Standard && config_.small_images) {
+    // A translation by up to `pad` pixels (a crop of the zero-padded image at its own size), flip,
+    // then as the seed preset.
+    const int pad = config_.pad;
+    const int top = rng.uniform_int(0, 2 * pad) - pad;
+    const int left = rng.uniform_int(0, 2 * pad) - pad;
+    const bool flip = rng.coin();
+    jitter();
+    auto [rh, rw] = shorter_side_size(height, width, S);
+    auto [ctop, cleft] = center_crop_offset(rh, rw, S, S);
+    p.rows = whole(height, rh, ctop);
+    p.rows.crop_start = top;
+    p.cols = whole(width, rw, cleft);
+    p.cols.crop_start = left;
+    p.cols.flip_in = flip;
+  } else if (preset_ == Preset::Standard) {  // large images: random-resized crop + flip
+    const CropBox box = random_resized_crop_box(height, width, rng, config_.crop_scale, config_.crop_ratio);
+    const bool flip = rng.coin();
+    jitter();
+    p.rows = {height, box.top, box.height, false, S, 0, S, false};
+    p.cols = {width, box.left, box.width, false, S, 0, S, flip};
+  } else {  // paper, training: shorter side to 256 (for S = 224), random S x S crop, flip, PCA colour
+    auto [rh, rw] = shorter_side_size(height, width, resize_side());
+    const int top = rng.uniform_int(0, rh - S);
+    const int left = rng.uniform_int(0, rw - S);
+    const bool flip = rng.coin();
+    jitter();
+    p.rows = whole(height, rh, top);
+    p.cols = whole(width, rw, left);
+    p.cols.flip_out = flip;
   }
+  normalization_affine(normalization(rng), p.scale, p.shift);  // the PCA shift is drawn last
+  return p;
+}
 
-  if (preset_ == Preset::Standard && config_.small_images) {
-    staged = random_crop(source, source.height, source.width, config_.pad, rng);
-    if (rng.coin()) flip_horizontal(staged);
-    color_jitter(staged, config_.jitter, rng);
-    resize_center(staged, S, S, normalization(rng), out);
-    return;
-  }
-
-  if (preset_ == Preset::Standard) {  // large images: random-resized crop + flip
-    CropBox box = random_resized_crop_box(source.height, source.width, rng, config_.crop_scale, config_.crop_ratio);
-    bool flip = rng.coin();
-    if (jitter) {
-      staged = crop(source, box.top, box.left, box.height, box.width);
-      color_jitter(staged, config_.jitter, rng);
-      image = &staged;
-      box.top = box.left = 0;
+void Pipeline::execute(const Image& source, const SamplePlan& plan, float* out) {
+  check_image(source);
+  AxisPlan rows = plan.rows, cols = plan.cols;
+  ALEXNET_ASSERT(rows.in_size == source.height && cols.in_size == source.width && !rows.flip_in,
+                 cat("a plan for ", rows.in_size, "x", cols.in_size, ", image ", source.height, "x", source.width));
+  const Image* image = &source;
+  Image staged;  // the crop window as an image of its own, when its pixels must change before resizing
+  if (plan.jitter || cols.flip_in || !rows.inside() || !cols.inside()) {
+    staged = crop(source, rows.crop_start, cols.crop_start, rows.crop_size, cols.crop_size);
+    if (cols.flip_in) flip_horizontal(staged);
+    if (plan.jitter) apply_color_jitter(staged, plan.jitter_draw);
+    for (AxisPlan* a : {&rows, &cols}) {
+      a->in_size = a->crop_size;
+      a->crop_start = 0;
+      a->flip_in = false;
     }
-    ResizeAxis rows = crop_resize_axis(image->height, box.top, box.height, S, false);
-    ResizeAxis cols = crop_resize_axis(image->width, box.left, box.width, S, flip);
-    resize_normalize(*image, rows, cols, normalization(rng), out);
-    return;
-  }
-
-  // paper, training: shorter side to 256 (for S = 224), random S x S crop, flip, PCA colour.
-  auto [rh, rw] = shorter_side_size(source.height, source.width, resize_side());
-  int top = rng.uniform_int(0, rh - S);
-  int left = rng.uniform_int(0, rw - S);
-  bool flip = rng.coin();
-  if (jitter) {
-    staged = source;
-    color_jitter(staged, config_.jitter, rng);
     image = &staged;
   }
-  resize_window(*image, resize_side(), top, left, S, flip, normalization(rng), out);
+  if (identity(rows) && identity(cols)) {
+    to_float_chw(*image, plan.scale, plan.shift, out);
+    return;
+  }
+  thread_local ResizeAxis row_storage, col_storage;
+  size_t slot = size_t(-1);  // the rows' table is kept while the columns' is looked up
+  const ResizeAxis& row_table = plan_axis(rows, row_storage, slot);
+  const ResizeAxis& col_table = plan_axis(cols, col_storage, slot);
+  resize_normalize(*image, row_table, col_table, plan.scale, plan.shift, out);
+}
+
+void Pipeline::to_float(const Image& source, SampleRng& rng, float* out) const {
+  check_image(source);
+  execute(source, plan(source.height, source.width, rng), out);
 }
 
 void Pipeline::to_u8(const Image& source, SampleRng& rng, int out_size, uint8_t* out) const {

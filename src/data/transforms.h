@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/sample_plan.h"
 
 namespace alexnet {
 
@@ -86,6 +87,11 @@ inline constexpr std::array<float, 3> kImageNetStd{0.229f, 0.224f, 0.225f};
 // out: [3, rows.out_size, cols.out_size].
 void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAxis& cols,
                       const Normalization& norm, float* out);
+// The same with the map given as out = byte * scale[c] + shift[c] (SamplePlan's form).
+void resize_normalize(const Image& image, const ResizeAxis& rows, const ResizeAxis& cols, const float scale[3],
+                      const float shift[3], float* out);
+// A normalisation as that affine map: scale = 1 / (255 std), shift = (offset - mean) / std.
+void normalization_affine(const Normalization& norm, float scale[3], float shift[3]);
 
 // uint8 -> float [3, H, W] with normalisation, no resize.
 void to_float_chw(const Image& image, const Normalization& norm, float* out);
@@ -134,6 +140,9 @@ struct ColorJitter {
   bool enabled() const { return brightness > 0.f || contrast > 0.f || saturation > 0.f; }
 };
 void color_jitter(Image& image, const ColorJitter& jitter, SampleRng& rng);
+// color_jitter in two halves: the draws (none when !jitter.enabled()), then the pixels.
+JitterDraw draw_color_jitter(const ColorJitter& jitter, SampleRng& rng);
+void apply_color_jitter(Image& image, const JitterDraw& draw);
 
 // The paper's PCA colour augmentation ("fancy PCA"): the eigenvectors v_i and eigenvalues l_i of the
 // 3x3 covariance of RGB pixel values (scaled to [0, 1]) over the training set. Each image gets
@@ -197,8 +206,13 @@ class Pipeline {
   std::string describe() const;
 
   // The float path: out [3, S, S]. Throws alexnet::Error for an image the preset cannot take
-  // (`none` with an image that is not S x S).
+  // (`none` with an image that is not S x S). It is execute(image, plan(H, W, rng), out).
   void to_float(const Image& image, SampleRng& rng, float* out) const;
+  // Every random choice for an image of height x width (crop, flip, jitter, PCA colour), drawn from
+  // rng in the preset's order, and the geometry and normalisation they give (data/sample_plan.h).
+  SamplePlan plan(int height, int width, SampleRng& rng) const;
+  // Carries a plan out on the CPU: out [3, S, S] (S = the plan's out_size on each axis).
+  static void execute(const Image& image, const SamplePlan& plan, float* out);
   // The uint8 path (crop + flip only, no colour): out [S0, S0, 3], S0 = out_size. Images of another
   // size are first brought to S0 (shorter side resized, centre crop); `paper` crops 224/256 of the
   // side, as it does at full size.
