@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <variant>
@@ -30,6 +31,10 @@
 
 #if defined(ALEXNET_HAVE_CUDA)
 #include <cuda_runtime.h>
+
+#include "backend/cuda/augment.h"
+#include "backend/cuda/device_memory.h"
+#include "data/transforms.h"
 #endif
 
 namespace alexnet {
@@ -257,6 +262,116 @@ TEST(CudaSplit, OneColumnTrainsAsTheWholeNetwork) {
   split->get_params(a);
   whole->get_params(w);
   EXPECT_TRUE(spans_close("weights after 3 steps", a, w, 1e-4));
+}
+
+// The batch transform kernel (backend/cuda/augment.cu) against the CPU pipeline: every preset in
+// training and evaluation, an oblong batch enlarged and one shrunk, fp32 and bf16, conv1's padded
+// channels. The kernel's arithmetic is sample_pixel's, proven on the CPU by tests/sample_plan_test.cpp;
+// this proves the launch: indexing, layout, the element type and the padding.
+TEST(CudaAugment, KernelEqualsTheCpuPipeline) {
+  REQUIRE_GPU();
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  for (auto [H, W, S] : {std::array{40, 52, 64}, std::array{90, 61, 24}}) {
+    const int N = 5;
+    std::vector<Image> images;
+    std::vector<uint8_t> batch;
+    for (int n = 0; n < N; ++n) {
+      Image im;
+      im.height = H;
+      im.width = W;
+      im.pixels.resize(size_t(H) * size_t(W) * 3);
+      Rng rng(uint64_t(100 + n));
+      for (uint8_t& v : im.pixels) v = uint8_t(rng.next() >> 56);
+      batch.insert(batch.end(), im.pixels.begin(), im.pixels.end());
+      images.push_back(std::move(im));
+    }
+    for (const char* preset : {"none", "seed", "standard", "paper"})
+      for (bool train : {false, true})
+        for (bool small : {true, false}) {
+          TransformConfig config;
+          config.preset = preset;
+          config.input_size = S;
+          config.small_images = small;
+          PcaLighting pca;
+          pca.eigenvalues = {0.2f, 0.02f, 0.005f};
+          pca.eigenvectors = {{{0.58f, 0.58f, 0.57f}, {-0.71f, 0.01f, 0.70f}, {0.40f, -0.81f, 0.42f}}};
+          config.pca = pca;
+          const Pipeline pipeline(config, train);
+          if (pipeline.preset() == Preset::None) continue;  // needs S x S images
+          std::vector<SamplePlan> plans;
+          std::vector<float> want;  // NCHW per sample, as the CPU pipeline writes it
+          for (int n = 0; n < N; ++n) {
+            SampleRng rng(5, 0, uint64_t(n));
+            plans.push_back(pipeline.plan(H, W, rng));
+            std::vector<float> one(size_t(3) * size_t(S) * size_t(S));
+            Pipeline::execute(images[size_t(n)], plans.back(), one.data());
+            want.insert(want.end(), one.begin(), one.end());
+          }
+          cuda::check_augment_plans(plans.data(), N, H, W, S);
+          for (cuda::Elem e : {cuda::Elem::F32, cuda::Elem::BF16})
+            for (int Cpad : {3, 4, 8}) {
+              SCOPED_TRACE(testing::Message() << preset << (train ? " train" : " eval") << (small ? " small " : " large ")
+                                              << H << "x" << W << " -> " << S << (e == cuda::Elem::F32 ? " fp32" : " bf16")
+                                              << " Cpad " << Cpad);
+              const size_t out_elems = size_t(N) * size_t(S) * size_t(S) * size_t(Cpad);
+              cuda::DeviceMemory src(batch.size()), dplans(sizeof(SamplePlan) * plans.size()),
+                  out(out_elems * cuda::elem_size(e));
+              ASSERT_EQ(cudaMemcpy(src.get(), batch.data(), batch.size(), cudaMemcpyHostToDevice), cudaSuccess);
+              ASSERT_EQ(cudaMemcpy(dplans.get(), plans.data(), dplans.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+              cuda::augment_batch(out.get(), e, Cpad, src.as<uint8_t>(), H, W, dplans.as<SamplePlan>(), N, S, stream);
+              ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+              std::vector<float> got(out_elems);
+              if (e == cuda::Elem::F32) {
+                ASSERT_EQ(cudaMemcpy(got.data(), out.get(), out_elems * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+              } else {
+                std::vector<bf16> raw(out_elems);
+                ASSERT_EQ(cudaMemcpy(raw.data(), out.get(), out_elems * 2, cudaMemcpyDeviceToHost), cudaSuccess);
+                for (size_t i = 0; i < out_elems; ++i) got[i] = bf16_to_float(raw[i]);
+              }
+              double worst = 0;
+              for (int n = 0; n < N; ++n)
+                for (int c = 0; c < Cpad; ++c)
+                  for (int i = 0; i < S * S; ++i) {
+                    const float g = got[(size_t(n) * size_t(S) * size_t(S) + size_t(i)) * size_t(Cpad) + size_t(c)];
+                    if (c >= 3) {
+                      ASSERT_EQ(g, 0.f) << "padding channel " << c;
+                      continue;
+                    }
+                    const float w = want[(size_t(n) * 3 + size_t(c)) * size_t(S) * size_t(S) + size_t(i)];
+                    // fp32: rounding; bf16: the bf16 rounding of the value (8 bits of mantissa).
+                    const double tol = e == cuda::Elem::F32 ? 1e-5 : std::abs(w) * 0x1p-8 + 1e-5;
+                    worst = std::max(worst, std::abs(double(g) - w));
+                    ASSERT_LE(std::abs(double(g) - w), tol) << "sample " << n << " channel " << c << " pixel " << i;
+                  }
+            }
+        }
+  }
+  cudaStreamDestroy(stream);
+}
+
+// Runs everywhere (host code): plans that do not fit the batch, or need the CPU (colour jitter), are
+// refused before anything is uploaded.
+TEST(CudaAugment, PlansThatDoNotFitAreRefused) {
+  TransformConfig config;
+  config.preset = "standard";
+  config.input_size = 32;
+  SampleRng rng(1, 0, 0);
+  SamplePlan plan = Pipeline(config, true).plan(32, 32, rng);
+  EXPECT_NO_THROW(cuda::check_augment_plans(&plan, 1, 32, 32, 32));
+  EXPECT_THROW(cuda::check_augment_plans(&plan, 1, 32, 40, 32), Error);  // another image size
+  EXPECT_THROW(cuda::check_augment_plans(&plan, 1, 32, 32, 24), Error);  // another output size
+  SamplePlan jitter = plan;
+  jitter.jitter = true;
+  try {
+    cuda::check_augment_plans(&jitter, 1, 32, 32, 32);
+    FAIL() << "a plan with colour jitter was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("jitter"), std::string::npos) << e.what();
+  }
+  SamplePlan outside = plan;
+  outside.cols.window = outside.cols.resized - outside.cols.out_size + 1;
+  EXPECT_THROW(cuda::check_augment_plans(&outside, 1, 32, 32, 32), Error);
 }
 
 // Runs everywhere: without a device, make_net says so (and does not crash).
