@@ -308,7 +308,7 @@ TEST(CudaAugment, KernelEqualsTheCpuPipeline) {
             Pipeline::execute(images[size_t(n)], plans.back(), one.data());
             want.insert(want.end(), one.begin(), one.end());
           }
-          cuda::check_augment_plans(plans.data(), N, H, W, S);
+          check_sample_plans(plans.data(), N, H, W, S, true);
           for (cuda::Elem e : {cuda::Elem::F32, cuda::Elem::BF16})
             for (int Cpad : {3, 4, 8}) {
               SCOPED_TRACE(testing::Message() << preset << (train ? " train" : " eval") << (small ? " small " : " large ")
@@ -350,28 +350,54 @@ TEST(CudaAugment, KernelEqualsTheCpuPipeline) {
   cudaStreamDestroy(stream);
 }
 
-// Runs everywhere (host code): plans that do not fit the batch, or need the CPU (colour jitter), are
-// refused before anything is uploaded.
-TEST(CudaAugment, PlansThatDoNotFitAreRefused) {
+// Net::forward_planned on the GPU (uint8 bytes and plans uploaded, the kernel writes the net's input,
+// conv1's channels padded) against forward() on the CPU pipeline's batch, fp32 and bf16.
+TEST(CudaAugment, ForwardPlannedEqualsForward) {
+  REQUIRE_GPU();
+  NetOptions o;
+  o.num_classes = 10;
+  o.width = 0.125;
+  o.hidden = 32;
+  o.input_size = 67;
+  const NetSpec spec = make_net_spec("seed", o);
   TransformConfig config;
   config.preset = "standard";
-  config.input_size = 32;
-  SampleRng rng(1, 0, 0);
-  SamplePlan plan = Pipeline(config, true).plan(32, 32, rng);
-  EXPECT_NO_THROW(cuda::check_augment_plans(&plan, 1, 32, 32, 32));
-  EXPECT_THROW(cuda::check_augment_plans(&plan, 1, 32, 40, 32), Error);  // another image size
-  EXPECT_THROW(cuda::check_augment_plans(&plan, 1, 32, 32, 24), Error);  // another output size
-  SamplePlan jitter = plan;
-  jitter.jitter = true;
-  try {
-    cuda::check_augment_plans(&jitter, 1, 32, 32, 32);
-    FAIL() << "a plan with colour jitter was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("jitter"), std::string::npos) << e.what();
+  config.input_size = 67;
+  const Pipeline pipeline(config, true);
+  const int N = 6, H = 32, W = 32, S = 67;
+  std::vector<uint8_t> images(size_t(N) * H * W * 3);
+  Rng bytes(3);
+  for (uint8_t& v : images) v = uint8_t(bytes.next() >> 56);
+  std::vector<SamplePlan> plans;
+  std::vector<float> batch(size_t(N) * 3 * S * S);
+  for (int n = 0; n < N; ++n) {
+    Image im;
+    im.height = H;
+    im.width = W;
+    im.pixels.assign(images.begin() + ptrdiff_t(n) * H * W * 3, images.begin() + ptrdiff_t(n + 1) * H * W * 3);
+    SampleRng rng(9, 0, uint64_t(n));
+    plans.push_back(pipeline.plan(H, W, rng));
+    Pipeline::execute(im, plans.back(), batch.data() + size_t(n) * 3 * S * S);
   }
-  SamplePlan outside = plan;
-  outside.cols.window = outside.cols.resized - outside.cols.out_size + 1;
-  EXPECT_THROW(cuda::check_augment_plans(&outside, 1, 32, 32, 32), Error);
+  for (Precision p : {Precision::F32, Precision::BF16}) {
+    SCOPED_TRACE(precision_name(p));
+    BuildOptions b;
+    b.max_batch = N;
+    b.precision = p;
+    auto a = make_net(BackendKind::CUDA, spec, b), c = make_net(BackendKind::CUDA, spec, b);
+    std::vector<float> params(a->params().total);
+    Rng rng(1);
+    for (float& v : params) v = float(rng.uniform() * 0.2 - 0.1);
+    a->set_params(params);
+    c->set_params(params);
+    a->forward(batch.data(), N, Mode::Eval);
+    c->forward_planned(images.data(), H, W, plans.data(), N, Mode::Eval);
+    std::vector<float> x(size_t(N) * 10), y(x.size());
+    a->get_logits(x.data());
+    c->get_logits(y.data());
+    // bf16: both round the same input to bf16, up to a last-bit difference where the fp32 values differ.
+    EXPECT_TRUE(spans_close("logits", y, x, p == Precision::F32 ? 1e-4 : 2e-2));
+  }
 }
 
 // Runs everywhere: without a device, make_net says so (and does not crash).

@@ -1,4 +1,4 @@
-// The per-pixel transform math a GPU kernel runs (data/sample_plan.h, sample_pixel) against the CPU
+// The per-pixel transform math a GPU kernel runs (image/sample_plan.h, sample_pixel) against the CPU
 // pipeline (Pipeline::execute, the separable resize tables behind Pipeline::to_float), for every
 // preset in training and evaluation, square and oblong images, enlarged and shrunk. Both carry out the
 // same SamplePlan, so the geometry and the random draws are shared by construction; what is proven
@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "data/sample_plan.h"
+#include "backend/net.h"
 #include "data/transforms.h"
+#include "image/sample_plan.h"
+#include "model/net_spec.h"
 
 namespace alexnet {
 namespace {
@@ -173,6 +175,82 @@ TEST(SamplePlan, ToFloatIsThePlanCarriedOut) {
   // Evaluation never jitters.
   SampleRng rng(2, 3, 0);
   EXPECT_FALSE(Pipeline(config, false).plan(45, 38, rng).jitter);
+}
+
+// Plans that do not fit a batch, or need the CPU (colour jitter), are refused before anything is
+// uploaded (check_sample_plans, which Net::forward_planned calls on every backend).
+TEST(SamplePlan, PlansThatDoNotFitAreRefused) {
+  TransformConfig config;
+  config.preset = "standard";
+  config.input_size = 32;
+  SampleRng rng(1, 0, 0);
+  SamplePlan plan = Pipeline(config, true).plan(32, 32, rng);
+  EXPECT_NO_THROW(check_sample_plans(&plan, 1, 32, 32, 32, true));
+  EXPECT_THROW(check_sample_plans(&plan, 1, 32, 40, 32, true), Error);  // another image size
+  EXPECT_THROW(check_sample_plans(&plan, 1, 32, 32, 24, true), Error);  // another output size
+  SamplePlan jitter = plan;
+  jitter.jitter = true;
+  try {
+    check_sample_plans(&jitter, 1, 32, 32, 32, true);
+    FAIL() << "a plan with colour jitter was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("jitter"), std::string::npos) << e.what();
+  }
+  SamplePlan outside = plan;
+  outside.cols.window = outside.cols.resized - outside.cols.out_size + 1;
+  EXPECT_THROW(check_sample_plans(&outside, 1, 32, 32, 32, true), Error);
+}
+
+// Net::forward_planned (the host backends carry the plans out with sample_pixel) gives the logits
+// forward() gives on the CPU pipeline's batch: a translated, flipped CIFAR-sized batch for a small
+// seed-shaped network at 40 x 40.
+TEST(SamplePlan, ForwardPlannedIsForwardOnThePipelinesBatch) {
+  NetOptions o;
+  o.num_classes = 10;
+  o.width = 0.125;
+  o.hidden = 32;
+  o.input_size = 40;
+  const NetSpec spec = make_net_spec("cifar", o);
+  TransformConfig config;
+  config.preset = "standard";
+  config.input_size = 40;
+  const Pipeline pipeline(config, true);
+  const int N = 4, H = 32, W = 32, S = 40;
+  std::vector<uint8_t> images;
+  std::vector<SamplePlan> plans;
+  std::vector<float> batch(size_t(N) * 3 * S * S);
+  for (int n = 0; n < N; ++n) {
+    const Image im = noise(H, W, uint64_t(40 + n));
+    images.insert(images.end(), im.pixels.begin(), im.pixels.end());
+    SampleRng rng(9, 0, uint64_t(n));
+    plans.push_back(pipeline.plan(H, W, rng));
+    Pipeline::execute(im, plans.back(), batch.data() + size_t(n) * 3 * S * S);
+  }
+  for (BackendKind kind : {BackendKind::Reference, BackendKind::OneDNN}) {
+    SCOPED_TRACE(backend_name(kind));
+    BuildOptions b;
+    b.max_batch = N;
+    auto a = make_net(kind, spec, b), c = make_net(kind, spec, b);
+    std::vector<float> params(a->params().total);
+    SampleRng rng(1);
+    for (float& v : params) v = float(rng.uniform(-0.1, 0.1));
+    a->set_params(params);
+    c->set_params(params);
+    a->forward(batch.data(), N, Mode::Eval);
+    c->forward_planned(images.data(), H, W, plans.data(), N, Mode::Eval);
+    std::vector<float> x(size_t(N) * 10), y(x.size());
+    a->get_logits(x.data());
+    c->get_logits(y.data());
+    double worst = 0, largest = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      worst = std::max(worst, std::abs(double(x[i]) - y[i]));
+      largest = std::max(largest, std::abs(double(x[i])));
+    }
+    EXPECT_LE(worst, 1e-5 * std::max(1.0, largest));
+    EXPECT_GT(largest, 1e-3);  // the logits are not all zero
+    // Plans for another source size are refused with a clear error.
+    EXPECT_THROW(c->forward_planned(images.data(), 16, 64, plans.data(), N, Mode::Eval), Error);
+  }
 }
 
 TEST(SamplePlan, TapsAreTheResizeTables) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "image/sample_plan.h"
 
 namespace alexnet {
 
@@ -49,6 +50,27 @@ Net::Net(NetSpec spec, BuildOptions options)
 void Net::get_input_grad(float* host) const {
   const Tensor t = input_grad();
   std::memcpy(host, t.data<float>(), size_t(t.numel()) * sizeof(float));
+}
+
+void Net::forward_planned(const uint8_t* images, int H, int W, const SamplePlan* plans, int n, Mode mode,
+                          uint64_t step) {
+  const int S = spec_.input_size;
+  if (spec_.in_channels != 3) fail("planned input is RGB; this network takes ", spec_.in_channels, " channels");
+  if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
+  check_sample_plans(plans, n, H, W, S, true);
+  const size_t plane = size_t(S) * size_t(S);
+  planned_input_.resize(size_t(n) * 3 * plane);
+  for (int i = 0; i < n; ++i) {
+    const uint8_t* image = images + size_t(i) * size_t(H) * size_t(W) * 3;
+    float* out = planned_input_.data() + size_t(i) * 3 * plane;
+    for (int p = 0; p < S; ++p)
+      for (int q = 0; q < S; ++q) {
+        float v[3];
+        sample_pixel(image, plans[i], p, q, v);
+        for (size_t c = 0; c < 3; ++c) out[c * plane + size_t(p) * size_t(S) + size_t(q)] = v[c];
+      }
+  }
+  forward(planned_input_.data(), n, mode, step);
 }
 
 void Net::backward_from(const float*) {

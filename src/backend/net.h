@@ -23,6 +23,8 @@
 
 namespace alexnet {
 
+struct SamplePlan;  // image/sample_plan.h
+
 enum class Device { CPU, CUDA };
 enum class Precision { F32, BF16, TF32 };  // TF32: CUDA only. BF16: bf16 compute, fp32 master weights.
 enum class BackendKind { Reference, OneDNN, CUDA };
@@ -87,6 +89,14 @@ class Net {
   // input: host fp32 NCHW [n, C, H, W], n <= max_batch. Train mode keeps what backward needs and
   // draws dropout masks for `step` (the global step counter; masks depend on seed, step, layer, index).
   virtual void forward(const float* input, int n, Mode mode, uint64_t step = 0) = 0;
+  // forward() on images whose transform is still to be done: host uint8 NHWC [n, H, W, 3] (source
+  // size, every sample the same) and each sample's plan (image/sample_plan.h, Pipeline::plan: crop,
+  // flips, resize to the model's input, PCA colour, normalisation; no colour jitter). The CUDA backend
+  // uploads the bytes and carries the plans out on the GPU (one kernel, backend/cuda/augment.h), so a
+  // CIFAR batch for the seed model crosses the bus as 3 kB per image instead of 600 kB; the others do
+  // it on the host with sample_pixel, then forward(). Throws alexnet::Error for plans that do not fit.
+  virtual void forward_planned(const uint8_t* images, int H, int W, const SamplePlan* plans, int n, Mode mode,
+                               uint64_t step = 0);
   // The last forward's logits, [n, num_classes], copied to the host.
   virtual void get_logits(float* host) const = 0;
   // Softmax cross-entropy of the last forward's logits (mean over the batch, labels in [0, classes))
@@ -132,6 +142,7 @@ class Net {
 
  private:
   std::vector<std::pair<size_t, size_t>> layer_ranges_;  // each layer's parameters in the buffer
+  std::vector<float> planned_input_;                     // forward_planned's transformed batch (host backends)
   GradientsReady gradients_ready_;
 };
 

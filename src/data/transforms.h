@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "data/dataset.h"
-#include "data/sample_plan.h"
+#include "image/sample_plan.h"
 
 namespace alexnet {
 
@@ -209,7 +209,7 @@ class Pipeline {
   // (`none` with an image that is not S x S). It is execute(image, plan(H, W, rng), out).
   void to_float(const Image& image, SampleRng& rng, float* out) const;
   // Every random choice for an image of height x width (crop, flip, jitter, PCA colour), drawn from
-  // rng in the preset's order, and the geometry and normalisation they give (data/sample_plan.h).
+  // rng in the preset's order, and the geometry and normalisation they give (image/sample_plan.h).
   SamplePlan plan(int height, int width, SampleRng& rng) const;
   // Carries a plan out on the CPU: out [3, S, S] (S = the plan's out_size on each axis).
   static void execute(const Image& image, const SamplePlan& plan, float* out);

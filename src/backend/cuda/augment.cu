@@ -2,7 +2,6 @@
 #include "backend/cuda/augment.h"
 
 #include "backend/cuda/kernel_util.cuh"
-#include "core/error.h"
 
 namespace alexnet::cuda {
 
@@ -22,20 +21,6 @@ __global__ void augment_kernel(T* out, int Cpad, const uint8_t* src, int H, int 
 }
 
 }  // namespace
-
-void check_augment_plans(const SamplePlan* plans, int N, int H, int W, int S) {
-  for (int n = 0; n < N; ++n) {
-    const SamplePlan& p = plans[n];
-    if (p.jitter) fail("sample ", n, ": colour jitter is not done on the GPU (leave --jitter off with --device cuda)");
-    if (p.rows.in_size != H || p.cols.in_size != W || p.rows.out_size != S || p.cols.out_size != S)
-      fail("sample ", n, ": a plan for ", p.rows.in_size, "x", p.cols.in_size, " -> ", p.rows.out_size, "x",
-           p.cols.out_size, " in a batch of ", H, "x", W, " -> ", S, "x", S);
-    for (const AxisPlan* a : {&p.rows, &p.cols})
-      if (a->crop_size <= 0 || a->resized <= 0 || a->window < 0 || a->window + a->out_size > a->resized)
-        fail("sample ", n, ": a plan's window [", a->window, ", ", a->window + a->out_size, ") of ", a->resized,
-             " pixels (crop ", a->crop_size, ")");
-  }
-}
 
 void augment_batch(void* out, Elem e, int Cpad, const uint8_t* src, int H, int W, const SamplePlan* plans, int N,
                    int S, cudaStream_t s) {

@@ -22,6 +22,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_memory.h"
+#include "backend/cuda/augment.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/ops/adaptive_avgpool2d.h"
 #include "backend/cuda/ops/conv2d.h"
@@ -178,29 +179,33 @@ class CudaNet final : public Net {
 
   // ---- one step
   void forward(const float* input, int n, Mode mode, uint64_t step) override {
-    if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
-    ctx_.n = n;
-    ctx_.mode = mode;
-    ctx_.step = step;
-    backward_done_ = false;
-    input_grad_done_ = false;
+    begin_forward(n, mode, step);
     cudaStream_t s = stream_.get();
-    if (weights_dirty_) {
-      for (const auto& op : ops_) op->refresh_weights();
-      weights_dirty_ = false;
-    }
     const int C = spec_.in_channels, H = spec_.input_size;
     // Pageable source: the copy returns once the caller's buffer has been read.
     CUDA_CHECK(cudaMemcpyAsync(staging_.get(), input, size_t(n) * C * H * H * sizeof(float), cudaMemcpyHostToDevice, s));
     cuda::input_to_nhwc(input_.get(), elem_, staging_.as<float>(), n, C, in_c_, H, H, s);
-    // A new batch size plans each op right before its first forward at that size (a convolution's
-    // algorithm search runs on its own buffers, which hold nothing needed then).
-    const bool fresh = !planned_.count(n);
-    for (const auto& op : ops_) {
-      if (fresh) op->plan(n);
-      op->forward();
-    }
-    if (fresh) planned_.insert(n);
+    run_forward(n);
+  }
+
+  // The bytes and the plans go up (a CIFAR image is 3 kB), the transform kernel writes the net's input.
+  void forward_planned(const uint8_t* images, int H, int W, const SamplePlan* plans, int n, Mode mode,
+                       uint64_t step) override {
+    if (spec_.in_channels != 3) fail("planned input is RGB; this network takes ", spec_.in_channels, " channels");
+    if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
+    check_sample_plans(plans, n, H, W, spec_.input_size, true);
+    const size_t image_bytes = size_t(H) * size_t(W) * 3;
+    // Allocated on the first call (and again for a larger source size), for max_batch samples.
+    if (planned_src_.bytes() < size_t(options_.max_batch) * image_bytes)
+      planned_src_ = DeviceMemory(size_t(options_.max_batch) * image_bytes);
+    if (!planned_plans_.get()) planned_plans_ = DeviceMemory(sizeof(SamplePlan) * size_t(options_.max_batch));
+    begin_forward(n, mode, step);
+    cudaStream_t s = stream_.get();
+    CUDA_CHECK(cudaMemcpyAsync(planned_src_.get(), images, size_t(n) * image_bytes, cudaMemcpyHostToDevice, s));
+    CUDA_CHECK(cudaMemcpyAsync(planned_plans_.get(), plans, sizeof(SamplePlan) * size_t(n), cudaMemcpyHostToDevice, s));
+    cuda::augment_batch(input_.get(), elem_, in_c_, planned_src_.as<uint8_t>(), H, W, planned_plans_.as<SamplePlan>(),
+                        n, spec_.input_size, s);
+    run_forward(n);
   }
 
   void get_logits(float* host) const override {
@@ -323,6 +328,32 @@ class CudaNet final : public Net {
         layer.op);
   }
 
+  // What every forward does before its input is written: the step's context, fresh weight copies.
+  void begin_forward(int n, Mode mode, uint64_t step) {
+    if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
+    ctx_.n = n;
+    ctx_.mode = mode;
+    ctx_.step = step;
+    backward_done_ = false;
+    input_grad_done_ = false;
+    if (weights_dirty_) {
+      for (const auto& op : ops_) op->refresh_weights();
+      weights_dirty_ = false;
+    }
+  }
+
+  // The layers, once the input is written. A new batch size plans each op right before its first
+  // forward at that size (a convolution's algorithm search runs on its own buffers, which hold nothing
+  // needed then).
+  void run_forward(int n) {
+    const bool fresh = !planned_.count(n);
+    for (const auto& op : ops_) {
+      if (fresh) op->plan(n);
+      op->forward();
+    }
+    if (fresh) planned_.insert(n);
+  }
+
   void upload(DeviceMemory& dst, std::span<const float> src) {
     if (src.size() != table_.total) fail("parameter buffer of ", src.size(), " floats, expected ", table_.total);
     CUDA_CHECK(cudaMemcpyAsync(dst.get(), src.data(), src.size_bytes(), cudaMemcpyHostToDevice, stream_.get()));
@@ -370,6 +401,7 @@ class CudaNet final : public Net {
   DeviceMemory staging_;                             // fp32 NCHW [max_batch, C, H, W]: the uploaded input
   DeviceMemory dout_staging_;                        // fp32 NCHW: backward_from's uploaded output gradient
   DeviceMemory input_, dinput_;                      // compute dtype NHWC [max_batch, H, W, in_c_]
+  DeviceMemory planned_src_, planned_plans_;         // forward_planned: uint8 NHWC source images, their plans
   DeviceMemory labels_, row_loss_, loss_;            // int64 [max_batch], fp32 [max_batch], fp32 [1]
   DeviceMemory column_scratch_;                      // partial bias-gradient sums
   std::unique_ptr<cuda::PinnedMemory> host_loss_;

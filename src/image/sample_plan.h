@@ -96,6 +96,10 @@ ALEXNET_HD inline ResizeTaps resize_taps(int o, int in, int out) {
   return t;
 }
 
+// Throws alexnet::Error unless each of the n plans is for an H x W image, gives S x S outputs with
+// windows inside their resized images, and (when `no_jitter`) needs no colour jitter.
+void check_sample_plans(const SamplePlan* plans, int n, int H, int W, int S, bool no_jitter);
+
 // The resized coordinate output o of this axis reads.
 ALEXNET_HD inline int resized_index(const AxisPlan& a, int o) {
   return a.window + (a.flip_out ? a.out_size - 1 - o : o);
