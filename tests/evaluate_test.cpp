@@ -79,5 +79,49 @@ TEST(Evaluate, FlipAveragesTheSoftmaxOfEachImageAndItsMirror) {
   EXPECT_GT(std::abs(flipped.loss - plain.loss), 1e-6) << "the mirror images changed nothing: the test would not see a missing flip";
 }
 
+// Planned batches (uint8 images and their plans, transformed by the net: the GPU's format) evaluate
+// as the float batches, the flip included (one more mirror in each plan): a uint8 dataset enlarged
+// from 20 x 20 to 24 x 24 by --augment seed.
+TEST(Evaluate, PlannedBatchesGiveTheResultOfFloatBatches) {
+  TempDir dir;
+  const std::string path = dir / "u8.safetensors";
+  const int N = 12;
+  Tensor images(DType::U8, {N, 20, 20, 3});
+  Tensor labels(DType::I64, {N});
+  Rng rng(5);
+  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = uint8_t(rng.next() >> 56);
+  for (int i = 0; i < N; ++i) labels.data<int64_t>()[i] = i % 4;
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(path, f);
+  const std::unique_ptr<Dataset> data = open_dataset(path, Split::Train);
+  NetOptions o;
+  o.num_classes = 4;
+  o.width = 0.25;
+  o.hidden = 16;
+  o.input_size = 24;
+  const NetSpec spec = make_net_spec("cifar", o);
+  auto net = make_net(BackendKind::Reference, spec, test::build_options(N, Precision::F32, 1));
+  std::vector<float> params(net->params().total);
+  init_params(spec, net->params(), params, 3);
+  net->set_params(params);
+  for (bool flip : {false, true}) {
+    SCOPED_TRACE(flip ? "flip" : "plain");
+    EvalOptions eo;
+    eo.transform.preset = "seed";
+    eo.transform.input_size = 24;
+    eo.batch_size = 5;
+    eo.threads = 1;
+    eo.flip = flip;
+    const EvalResult floats = evaluate(*net, *data, eo);
+    eo.planned = true;
+    const EvalResult planned = evaluate(*net, *data, eo);
+    EXPECT_EQ(planned.n, N);
+    EXPECT_NEAR(planned.loss, floats.loss, 1e-6);
+    EXPECT_EQ(planned.confusion, floats.confusion);
+  }
+}
+
 }  // namespace
 }  // namespace alexnet

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 namespace alexnet {
@@ -121,6 +122,17 @@ std::string check_model_input(const Dataset& dataset, const TransformConfig& tra
   const std::string found = size_text(first.height, first.width);
   if (format == BatchFormat::U8_NHWC)
     return cat("input: images ", found, " (first sample), cropped and flipped at the source size (uint8 batches)");
+  if (format == BatchFormat::U8_PLANNED) {
+    if (transform.jitter.enabled())
+      fail("colour jitter is done on the CPU only: it cannot go with batches transformed by the network's device "
+           "(leave --jitter off, or train on the CPU)");
+    if (preset == Preset::None && (first.height != S || first.width != S))
+      fail(dataset.sample_name(index), ": image is ", found, " but the model's input is ", S, "x", S,
+           "; --augment none does not resize: use --augment seed, standard or paper to resize them",
+           input_size_hint(first.height, first.width));
+    return cat("input: images ", found, " (first sample) sent as uint8 with each sample's transform (--augment ",
+               transform.preset, ", to ", S, "x", S, "), done on the network's device");
+  }
   if (first.height == S && first.width == S)
     return cat("input: images ", found, " (first sample), the model's input size; --augment ", transform.preset);
   if (preset == Preset::None)
@@ -143,6 +155,7 @@ struct Loader::Slot {
   size_t image_bytes = 0;
   int64_t* labels = nullptr;
   std::vector<size_t> indices;
+  std::vector<SamplePlan> plans;  // U8_PLANNED
   int64_t done = 0;  // samples written for the batch this slot holds
   Batch view;
 
@@ -164,7 +177,7 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options)
   input_note_ = check_model_input(dataset_, pipeline_.config(), o.format, o.resize_float_images);
 
   const int S = pipeline_.config().input_size;
-  if (o.format == BatchFormat::U8_NHWC) {
+  if (o.format != BatchFormat::F32_NCHW) {
     if (dataset_.has_float_images())
       fail("dataset ", dataset_.describe(), " holds float images: it cannot produce uint8 batches");
     source_size_ = pipeline_.config().source_size > 0 ? pipeline_.config().source_size : first_image_side(dataset_);
@@ -182,6 +195,7 @@ Loader::Loader(const Dataset& dataset, LoaderOptions options)
     slot->image_bytes = B * sample_bytes_;
     slot->images = allocator->allocate(slot->image_bytes);
     slot->indices.resize(B);
+    if (o.format == BatchFormat::U8_PLANNED) slot->plans.resize(B);
     slot->labels = static_cast<int64_t*>(allocator->allocate(sizeof(int64_t) * B));
     if (!slot->images || !slot->labels) fail("batch allocator returned null for ", slot->image_bytes, " bytes");
     ring_.push_back(std::move(slot));
@@ -289,6 +303,7 @@ const Batch* Loader::next() {
   } else {
     v.height = v.width = source_size_;
     v.images_u8 = static_cast<uint8_t*>(slot.images);
+    if (options_.format == BatchFormat::U8_PLANNED) v.plans = slot.plans.data();
   }
   v.labels = slot.labels;
   v.indices = slot.indices.data();
@@ -337,9 +352,20 @@ void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
                  S, "x", S, "; --augment none does not resize (use --augment seed, standard or paper)");
           pipeline_.to_float(image, rng, out);
         }
-      } else {
+      } else if (options_.format == BatchFormat::U8_NHWC) {
         uint8_t* out = static_cast<uint8_t*>(slot.images) + size_t(row) * sample_bytes_;
         pipeline_.to_u8(dataset_.image(index), rng, source_size_, out);
+      } else {  // U8_PLANNED: the image at S0 x S0 and its plan
+        const int S0 = source_size_;
+        Image image = dataset_.image(index);
+        if (image.height != S0 || image.width != S0) {
+          if (pipeline_.preset() == Preset::None)
+            fail(dataset_.sample_name(index), ": image is ", image.height, "x", image.width, " but the first was ", S0,
+                 "x", S0, "; --augment none does not resize (use --augment seed, standard or paper)");
+          image = center_crop(resize_shorter(image, S0), S0, S0);
+        }
+        std::memcpy(static_cast<uint8_t*>(slot.images) + size_t(row) * sample_bytes_, image.pixels.data(), sample_bytes_);
+        slot.plans[size_t(row)] = pipeline_.plan(S0, S0, rng);
       }
       slot.labels[row] = dataset_.label(index);
       slot.indices[size_t(row)] = index;

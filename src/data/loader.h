@@ -41,7 +41,11 @@ std::vector<size_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shu
 
 enum class BatchFormat {
   F32_NCHW,  // normalised float [N, 3, S, S]: CPU training
-  U8_NHWC,   // uint8 [N, S0, S0, 3] at the source size, cropped and flipped only: a later GPU path
+  U8_NHWC,   // uint8 [N, S0, S0, 3] at the source size, cropped and flipped only
+  // uint8 [N, S0, S0, 3], the source images themselves (others brought to S0 x S0: shorter side, centre
+  // crop), and each sample's SamplePlan (image/sample_plan.h): the transform is left to
+  // Net::forward_planned, on the GPU for CUDA. No colour jitter.
+  U8_PLANNED,
 };
 
 // Where batch buffers live. The default is 64-byte aligned host memory; pinned (page-locked) memory
@@ -95,7 +99,8 @@ struct Batch {
   BatchFormat format = BatchFormat::F32_NCHW;
   int height = 0, width = 0;     // S x S (float) or S0 x S0 (uint8)
   float* images_f32 = nullptr;   // [N, 3, H, W] when F32_NCHW
-  uint8_t* images_u8 = nullptr;  // [N, H, W, 3] when U8_NHWC
+  uint8_t* images_u8 = nullptr;  // [N, H, W, 3] when U8_NHWC or U8_PLANNED
+  const SamplePlan* plans = nullptr;  // [N] when U8_PLANNED: each sample's transform to S x S
   int64_t* labels = nullptr;     // [N]
   const size_t* indices = nullptr;  // [N] dataset index of each sample (after corrupt replacement)
 };

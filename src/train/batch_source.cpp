@@ -17,7 +17,22 @@ BatchView LoaderBatchSource::get(int64_t step) {
   ++next_batch_;
   if (next_batch_ == per_epoch) epoch_ = -1;  // the next step starts a new epoch
   wait_ = loader_.stats().wait_seconds - wait_before;
-  return {b->images_f32, b->labels, int(b->size)};
+  BatchView v;
+  v.images = b->images_f32;
+  v.source = b->images_u8;
+  v.plans = b->plans;
+  v.source_h = b->height;
+  v.source_w = b->width;
+  v.labels = b->labels;
+  v.n = int(b->size);
+  return v;
+}
+
+void forward_batch(Net& net, const BatchView& batch, Mode mode, uint64_t step) {
+  if (batch.plans)
+    net.forward_planned(batch.source, batch.source_h, batch.source_w, batch.plans, batch.n, mode, step);
+  else
+    net.forward(batch.images, batch.n, mode, step);
 }
 
 }  // namespace alexnet

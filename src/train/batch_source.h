@@ -4,15 +4,22 @@
 
 #include <cstdint>
 
+#include "backend/net.h"
 #include "data/loader.h"
 
 namespace alexnet {
 
 struct BatchView {
-  const float* images = nullptr;   // [n, 3, S, S], normalised
+  const float* images = nullptr;   // [n, 3, S, S], normalised; or, when `plans` is set:
+  const uint8_t* source = nullptr; // [n, source_h, source_w, 3] uint8 with
+  const SamplePlan* plans = nullptr;  // each sample's transform (BatchFormat::U8_PLANNED)
+  int source_h = 0, source_w = 0;
   const int64_t* labels = nullptr; // [n]
   int n = 0;
 };
+
+// net.forward of the batch: forward_planned when it comes with plans, forward otherwise.
+void forward_batch(Net& net, const BatchView& batch, Mode mode, uint64_t step = 0);
 
 class BatchSource {
  public:

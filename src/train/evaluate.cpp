@@ -61,23 +61,34 @@ EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options) {
     lo.train = false;
     lo.transform = options.transform;
     lo.resize_float_images = options.resize_float_images;
+    if (options.planned) lo.format = BatchFormat::U8_PLANNED;
     Loader loader(data, lo);
     loader.start_epoch(0);
     logits.resize(size_t(options.batch_size) * C);
     std::vector<float> mirrored, mirrored_logits;
+    std::vector<SamplePlan> mirrored_plans;
     const int S = options.transform.input_size;
     while (const Batch* b = loader.next()) {
       const int n = int(b->size);
-      net.forward(b->images_f32, n, Mode::Eval);
+      if (b->plans)
+        net.forward_planned(b->images_u8, b->height, b->width, b->plans, n, Mode::Eval);
+      else
+        net.forward(b->images_f32, n, Mode::Eval);
       net.get_logits(logits.data());
       if (options.flip) {  // the same batch mirrored left-right: x[.., h, w] -> x[.., h, S-1-w]
-        mirrored.resize(size_t(n) * 3 * S * S);
         mirrored_logits.resize(size_t(n) * C);
-        for (size_t row = 0; row < size_t(n) * 3 * S; ++row) {
-          const float* src = b->images_f32 + row * size_t(S);
-          std::reverse_copy(src, src + S, mirrored.data() + row * size_t(S));
+        if (b->plans) {  // the mirror is one more step of each plan
+          mirrored_plans.assign(b->plans, b->plans + n);
+          for (SamplePlan& p : mirrored_plans) p.cols.flip_out = !p.cols.flip_out;
+          net.forward_planned(b->images_u8, b->height, b->width, mirrored_plans.data(), n, Mode::Eval);
+        } else {
+          mirrored.resize(size_t(n) * 3 * S * S);
+          for (size_t row = 0; row < size_t(n) * 3 * S; ++row) {
+            const float* src = b->images_f32 + row * size_t(S);
+            std::reverse_copy(src, src + S, mirrored.data() + row * size_t(S));
+          }
+          net.forward(mirrored.data(), n, Mode::Eval);
         }
-        net.forward(mirrored.data(), n, Mode::Eval);
         net.get_logits(mirrored_logits.data());
       }
       for (int i = 0; i < n; ++i) {

@@ -21,6 +21,9 @@ struct EvalOptions {
   bool ten_crop = false;      // average the softmax over 4 corners + centre and their mirrors
   bool flip = false;          // average the softmax over each image and its mirror image (2x the work)
   bool resize_float_images = false;  // float tensor images of another size: resize (else an error)
+  // Batches of uint8 images and their plans (BatchFormat::U8_PLANNED), transformed by the net
+  // (Net::forward_planned: on the GPU for CUDA). Not with ten_crop.
+  bool planned = false;
   std::function<void(int64_t done, int64_t total)> progress;
 };
 

@@ -90,6 +90,13 @@ TransformConfig transform_for(const ModelInfo& m, const std::string& preset) {
   return t;
 }
 
+// On a GPU the transform of decoded images is the network's (Net::forward_planned): the loader sends
+// uint8 images at their source size with each sample's plan. Colour jitter and float images keep the
+// CPU pipeline.
+bool transform_on_device(const TrainConfig& c, const TransformConfig& t, const Dataset& data) {
+  return c.backend == BackendKind::CUDA && !t.jitter.enabled() && !data.has_float_images();
+}
+
 LoaderOptions loader_options(const TrainConfig& c, const TransformConfig& t, const Communicator& comm) {
   LoaderOptions o;
   o.batch_size = c.batch_size;
@@ -195,7 +202,9 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   const ModelInfo model = model_for(c, *data.train);
   const NetSpec spec = model.spec();
   const TransformConfig tc = transform_for(model, c.augment);
-  Loader loader(*data.train, loader_options(c, tc, *data_comm));  // checks the images against the model's input first
+  LoaderOptions lo = loader_options(c, tc, *data_comm);
+  if (transform_on_device(c, tc, *data.train)) lo.format = BatchFormat::U8_PLANNED;
+  Loader loader(*data.train, lo);  // checks the images against the model's input first
   LoaderBatchSource source(loader);
   BuildOptions bo;
   bo.max_batch = c.batch_size;
@@ -278,6 +287,7 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
     eo.batch_size = c.batch_size;
     eo.threads = c.workers;
     eo.resize_float_images = c.resize_float;  // as the training images
+    eo.planned = transform_on_device(c, tc, *val_shard);
     return combine_evaluations(*data_comm, val_shard->size() ? evaluate(*net, *val_shard, eo) : EvalResult{});
   };
   auto validate = [&](report::EpochRecord& record) {

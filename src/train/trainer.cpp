@@ -42,7 +42,7 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
     const double t0 = seconds();
     if (reducer) reducer->begin(n);
     const float lr = schedule.lr(step);
-    net.forward(batch.images, n, Mode::Train, uint64_t(step));
+    forward_batch(net, batch, Mode::Train, uint64_t(step));
     float loss = net.backward(labels);
     net.get_logits(logits.data());
     int correct = 0;
