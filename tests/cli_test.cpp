@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/rng.h"
 #include "backend/net.h"
 #include "model/net_spec.h"
@@ -202,6 +204,19 @@ TEST(CliBadInput, GpuList) {
   expect_clean_failure(run_alexnet("train --gpus 0, --steps 1"), "expected GPU numbers separated by commas");
   if (gpu_capabilities().count == 0)
     expect_clean_failure(run_alexnet("train --gpus 0,1 --steps 1"), "--device cpu");
+}
+
+// --per-layer times every layer (its backward from an output gradient, with the input gradient)
+// and prints a row for each and the total.
+TEST(CliBench, PerLayerListsEveryLayer) {
+  const auto r = run_alexnet("bench --model cifar --width 0.25 --per-layer --steps 1 --warmup 0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output.substr(r.output.rfind("\n{") + 1));
+  ASSERT_EQ(j["layers"].size(), 21u) << r.output;
+  for (const auto& row : j["layers"]) {
+    EXPECT_GE(row["forward_ms"].get<double>(), 0.0);
+    EXPECT_GT(row["backward_ms"].get<double>(), 0.0) << row.dump();
+  }
 }
 
 TEST(CliBadInput, InputTooSmallForTheModel) {

@@ -42,11 +42,13 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-// Times `step` `warmup + steps` times and returns the median of the last `steps` durations.
-template <class F>
-double time_median(int warmup, int steps, F&& step) {
+// The median of `steps` timed calls of step(i) after `warmup` untimed ones, with setup(i) run, untimed,
+// before each.
+template <class F, class G>
+double time_median(int warmup, int steps, F&& step, G&& setup) {
   std::vector<double> times;
   for (int i = 0; i < warmup + steps; ++i) {
+    setup(i);
     const double t0 = now_seconds();
     step(i);
     if (i >= warmup) times.push_back(now_seconds() - t0);
@@ -54,9 +56,18 @@ double time_median(int warmup, int steps, F&& step) {
   return median(times);
 }
 
+// The same without a setup.
+template <class F>
+double time_median(int warmup, int steps, F&& step) {
+  return time_median(warmup, steps, step, [](int) {});
+}
+
 // --per-layer: forward and backward time of every layer, like `caffe time`. Each layer is built as a
-// network of its own on the same backend, fed an input of its shape in the full network; its
-// "loss" is cross-entropy over its flattened output, which adds a negligible pass.
+// network of its own on the same backend, fed an input of its shape in the full network. Backward is
+// the pass from a given output gradient (Net::backward_from: no loss) with the layer's weight and
+// bias gradients and, except for the network's first layer (whose input gradient training never
+// needs), its input gradient. Both columns include copying the layer's input (forward) or output
+// gradient and input gradient (backward) between plain NCHW host memory and the backend's layout.
 void run_per_layer(const BenchFlags& f) {
   const int threads = f.device.apply_threads();
   const NetSpec spec = f.model.spec();
@@ -86,15 +97,23 @@ void run_per_layer(const BenchFlags& f) {
     net->set_params(params);
     std::vector<float> x(size_t(B) * in.numel());
     for (float& v : x) v = float(rng.normal());
-    const std::vector<int64_t> labels(static_cast<size_t>(B), 0);
+    std::vector<float> dout(size_t(B) * shapes[i].numel()), dx(i > 0 ? x.size() : 0);
+    for (float& v : dout) v = float(rng.normal());
     double tf = time_median(f.warmup, f.steps, [&](int s) {
       net->forward(x.data(), B, Mode::Train, uint64_t(s));
       net->synchronize();
     });
-    double tb = time_median(f.warmup, f.steps, [&](int) {
-      net->backward(labels.data());
-      net->synchronize();
-    });
+    double tb = time_median(
+        f.warmup, f.steps,
+        [&](int) {
+          net->backward_from(dout.data());
+          if (i > 0) net->get_input_grad(dx.data());
+          net->synchronize();
+        },
+        [&](int s) {  // a fresh forward pass, untimed, before each backward
+          net->forward(x.data(), B, Mode::Train, uint64_t(s));
+          net->synchronize();
+        });
     total_f += tf, total_b += tb;
     const std::string out = shapes[i].flat ? cat(shapes[i].c) : cat(shapes[i].c, "x", shapes[i].h, "x", shapes[i].w);
     std::printf("%-16s %-20s %-18s %10.2f %10.2f\n", spec.layers[i].name.c_str(), layer_kind(spec.layers[i].op), out.c_str(),
