@@ -133,7 +133,9 @@ void run_loader(const BenchFlags& f) {
   o.threads = f.device.threads > 0 ? f.device.threads : 2;
   o.batch_size = f.batch_size;
   o.seconds = f.seconds;
-  o.format = f.format == "uint8" ? BatchFormat::U8_NHWC : BatchFormat::F32_NCHW;
+  o.format = f.format == "uint8"     ? BatchFormat::U8_NHWC
+             : f.format == "planned" ? BatchFormat::U8_PLANNED
+                                     : BatchFormat::F32_NCHW;
   o.small_images = has_small_images(*data);
   std::fprintf(stderr, "bench: loader over %s, %zu images, %d threads, batch %d, %s output\n", data->describe().c_str(),
                data->size(), o.threads, o.batch_size, f.format.c_str());
@@ -320,8 +322,10 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--data", f->data, "Dataset for --loader-only (any format train reads)");
   cmd->add_option("--augment", f->augment, "--loader-only: augmentation preset none, seed, standard, paper")
       ->capture_default_str()->check(CLI::IsMember({"none", "seed", "standard", "paper"}));
-  cmd->add_option("--format", f->format, "--loader-only: float (normalised NCHW) or uint8 (NHWC at the source size: decode, crop, flip)")
-      ->capture_default_str()->check(CLI::IsMember({"float", "uint8"}));
+  cmd->add_option("--format", f->format,
+                  "--loader-only: float (normalised NCHW), uint8 (NHWC at the source size: decode, crop, flip) or "
+                  "planned (the source images and each sample's transform plan, what a GPU run is fed)")
+      ->capture_default_str()->check(CLI::IsMember({"float", "uint8", "planned"}));
   cmd->add_option("--seconds", f->seconds, "--loader-only: timed seconds")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->callback([f] { run_bench(*f); });
 }

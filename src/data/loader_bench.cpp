@@ -15,7 +15,9 @@ std::string LoaderBenchResult::json() const {
   j["worker_busy_s"] = busy_seconds;
   j["corrupt"] = corrupt;
   j["preset"] = options.preset;
-  j["format"] = options.format == BatchFormat::F32_NCHW ? "f32_nchw" : "u8_nhwc";
+  j["format"] = options.format == BatchFormat::F32_NCHW ? "f32_nchw"
+                : options.format == BatchFormat::U8_NHWC ? "u8_nhwc"
+                                                         : "u8_planned";
   j["input_size"] = options.input_size;
   j["batch_size"] = options.batch_size;
   j["threads"] = options.threads;
