@@ -175,6 +175,16 @@ if [ "$t" -gt 0 ]; then
     | grep '^{' | tail -1 | tee "$OUTDIR/nccl.jsonl"
   [ -s "$OUTDIR/nccl.jsonl" ] || echo "nccl bench failed: $(tail -2 "$OUTDIR/bench_nccl.err")"
 fi
+# The input as the trainer sends it on a GPU: uint8 source images (CIFAR's 32x32) with each sample's
+# plan, transformed to 224 by the augment kernel (Net::forward_planned), against the fp32 upload.
+t=$(step_time 30)
+if [ "$t" -gt 0 ]; then
+  echo "== alexnet bench --input planned (uint8 32x32 + the transform kernel)"
+  timeout "$t" "${RUN[@]}" .device/bin/alexnet bench --device cuda --model seed --num-classes 10 --precision bf16 \
+    --batch-size 256 --steps "$STEPS" --warmup "$WARMUP" --train-only --input planned --source-size 32 --json \
+    2> "$OUTDIR/bench_planned.err" | grep '^{' | tail -1 | tee "$OUTDIR/planned.jsonl"
+  [ -s "$OUTDIR/planned.jsonl" ] || echo "planned-input bench failed: $(tail -2 "$OUTDIR/bench_planned.err")"
+fi
 echo "== PyTorch (tools/bench_torch_gpu.py)"
 torch_workloads=$(echo "$WORKLOADS" | tr ' ' ',')
 # The PyTorch module is built from our layer table, printed here with our library path.
@@ -223,6 +233,14 @@ try:
               f"{100 * (1 - nccl['train_img_s'] / plain):.1f}% slower (bar: 3%)")
 except (FileNotFoundError, ValueError):
     print("NCCL, one rank: not measured")
+try:
+    planned = json.loads(open(os.path.join(out, "planned.jsonl")).read())
+    plain = ours.get(("train", "bf16", 256))
+    if plain and planned.get("train_img_s"):
+        print(f"planned input (uint8 32x32 + transform kernel), train bf16 batch 256: {planned['train_img_s']:,.0f} img/s "
+              f"against {plain:,.0f} with the fp32 upload")
+except (FileNotFoundError, ValueError):
+    print("planned input: not measured")
 PY
 
 echo "== done in ${SECONDS}s (budget ${BUDGET}s): tests exit $test_rc, memcheck exit $memcheck_rc; files in $OUTDIR"

@@ -219,6 +219,17 @@ TEST(CliBench, PerLayerListsEveryLayer) {
   }
 }
 
+// --input planned feeds uint8 source images with their transform plans (Net::forward_planned).
+TEST(CliBench, PlannedInput) {
+  const auto r = run_alexnet("bench --model cifar --width 0.25 --input planned --source-size 20 --steps 1 --warmup 0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output.substr(r.output.rfind("\n{") + 1));
+  EXPECT_EQ(j["input"], "planned uint8 20x20");
+  EXPECT_GT(j["train_img_s"].get<double>(), 0.0);
+  EXPECT_GT(j["infer_img_s"].get<double>(), 0.0);
+  expect_clean_failure(run_alexnet("bench --model cifar --input pixels"), "pixels");
+}
+
 TEST(CliBadInput, InputTooSmallForTheModel) {
   expect_clean_failure(run_alexnet("bench --model seed --input-size 40 --steps 1"), "too small");
 }

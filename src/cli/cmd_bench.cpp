@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "data/loader_bench.h"
 #include "data/readers.h"
+#include "data/transforms.h"
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
 #include "dist/device_allreduce.h"
@@ -35,6 +36,10 @@ struct BenchFlags {
   bool nccl = false;  // average the gradients with NCCL every step (CUDA), also in one process
   int matmul = 0;     // >0: time an n x n x n matrix product on the backend instead of a model
   double seconds = 5;
+  // The model benchmark's input: fp32 batches (forward), or uint8 source images of source_size with
+  // each sample's transform plan (forward_planned: on a GPU, the transform kernel and a small upload).
+  std::string input = "float";
+  int source_size = 32;
 };
 
 double median(std::vector<double> v) {
@@ -219,6 +224,31 @@ void run_bench(const BenchFlags& f) {
   for (float& v : input) v = float(rng.normal());
   std::vector<int64_t> labels(static_cast<size_t>(B));
   for (auto& l : labels) l = int64_t(rng.below(uint64_t(spec.num_classes)));
+  // --input planned: random source images, and the `standard` preset's plans for training (a
+  // translation, a flip, the resize) and for inference (the resize).
+  const bool planned = f.input == "planned";
+  const int S0 = f.source_size;
+  std::vector<uint8_t> source;
+  std::vector<SamplePlan> train_plans, eval_plans;
+  if (planned) {
+    source.resize(size_t(B) * size_t(S0) * size_t(S0) * 3);
+    for (uint8_t& v : source) v = uint8_t(rng.next() >> 56);
+    TransformConfig tc;
+    tc.preset = "standard";
+    tc.input_size = spec.input_size;
+    const Pipeline train_pipeline(tc, true), eval_pipeline(tc, false);
+    for (int i = 0; i < B; ++i) {
+      SampleRng a(7, 0, uint64_t(i)), b(7, 0, uint64_t(i));
+      train_plans.push_back(train_pipeline.plan(S0, S0, a));
+      eval_plans.push_back(eval_pipeline.plan(S0, S0, b));
+    }
+  }
+  auto forward = [&](Mode mode, uint64_t step) {
+    if (planned)
+      net->forward_planned(source.data(), S0, S0, (mode == Mode::Train ? train_plans : eval_plans).data(), B, mode, step);
+    else
+      net->forward(input.data(), B, mode, step);
+  };
 
   const int replicas_n = data->size();
   if (root) {
@@ -237,14 +267,18 @@ void run_bench(const BenchFlags& f) {
                      {"threads", threads},
                      {"steps", f.steps},
                      {"processes", world->size()},
-                     {"split", f.split}};
+                     {"split", f.split},
+                     {"input", planned ? cat("planned uint8 ", S0, "x", S0) : std::string("float")}};
+  if (planned && root)
+    std::fprintf(stderr, "bench: input uint8 %dx%d images with transform plans (the standard preset, resize to %d)\n",
+                 S0, S0, spec.input_size);
   const int global = B * replicas_n;  // images per step over all processes
   if (!f.infer_only) {
     const SgdOptions sgd{0.9f, 5e-4f, 0.f, false};
     std::vector<float> scratch;
     std::vector<double> comm_s;
     const double t = time_median(f.warmup, f.steps, [&](int i) {
-      net->forward(input.data(), B, Mode::Train, uint64_t(i));
+      forward(Mode::Train, uint64_t(i));
       net->backward(labels.data());
       const double t0 = now_seconds();
       if (device_reduce) {  // on the GPU, queued on the net's stream
@@ -281,7 +315,7 @@ void run_bench(const BenchFlags& f) {
   }
   if (!f.train_only) {
     const double t = time_median(f.warmup, f.steps, [&](int) {
-      net->forward(input.data(), B, Mode::Eval);  // on a GPU this only queues the work: wait for it
+      forward(Mode::Eval, 0);  // on a GPU this only queues the work: wait for it
       net->synchronize();
     });
     out["infer_step_ms"] = t * 1e3;
@@ -326,6 +360,12 @@ void add_bench(CLI::App& app) {
                   "--loader-only: float (normalised NCHW), uint8 (NHWC at the source size: decode, crop, flip) or "
                   "planned (the source images and each sample's transform plan, what a GPU run is fed)")
       ->capture_default_str()->check(CLI::IsMember({"float", "uint8", "planned"}));
+  cmd->add_option("--input", f->input,
+                  "What the model is fed: float (normalised fp32 batches) or planned (uint8 --source-size images "
+                  "with each sample's transform, done by the backend: on a GPU by one kernel)")
+      ->capture_default_str()->check(CLI::IsMember({"float", "planned"}));
+  cmd->add_option("--source-size", f->source_size, "--input planned: side of the source images")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
   cmd->add_option("--seconds", f->seconds, "--loader-only: timed seconds")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->callback([f] { run_bench(*f); });
 }
