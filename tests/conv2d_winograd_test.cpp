@@ -58,7 +58,7 @@ double relative_error(const std::vector<double>& a, const std::vector<double>& b
 }
 
 struct Shape {
-  int N, C, K, H, W, R;
+  int N, C, K, H, W, R, M;  // M x M output tiles
 };
 
 class WinogradConv : public ::testing::TestWithParam<Shape> {};
@@ -67,11 +67,11 @@ class WinogradConv : public ::testing::TestWithParam<Shape> {};
 // against double, in chunks of 2 images (the last one shorter), and the direct fp32 convolution's
 // error beside it for scale.
 TEST_P(WinogradConv, MatchesTheConvolutionInDouble) {
-  const auto [N, C, K, H, W, R] = GetParam();
-  // F(2, 5) evaluates at ±2 (its G holds 16 and fractions down to 1/24; F(2, 3)'s entries are 0, ±1
-  // and 1/2): its rounding error is 3-10x the direct convolution's (measured 0.4-6.2e-6 here), the
-  // bound 5x that.
-  const double bound = R == 3 ? 1e-5 : 3e-5;
+  const auto [N, C, K, H, W, R, M] = GetParam();
+  // F(2, 5) and F(4, 3) evaluate at ±2 (their matrices hold 4, 8 or 16 and fractions down to 1/24;
+  // F(2, 3)'s entries are 0, ±1 and 1/2): their rounding error is 3-10x the direct convolution's
+  // (measured 0.4-6.2e-6 here for F(2, 5)), the bound 5x that.
+  const double bound = R == 3 && M == 2 ? 1e-5 : 3e-5;
   Rng rng(3);
   const std::vector<double> x = random(size_t(N) * C * H * W, rng), w = random(size_t(K) * C * R * R, rng),
                             b = random(size_t(K), rng), dy = random(size_t(N) * K * H * W, rng);
@@ -87,8 +87,9 @@ TEST_P(WinogradConv, MatchesTheConvolutionInDouble) {
 
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   dnnl::stream stream(engine);
-  const int64_t per_image = int64_t(R + 1) * (R + 1) * ((H + 1) / 2) * ((W + 1) / 2) * (C + K) * 4;
-  Winograd wino(engine, N, C, K, H, W, R, 2 * per_image);
+  const int64_t A = M + R - 1;
+  const int64_t per_image = A * A * ((H + M - 1) / M) * ((W + M - 1) / M) * (C + K) * 4;
+  Winograd wino(engine, N, C, K, H, W, R, M, 2 * per_image);
   ASSERT_EQ(wino.images_per_chunk(), std::min(N, 2));
   const std::vector<float> xb = to_blocked(x, N, C, H, W);
   std::vector<float> yb(y_ref.size());
@@ -111,8 +112,8 @@ TEST_P(WinogradConv, MatchesTheConvolutionInDouble) {
   const double wgrad = relative_error(std::vector<double>(dwf.begin(), dwf.end()), dw);
   EXPECT_LE(wgrad, bound);
   EXPECT_LE(relative_error(std::vector<double>(dbf.begin(), dbf.end()), db), 1e-6);
-  std::printf("%dx%d, %dx%dx%dx%d -> %d: Winograd forward %.2e, backward-data %.2e, weight gradient %.2e; direct fp32 "
-              "forward %.2e\n", R, R, N, C, H, W, K, fwd, bwd, wgrad, direct);
+  std::printf("F(%d, %d), %dx%dx%dx%d -> %d: Winograd forward %.2e, backward-data %.2e, weight gradient %.2e; direct fp32 "
+              "forward %.2e\n", M, R, N, C, H, W, K, fwd, bwd, wgrad, direct);
 
   // New weights under the same version are not seen (the transform is cached); a new version is.
   std::vector<float> w2 = wf;
@@ -127,9 +128,11 @@ TEST_P(WinogradConv, MatchesTheConvolutionInDouble) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, WinogradConv,
-                         ::testing::Values(Shape{5, 16, 24, 7, 5, 3}, Shape{3, 8, 8, 13, 13, 3}, Shape{2, 24, 16, 1, 2, 3},
-                                           Shape{1, 32, 8, 6, 4, 3}, Shape{5, 16, 24, 7, 5, 5}, Shape{3, 8, 16, 15, 15, 5},
-                                           Shape{2, 24, 8, 2, 1, 5}, Shape{1, 96, 32, 27, 27, 5}));
+                         ::testing::Values(Shape{5, 16, 24, 7, 5, 3, 2}, Shape{3, 8, 8, 13, 13, 3, 2}, Shape{2, 24, 16, 1, 2, 3, 2},
+                                           Shape{1, 32, 8, 6, 4, 3, 2}, Shape{5, 16, 24, 7, 5, 3, 4}, Shape{3, 8, 8, 13, 13, 3, 4},
+                                           Shape{2, 24, 16, 1, 2, 3, 4}, Shape{1, 32, 8, 6, 4, 3, 4}, Shape{2, 64, 32, 7, 7, 3, 4},
+                                           Shape{5, 16, 24, 7, 5, 5, 2}, Shape{3, 8, 16, 15, 15, 5, 2},
+                                           Shape{2, 24, 8, 2, 1, 5, 2}, Shape{1, 96, 32, 27, 27, 5, 2}));
 
 // Whole networks on the oneDNN backend with Winograd forced on, against the reference backend:
 // the 3x3 and 5x5 layers go through it, the rest through oneDNN, in the formats of the net (the

@@ -75,7 +75,7 @@ memory::desc Conv2dOp::plan(const memory::desc& in) {
   bwd_weights_ = ALEXNET_DNNL(dnnl::convolution_backward_weights(bwpd));
   set_param_views(bwpd.diff_weights_desc(), wei_d);
   in_md_ = in.is_zero() ? src_md_ : in;  // the first layer picks the net's input format
-  if (winograd) winograd_ = std::make_unique<Winograd>(ctx_.engine, n, C, K, os.h, os.w, R);
+  if (winograd) winograd_ = std::make_unique<Winograd>(ctx_.engine, n, C, K, os.h, os.w, R, Winograd::tile_for(R));
   return out_md_;
 }
 

@@ -13,12 +13,11 @@ namespace alexnet::onednn {
 namespace {
 
 constexpr int kLanes = 8;  // channels per block of nChw8c
-constexpr int kM = 2;      // output tile size
 
 // Loops over a tile's rows and columns unroll, so the constant matrix entries fold into the arithmetic.
 #define ALEXNET_UNROLL _Pragma("GCC unroll 8")
 
-int tiles_of(int size) { return (size + kM - 1) / kM; }
+int tiles_of(int size, int m) { return (size + m - 1) / m; }
 
 // 8 channels as one vector (GCC/Clang vector extension: AVX registers under x86-64-v3).
 typedef float Lanes __attribute__((vector_size(kLanes * sizeof(float))));
@@ -53,31 +52,23 @@ inline Lanes combine(const float* row, X&& x) {
   return s;
 }
 
-// Calls f(std::integral_constant<int, r>) for the supported kernel sizes.
-template <class F>
-void with_kernel(int r, F&& f) {
-  if (r == 3)
-    f(std::integral_constant<int, 3>{});
-  else if (r == 5)
-    f(std::integral_constant<int, 5>{});
-  else
-    fail("Winograd: no F(2, ", r, ")");
-}
+template <int M, int R>
+struct Kernels;
 
-// The matrices of F(2, R), a = R + 1, row-major: at [2][a], g [a][R], bt [a][a]; computed at compile
-// time, so the transforms below multiply by constants (the zeros and ones fold away).
-template <int R>
+// The matrices of F(M, R), a = M + R - 1, row-major: at [M][a], g [a][R], bt [a][a]; computed at
+// compile time, so the transforms below multiply by constants (the zeros and ones fold away).
+template <int M, int R>
 struct Matrices {
-  static constexpr int A = R + 1;
-  std::array<float, kM * A> at{};
+  static constexpr int A = M + R - 1;
+  std::array<float, M * A> at{};
   std::array<float, A * R> g{};
   std::array<float, A * A> bt{};
 };
 
-template <int R>
-constexpr Matrices<R> make_matrices() {
-  constexpr int a = R + 1;
-  const double points[4] = {0, 1, -1, 2};  // and -2 for R = 5: points[j] for j < a - 1
+template <int M, int R>
+constexpr Matrices<M, R> make_matrices() {
+  constexpr int a = M + R - 1;
+  const double points[4] = {0, 1, -1, 2};  // and -2 for a = 6: points[j] for j < a - 1
   auto point = [&](int j) { return j < 4 ? points[j] : -2.0; };
   // E_n (a x n): row j < a-1 evaluates a polynomial of n coefficients at point j; the last row at
   // infinity (its leading coefficient).
@@ -113,9 +104,9 @@ constexpr Matrices<R> make_matrices() {
   // Row ξ of Bᵀ and row ξ of G meet only in the product at position ξ, so Bᵀ's row may be scaled by
   // s and G's by 1/s. s makes the row's smallest entry ±1: Bᵀ then holds small integers (exact in
   // fp32, e.g. 4, -5, 1 for R = 5) and the fractions move into G, applied once per weight update.
-  Matrices<R> m;
-  for (int i = 0; i < kM; ++i)
-    for (int j = 0; j < a; ++j) m.at[size_t(i * a + j)] = float(evaluation(kM, j, i));
+  Matrices<M, R> m;
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < a; ++j) m.at[size_t(i * a + j)] = float(evaluation(M, j, i));
   for (int i = 0; i < a; ++i) {
     double smallest = 0;
     for (int j = 0; j < a; ++j) {
@@ -129,15 +120,15 @@ constexpr Matrices<R> make_matrices() {
   return m;
 }
 
-// The transforms for F(2, R), a = R + 1, on blocks of 8 channels (the innermost loops vectorise).
-template <int R>
+// The transforms for F(M, R), a = M + R - 1, on blocks of 8 channels (the innermost loops vectorise).
+template <int M, int R>
 struct Kernels {
-  static constexpr int A = R + 1, P = (R - 1) / 2;  // tile and padding
-  static constexpr Matrices<R> kT = make_matrices<R>();
+  static constexpr int A = M + R - 1, P = (R - 1) / 2;  // input tile and padding
+  static constexpr Matrices<M, R> kT = make_matrices<M, R>();
 
   // v [A²][tiles][C] from x [images][C/8][H][W][8]: Bᵀ d B of every A x A input tile.
   static void input(const float* x, int images, int C, int H, int W, float* v) {
-    const int TH = tiles_of(H), TW = tiles_of(W), CB = C / kLanes;
+    const int TH = tiles_of(H, M), TW = tiles_of(W, M), CB = C / kLanes;
     const int64_t stride = int64_t(images) * TH * TW * C;  // between the A² positions
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < images; ++i)
@@ -146,7 +137,7 @@ struct Kernels {
           const float* plane = x + (int64_t(i) * CB + cb) * H * W * kLanes;
           for (int tx = 0; tx < TW; ++tx) {
             Lanes d[A][A], t[A][A];
-            const int h0 = kM * ty - P, w0 = kM * tx - P;
+            const int h0 = M * ty - P, w0 = M * tx - P;
             if (h0 >= 0 && w0 >= 0 && h0 + A <= H && w0 + A <= W) {  // inside: no padding to test for
               ALEXNET_UNROLL
               for (int r = 0; r < A; ++r)
@@ -200,7 +191,7 @@ struct Kernels {
 
   // y [images][K/8][H][W][8] from m [A²][tiles][K]: Aᵀ m A, plus bias (may be null), ReLU if `relu`.
   static void output(const float* m, int images, int K, int H, int W, const float* bias, bool relu, float* y) {
-    const int TH = tiles_of(H), TW = tiles_of(W), KB = K / kLanes;
+    const int TH = tiles_of(H, M), TW = tiles_of(W, M), KB = K / kLanes;
     const int64_t stride = int64_t(images) * TH * TW * K;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int i = 0; i < images; ++i)
@@ -211,19 +202,19 @@ struct Kernels {
           const Lanes zero{};
           for (int tx = 0; tx < TW; ++tx) {
             const float* in = m + ((int64_t(i) * TH + ty) * TW + tx) * K + kb * kLanes;
-            Lanes t[kM][A];
+            Lanes t[M][A];
             ALEXNET_UNROLL
-            for (int r = 0; r < kM; ++r)  // Aᵀ m
+            for (int r = 0; r < M; ++r)  // Aᵀ m
               ALEXNET_UNROLL
               for (int c = 0; c < A; ++c)
                 t[r][c] = combine<A>(&kT.at[size_t(r * A)], [&](int j) { return load(in + (j * A + c) * stride); });
             ALEXNET_UNROLL
-            for (int r = 0; r < kM; ++r) {  // (Aᵀ m) A
-              const int h = kM * ty + r;
+            for (int r = 0; r < M; ++r) {  // (Aᵀ m) A
+              const int h = M * ty + r;
               if (h >= H) break;
               ALEXNET_UNROLL
-              for (int c = 0; c < kM; ++c) {
-                const int w = kM * tx + c;
+              for (int c = 0; c < M; ++c) {
+                const int w = M * tx + c;
                 if (w >= W) break;
                 Lanes s = b + combine<A>(&kT.at[size_t(c * A)], [&](int j) { return t[r][j]; });
                 if (relu) s = s > zero ? s : zero;
@@ -234,15 +225,15 @@ struct Kernels {
         }
   }
 
-  // t [A²][tiles][K] from dy [images][K/8][H][W][8]: A e Aᵀ of every 2x2 tile e.
+  // t [A²][tiles][K] from dy [images][K/8][H][W][8]: A e Aᵀ of every M x M tile e.
   static void output_grad(const float* dy, int images, int K, int H, int W, float* t) {
-    const int TH = tiles_of(H), TW = tiles_of(W), KB = K / kLanes;
+    const int TH = tiles_of(H, M), TW = tiles_of(W, M), KB = K / kLanes;
     const int64_t stride = int64_t(images) * TH * TW * K;
-    // A (a x 2) row by row: the transpose of Aᵀ.
-    constexpr std::array<float, A * kM> a_rows = [] {
-      std::array<float, A * kM> r{};
+    // A (a x M) row by row: the transpose of Aᵀ.
+    constexpr std::array<float, A * M> a_rows = [] {
+      std::array<float, A * M> r{};
       for (int j = 0; j < A; ++j)
-        for (int c = 0; c < kM; ++c) r[size_t(j * kM + c)] = kT.at[size_t(c * A + j)];
+        for (int c = 0; c < M; ++c) r[size_t(j * M + c)] = kT.at[size_t(c * A + j)];
       return r;
     }();
 #pragma omp parallel for collapse(2) schedule(static)
@@ -251,21 +242,21 @@ struct Kernels {
         for (int kb = 0; kb < KB; ++kb) {
           const float* plane = dy + (int64_t(i) * KB + kb) * H * W * kLanes;
           for (int tx = 0; tx < TW; ++tx) {
-            Lanes e[kM][kM], s[A][kM];
+            Lanes e[M][M], s[A][M];
             ALEXNET_UNROLL
-            for (int r = 0; r < kM; ++r)
+            for (int r = 0; r < M; ++r)
               ALEXNET_UNROLL
-              for (int c = 0; c < kM; ++c) e[r][c] = load_pixel(plane, kM * ty + r, kM * tx + c, H, W);
+              for (int c = 0; c < M; ++c) e[r][c] = load_pixel(plane, M * ty + r, M * tx + c, H, W);
             ALEXNET_UNROLL
             for (int j = 0; j < A; ++j)  // A e
               ALEXNET_UNROLL
-              for (int c = 0; c < kM; ++c) s[j][c] = combine<kM>(&a_rows[size_t(j * kM)], [&](int r) { return e[r][c]; });
+              for (int c = 0; c < M; ++c) s[j][c] = combine<M>(&a_rows[size_t(j * M)], [&](int r) { return e[r][c]; });
             float* out = t + ((int64_t(i) * TH + ty) * TW + tx) * K + kb * kLanes;
             ALEXNET_UNROLL
             for (int j = 0; j < A; ++j)  // (A e) Aᵀ
               ALEXNET_UNROLL
               for (int q = 0; q < A; ++q)
-                store(out + (j * A + q) * stride, combine<kM>(&a_rows[size_t(q * kM)], [&](int c) { return s[j][c]; }));
+                store(out + (j * A + q) * stride, combine<M>(&a_rows[size_t(q * M)], [&](int c) { return s[j][c]; }));
           }
         }
   }
@@ -303,6 +294,19 @@ struct Kernels {
   }
 };
 
+// Calls f(Kernels<m, r>{}) for the supported F(m, r): F(2, 3), F(4, 3) and F(2, 5).
+template <class F>
+void with_kernel(int m, int r, F&& f) {
+  if (m == 2 && r == 3)
+    f(Kernels<2, 3>{});
+  else if (m == 4 && r == 3)
+    f(Kernels<4, 3>{});
+  else if (m == 2 && r == 5)
+    f(Kernels<2, 5>{});
+  else
+    fail("Winograd: no F(", m, ", ", r, ")");
+}
+
 }  // namespace
 
 bool Winograd::serves(int C, int K, int kernel, int stride, int padding, int groups, bool fp32, bool avx512) {
@@ -317,11 +321,21 @@ bool Winograd::serves(int C, int K, int kernel, int stride, int padding, int gro
   return !avx512;  // measured faster on AVX2 (docs/cpu-backend.md); not measured against AVX-512's kernels
 }
 
-Winograd::Winograd(const dnnl::engine& engine, int n, int C, int K, int H, int W, int r, int64_t chunk_bytes)
-    : engine_(engine), r_(r), C_(C), K_(K), H_(H), W_(W), tiles_(tiles_of(H) * tiles_of(W)) {
+int Winograd::tile_for(int r) {
+  if (r != 3) return 2;
+  if (const char* v = std::getenv("ALEXNET_WINOGRAD_TILE"); v && *v) {
+    if (!std::strcmp(v, "2")) return 2;
+    if (!std::strcmp(v, "4")) return 4;
+    fail("ALEXNET_WINOGRAD_TILE=", v, ": expected 2 or 4");
+  }
+  return 4;  // measured faster on every 3x3 layer of the seed and cifar models (docs/cpu-backend.md)
+}
+
+Winograd::Winograd(const dnnl::engine& engine, int n, int C, int K, int H, int W, int r, int m, int64_t chunk_bytes)
+    : engine_(engine), r_(r), mt_(m), C_(C), K_(K), H_(H), W_(W), tiles_(tiles_of(H, m) * tiles_of(W, m)) {
   if (C % kLanes || K % kLanes || n < 1) fail("Winograd: ", C, " -> ", K, " channels at batch ", n);
   // Images per pass: the transformed tiles of a chunk (a² x tiles x (C + K) floats) within the budget.
-  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1);
+  const int64_t a2 = int64_t(mt_ + r_ - 1) * (mt_ + r_ - 1);
   const int64_t per_image = a2 * tiles_ * (C + K) * int64_t(sizeof(float));
   chunk_ = int(std::clamp<int64_t>(chunk_bytes / per_image, 1, n));
   const size_t floats = size_t(a2) * size_t(chunk_) * size_t(tiles_) * size_t(std::max(C, K));
@@ -335,7 +349,7 @@ dnnl::matmul& Winograd::matmul(int images, int kind) {
   for (Prim& p : prims_)
     if (p.images == images && p.kind == kind) return p.prim;
   using dnnl::memory;
-  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1), P = int64_t(images) * tiles_;
+  const int64_t a2 = int64_t(mt_ + r_ - 1) * (mt_ + r_ - 1), P = int64_t(images) * tiles_;
   const auto f32 = memory::data_type::f32;
   const auto abc = memory::format_tag::abc;
   memory::desc a, b, c;
@@ -363,13 +377,13 @@ dnnl::matmul& Winograd::matmul(int images, int kind) {
 void Winograd::run(dnnl::stream& stream, const float* in, int in_c, const std::vector<float>& u, int out_c,
                    const float* bias, bool relu, float* out, int n, bool backward) {
   using dnnl::memory;
-  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1);
+  const int64_t a2 = int64_t(mt_ + r_ - 1) * (mt_ + r_ - 1);
   const int64_t in_image = int64_t(in_c) * H_ * W_, out_image = int64_t(out_c) * H_ * W_;
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int images = std::min(chunk_, n - i0);
     const int64_t P = int64_t(images) * tiles_;
-    with_kernel(r_, [&](auto r) {
-      Kernels<decltype(r)::value>::input(in + i0 * in_image, images, in_c, H_, W_, v_.data());
+    with_kernel(mt_, r_, [&](auto k) {
+      decltype(k)::input(in + i0 * in_image, images, in_c, H_, W_, v_.data());
     });
     dnnl::matmul& mm = matmul(images, backward ? 1 : 0);
     const memory a({{a2, P, in_c}, memory::data_type::f32, memory::format_tag::abc}, engine_, v_.data());
@@ -378,8 +392,8 @@ void Winograd::run(dnnl::stream& stream, const float* in, int in_c, const std::v
     const memory c({{a2, P, out_c}, memory::data_type::f32, memory::format_tag::abc}, engine_, m_.data());
     ALEXNET_DNNL(mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}}));
     ALEXNET_DNNL(stream.wait());
-    with_kernel(r_, [&](auto r) {
-      Kernels<decltype(r)::value>::output(m_.data(), images, out_c, H_, W_, bias, relu, out + i0 * out_image);
+    with_kernel(mt_, r_, [&](auto k) {
+      decltype(k)::output(m_.data(), images, out_c, H_, W_, bias, relu, out + i0 * out_image);
     });
   }
 }
@@ -387,8 +401,8 @@ void Winograd::run(dnnl::stream& stream, const float* in, int in_c, const std::v
 void Winograd::forward(dnnl::stream& stream, const float* x, const float* w, uint64_t version, const float* bias,
                        bool relu, float* y, int n) {
   if (u_version_ != version) {
-    u_.resize(size_t(r_ + 1) * size_t(r_ + 1) * size_t(C_) * size_t(K_));
-    with_kernel(r_, [&](auto r) { Kernels<decltype(r)::value>::weights(w, K_, C_, false, u_.data()); });
+    u_.resize(size_t(mt_ + r_ - 1) * size_t(mt_ + r_ - 1) * size_t(C_) * size_t(K_));
+    with_kernel(mt_, r_, [&](auto k) { decltype(k)::weights(w, K_, C_, false, u_.data()); });
     u_version_ = version;
   }
   run(stream, x, C_, u_, K_, bias, relu, y, n, false);
@@ -397,8 +411,8 @@ void Winograd::forward(dnnl::stream& stream, const float* x, const float* w, uin
 void Winograd::backward_data(dnnl::stream& stream, const float* dy, const float* w, uint64_t version, float* dx,
                              int n) {
   if (u_flip_version_ != version) {
-    u_flip_.resize(size_t(r_ + 1) * size_t(r_ + 1) * size_t(C_) * size_t(K_));
-    with_kernel(r_, [&](auto r) { Kernels<decltype(r)::value>::weights(w, K_, C_, true, u_flip_.data()); });
+    u_flip_.resize(size_t(mt_ + r_ - 1) * size_t(mt_ + r_ - 1) * size_t(C_) * size_t(K_));
+    with_kernel(mt_, r_, [&](auto k) { decltype(k)::weights(w, K_, C_, true, u_flip_.data()); });
     u_flip_version_ = version;
   }
   run(stream, dy, K_, u_flip_, C_, nullptr, false, dx, n, true);
@@ -406,15 +420,15 @@ void Winograd::backward_data(dnnl::stream& stream, const float* dy, const float*
 
 void Winograd::backward_weights(dnnl::stream& stream, const float* x, const float* dy, float* dw, float* db, int n) {
   using dnnl::memory;
-  const int64_t a2 = int64_t(r_ + 1) * (r_ + 1);
+  const int64_t a2 = int64_t(mt_ + r_ - 1) * (mt_ + r_ - 1);
   const int64_t in_image = int64_t(C_) * H_ * W_, out_image = int64_t(K_) * H_ * W_;
   du_.resize(size_t(a2) * size_t(C_) * size_t(K_));
   for (int i0 = 0; i0 < n; i0 += chunk_) {
     const int images = std::min(chunk_, n - i0);
     const int64_t P = int64_t(images) * tiles_;
-    with_kernel(r_, [&](auto r) {
-      Kernels<decltype(r)::value>::input(x + i0 * in_image, images, C_, H_, W_, v_.data());
-      Kernels<decltype(r)::value>::output_grad(dy + i0 * out_image, images, K_, H_, W_, m_.data());
+    with_kernel(mt_, r_, [&](auto k) {
+      decltype(k)::input(x + i0 * in_image, images, C_, H_, W_, v_.data());
+      decltype(k)::output_grad(dy + i0 * out_image, images, K_, H_, W_, m_.data());
     });
     dnnl::matmul& mm = matmul(images, i0 > 0 ? 3 : 2);
     const memory a({{a2, C_, P}, memory::data_type::f32, memory::dims{P * C_, 1, C_}}, engine_, v_.data());
@@ -423,7 +437,7 @@ void Winograd::backward_weights(dnnl::stream& stream, const float* x, const floa
     ALEXNET_DNNL(mm.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}}));
     ALEXNET_DNNL(stream.wait());
   }
-  with_kernel(r_, [&](auto r) { Kernels<decltype(r)::value>::weight_grad(du_.data(), K_, C_, dw); });
+  with_kernel(mt_, r_, [&](auto k) { decltype(k)::weight_grad(du_.data(), K_, C_, dw); });
   if (!db) return;
   // db[k] = Σ over images and positions of dy; fp32 sums per image, in image order.
   const int KB = K_ / kLanes, HW = H_ * W_;
