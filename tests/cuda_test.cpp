@@ -35,6 +35,7 @@
 #include "backend/cuda/augment.h"
 #include "backend/cuda/device_memory.h"
 #include "data/transforms.h"
+#include "plan_test_util.h"
 #endif
 
 namespace alexnet {
@@ -274,18 +275,6 @@ TEST(CudaAugment, KernelEqualsTheCpuPipeline) {
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
   for (auto [H, W, S] : {std::array{40, 52, 64}, std::array{90, 61, 24}}) {
     const int N = 5;
-    std::vector<Image> images;
-    std::vector<uint8_t> batch;
-    for (int n = 0; n < N; ++n) {
-      Image im;
-      im.height = H;
-      im.width = W;
-      im.pixels.resize(size_t(H) * size_t(W) * 3);
-      Rng rng(uint64_t(100 + n));
-      for (uint8_t& v : im.pixels) v = uint8_t(rng.next() >> 56);
-      batch.insert(batch.end(), im.pixels.begin(), im.pixels.end());
-      images.push_back(std::move(im));
-    }
     for (const char* preset : {"none", "seed", "standard", "paper"})
       for (bool train : {false, true})
         for (bool small : {true, false}) {
@@ -293,21 +282,14 @@ TEST(CudaAugment, KernelEqualsTheCpuPipeline) {
           config.preset = preset;
           config.input_size = S;
           config.small_images = small;
-          PcaLighting pca;
-          pca.eigenvalues = {0.2f, 0.02f, 0.005f};
-          pca.eigenvectors = {{{0.58f, 0.58f, 0.57f}, {-0.71f, 0.01f, 0.70f}, {0.40f, -0.81f, 0.42f}}};
-          config.pca = pca;
+          config.pca = test::some_pca();
           const Pipeline pipeline(config, train);
           if (pipeline.preset() == Preset::None) continue;  // needs S x S images
-          std::vector<SamplePlan> plans;
-          std::vector<float> want;  // NCHW per sample, as the CPU pipeline writes it
-          for (int n = 0; n < N; ++n) {
-            SampleRng rng(5, 0, uint64_t(n));
-            plans.push_back(pipeline.plan(H, W, rng));
-            std::vector<float> one(size_t(3) * size_t(S) * size_t(S));
-            Pipeline::execute(images[size_t(n)], plans.back(), one.data());
-            want.insert(want.end(), one.begin(), one.end());
-          }
+          // The CPU pipeline's NCHW batch (`want`) and the uint8 images with their plans.
+          const test::PlannedBatch planned = test::planned_batch(pipeline, N, H, W, 100, 5);
+          const std::vector<SamplePlan>& plans = planned.plans;
+          const std::vector<uint8_t>& batch = planned.images;
+          const std::vector<float>& want = planned.floats;
           check_sample_plans(plans.data(), N, H, W, S, true);
           for (cuda::Elem e : {cuda::Elem::F32, cuda::Elem::BF16})
             for (int Cpad : {3, 4, 8}) {
@@ -364,21 +346,8 @@ TEST(CudaAugment, ForwardPlannedEqualsForward) {
   config.preset = "standard";
   config.input_size = 67;
   const Pipeline pipeline(config, true);
-  const int N = 6, H = 32, W = 32, S = 67;
-  std::vector<uint8_t> images(size_t(N) * H * W * 3);
-  Rng bytes(3);
-  for (uint8_t& v : images) v = uint8_t(bytes.next() >> 56);
-  std::vector<SamplePlan> plans;
-  std::vector<float> batch(size_t(N) * 3 * S * S);
-  for (int n = 0; n < N; ++n) {
-    Image im;
-    im.height = H;
-    im.width = W;
-    im.pixels.assign(images.begin() + ptrdiff_t(n) * H * W * 3, images.begin() + ptrdiff_t(n + 1) * H * W * 3);
-    SampleRng rng(9, 0, uint64_t(n));
-    plans.push_back(pipeline.plan(H, W, rng));
-    Pipeline::execute(im, plans.back(), batch.data() + size_t(n) * 3 * S * S);
-  }
+  const int N = 6, H = 32, W = 32;
+  const test::PlannedBatch batch = test::planned_batch(pipeline, N, H, W, 3, 9);
   for (Precision p : {Precision::F32, Precision::BF16}) {
     SCOPED_TRACE(precision_name(p));
     BuildOptions b;
@@ -390,8 +359,8 @@ TEST(CudaAugment, ForwardPlannedEqualsForward) {
     for (float& v : params) v = float(rng.uniform() * 0.2 - 0.1);
     a->set_params(params);
     c->set_params(params);
-    a->forward(batch.data(), N, Mode::Eval);
-    c->forward_planned(images.data(), H, W, plans.data(), N, Mode::Eval);
+    a->forward(batch.floats.data(), N, Mode::Eval);
+    c->forward_planned(batch.images.data(), H, W, batch.plans.data(), N, Mode::Eval);
     std::vector<float> x(size_t(N) * 10), y(x.size());
     a->get_logits(x.data());
     c->get_logits(y.data());

@@ -15,26 +15,13 @@
 #include "data/transforms.h"
 #include "image/sample_plan.h"
 #include "model/net_spec.h"
+#include "plan_test_util.h"
 
 namespace alexnet {
 namespace {
 
-Image noise(int h, int w, uint64_t key) {
-  Image im;
-  im.height = h;
-  im.width = w;
-  im.pixels.resize(size_t(h) * size_t(w) * 3);
-  SampleRng rng(key);
-  for (uint8_t& v : im.pixels) v = uint8_t(rng.next_u64() >> 56);
-  return im;
-}
-
-PcaLighting some_pca() {
-  PcaLighting pca;
-  pca.eigenvalues = {0.2f, 0.02f, 0.005f};
-  pca.eigenvectors = {{{0.58f, 0.58f, 0.57f}, {-0.71f, 0.01f, 0.70f}, {0.40f, -0.81f, 0.42f}}};
-  return pca;
-}
+using test::noise_image;
+using test::some_pca;
 
 // sample_pixel over the whole output, as [3, S, S].
 std::vector<float> per_pixel(const Image& image, const SamplePlan& plan) {
@@ -81,7 +68,7 @@ TEST(SamplePlan, PerPixelMathEqualsTheCpuPipelineForEveryPreset) {
             for (uint64_t index = 0; index < 3; ++index) {
               SCOPED_TRACE(testing::Message() << preset << (train ? " train" : " eval") << (small ? " small" : " large")
                                               << " S " << S << " image " << shape.h << "x" << shape.w << " #" << index);
-              const Image image = noise(shape.h, shape.w, index * 977 + uint64_t(S));
+              const Image image = noise_image(shape.h, shape.w, index * 977 + uint64_t(S));
               SampleRng rng(7, 1, index);
               SamplePlan plan;
               try {
@@ -113,7 +100,7 @@ TEST(SamplePlan, TheComparisonCatchesAWrongPlan) {
   config.input_size = 48;
   config.pad = 4;
   const Pipeline pipeline(config, true);
-  const Image image = noise(32, 32, 5);
+  const Image image = noise_image(32, 32, 5);
   // Draw until a sample is both translated and flipped.
   SamplePlan plan;
   for (uint64_t index = 0;; ++index) {
@@ -142,7 +129,7 @@ TEST(SamplePlan, TheComparisonCatchesAWrongPlan) {
   const Pipeline with_pca(paper, true);
   SampleRng rng(1, 0, 0);
   SamplePlan p = with_pca.plan(40, 40, rng);
-  const Image big = noise(40, 40, 6);
+  const Image big = noise_image(40, 40, 6);
   std::vector<float> out(size_t(3) * 24 * 24);
   Pipeline::execute(big, p, out.data());
   EXPECT_LE(worst_in_pixel_range(out, per_pixel(big, p), p), 2e-6);
@@ -161,7 +148,7 @@ TEST(SamplePlan, ToFloatIsThePlanCarriedOut) {
   config.jitter.brightness = 0.4f;
   config.jitter.contrast = 0.4f;
   const Pipeline pipeline(config, true);
-  const Image image = noise(45, 38, 9);
+  const Image image = noise_image(45, 38, 9);
   for (uint64_t index = 0; index < 8; ++index) {
     SampleRng a(2, 3, index), b(2, 3, index);
     std::vector<float> x(size_t(3) * 32 * 32), y(x.size());
@@ -215,17 +202,8 @@ TEST(SamplePlan, ForwardPlannedIsForwardOnThePipelinesBatch) {
   config.preset = "standard";
   config.input_size = 40;
   const Pipeline pipeline(config, true);
-  const int N = 4, H = 32, W = 32, S = 40;
-  std::vector<uint8_t> images;
-  std::vector<SamplePlan> plans;
-  std::vector<float> batch(size_t(N) * 3 * S * S);
-  for (int n = 0; n < N; ++n) {
-    const Image im = noise(H, W, uint64_t(40 + n));
-    images.insert(images.end(), im.pixels.begin(), im.pixels.end());
-    SampleRng rng(9, 0, uint64_t(n));
-    plans.push_back(pipeline.plan(H, W, rng));
-    Pipeline::execute(im, plans.back(), batch.data() + size_t(n) * 3 * S * S);
-  }
+  const int N = 4, H = 32, W = 32;
+  const test::PlannedBatch batch = test::planned_batch(pipeline, N, H, W, 40, 9);
   for (BackendKind kind : {BackendKind::Reference, BackendKind::OneDNN}) {
     SCOPED_TRACE(backend_name(kind));
     BuildOptions b;
@@ -236,8 +214,8 @@ TEST(SamplePlan, ForwardPlannedIsForwardOnThePipelinesBatch) {
     for (float& v : params) v = float(rng.uniform(-0.1, 0.1));
     a->set_params(params);
     c->set_params(params);
-    a->forward(batch.data(), N, Mode::Eval);
-    c->forward_planned(images.data(), H, W, plans.data(), N, Mode::Eval);
+    a->forward(batch.floats.data(), N, Mode::Eval);
+    c->forward_planned(batch.images.data(), H, W, batch.plans.data(), N, Mode::Eval);
     std::vector<float> x(size_t(N) * 10), y(x.size());
     a->get_logits(x.data());
     c->get_logits(y.data());
@@ -249,7 +227,7 @@ TEST(SamplePlan, ForwardPlannedIsForwardOnThePipelinesBatch) {
     EXPECT_LE(worst, 1e-5 * std::max(1.0, largest));
     EXPECT_GT(largest, 1e-3);  // the logits are not all zero
     // Plans for another source size are refused with a clear error.
-    EXPECT_THROW(c->forward_planned(images.data(), 16, 64, plans.data(), N, Mode::Eval), Error);
+    EXPECT_THROW(c->forward_planned(batch.images.data(), 16, 64, batch.plans.data(), N, Mode::Eval), Error);
   }
 }
 
