@@ -336,36 +336,17 @@ TEST(CudaAugment, KernelEqualsTheCpuPipeline) {
 // conv1's channels padded) against forward() on the CPU pipeline's batch, fp32 and bf16.
 TEST(CudaAugment, ForwardPlannedEqualsForward) {
   REQUIRE_GPU();
-  NetOptions o;
-  o.num_classes = 10;
-  o.width = 0.125;
-  o.hidden = 32;
-  o.input_size = 67;
-  const NetSpec spec = make_net_spec("seed", o);
   TransformConfig config;
   config.preset = "standard";
   config.input_size = 67;
   const Pipeline pipeline(config, true);
-  const int N = 6, H = 32, W = 32;
-  const test::PlannedBatch batch = test::planned_batch(pipeline, N, H, W, 3, 9);
+  const test::PlannedBatch batch = test::planned_batch(pipeline, 6, 32, 32, 3, 9);
   for (Precision p : {Precision::F32, Precision::BF16}) {
     SCOPED_TRACE(precision_name(p));
-    BuildOptions b;
-    b.max_batch = N;
-    b.precision = p;
-    auto a = make_net(BackendKind::CUDA, spec, b), c = make_net(BackendKind::CUDA, spec, b);
-    std::vector<float> params(a->params().total);
-    Rng rng(1);
-    for (float& v : params) v = float(rng.uniform() * 0.2 - 0.1);
-    a->set_params(params);
-    c->set_params(params);
-    a->forward(batch.floats.data(), N, Mode::Eval);
-    c->forward_planned(batch.images.data(), H, W, batch.plans.data(), N, Mode::Eval);
-    std::vector<float> x(size_t(N) * 10), y(x.size());
-    a->get_logits(x.data());
-    c->get_logits(y.data());
+    const test::BothLogits l = test::logits_both_ways(BackendKind::CUDA, "seed", p, batch, 32, 32, 67);
+    ASSERT_EQ(l.planned.size(), l.forward.size()) << "plans for another source size were not refused";
     // bf16: both round the same input to bf16, up to a last-bit difference where the fp32 values differ.
-    EXPECT_TRUE(spans_close("logits", y, x, p == Precision::F32 ? 1e-4 : 2e-2));
+    EXPECT_TRUE(spans_close("logits", l.planned, l.forward, p == Precision::F32 ? 1e-4 : 2e-2));
   }
 }
 

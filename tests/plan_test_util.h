@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "backend/net.h"
 #include "data/transforms.h"
+#include "model/net_spec.h"
 
 namespace alexnet::test {
 
@@ -49,6 +52,46 @@ inline PlannedBatch planned_batch(const Pipeline& pipeline, int N, int H, int W,
     Pipeline::execute(im, b.plans.back(), b.floats.data() + size_t(n) * per);
   }
   return b;
+}
+
+// The logits of one small network (`variant` at S x S, 10 classes, random weights) on `kind`, fed the
+// batch twice: first the float batch through forward(), then the images and plans through
+// forward_planned(). Returns {forward's, forward_planned's}.
+struct BothLogits {
+  std::vector<float> forward, planned;
+};
+inline BothLogits logits_both_ways(BackendKind kind, const std::string& variant, Precision precision,
+                                   const PlannedBatch& batch, int H, int W, int S) {
+  NetOptions o;
+  o.num_classes = 10;
+  o.width = 0.125;
+  o.hidden = 32;
+  o.input_size = S;
+  const NetSpec spec = make_net_spec(variant, o);
+  const int N = int(batch.plans.size());
+  BuildOptions b;
+  b.max_batch = N;
+  b.precision = precision;
+  auto a = make_net(kind, spec, b), c = make_net(kind, spec, b);
+  std::vector<float> params(a->params().total);
+  SampleRng rng(1);
+  for (float& v : params) v = float(rng.uniform(-0.1, 0.1));
+  a->set_params(params);
+  c->set_params(params);
+  a->forward(batch.floats.data(), N, Mode::Eval);
+  c->forward_planned(batch.images.data(), H, W, batch.plans.data(), N, Mode::Eval);
+  BothLogits out{std::vector<float>(size_t(N) * 10), std::vector<float>(size_t(N) * 10)};
+  a->get_logits(out.forward.data());
+  c->get_logits(out.planned.data());
+  // Plans for another source size are refused with a clear error.
+  bool refused = false;
+  try {
+    c->forward_planned(batch.images.data(), H / 2, W * 2, batch.plans.data(), N, Mode::Eval);
+  } catch (const Error&) {
+    refused = true;
+  }
+  if (!refused) out.planned.clear();  // the caller's comparison then fails
+  return out;
 }
 
 }  // namespace alexnet::test
