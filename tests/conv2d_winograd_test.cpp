@@ -1,4 +1,4 @@
-// The oneDNN backend's Winograd F(2x2, 3x3) and F(2x2, 5x5) convolutions (src/backend/cpu/ops/conv2d_winograd.h): forward and
+// The oneDNN backend's Winograd F(2x2, 3x3), F(4x4, 3x3) and F(2x2, 5x5) convolutions (src/backend/cpu/ops/conv2d_winograd.h): forward and
 // backward-data against the reference convolution computed in double, at odd sizes, with chunks of
 // images, and inside whole networks against the reference backend with Winograd switched on (it is
 // on by default only on AVX2 CPUs; the tests here force it, so every CPU runs them).
