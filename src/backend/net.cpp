@@ -52,12 +52,16 @@ void Net::get_input_grad(float* host) const {
   std::memcpy(host, t.data<float>(), size_t(t.numel()) * sizeof(float));
 }
 
-void Net::forward_planned(const uint8_t* images, int H, int W, const SamplePlan* plans, int n, Mode mode,
-                          uint64_t step) {
-  const int S = spec_.input_size;
+void Net::check_planned(int H, int W, const SamplePlan* plans, int n) const {
   if (spec_.in_channels != 3) fail("planned input is RGB; this network takes ", spec_.in_channels, " channels");
   if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
-  check_sample_plans(plans, n, H, W, S, true);
+  check_sample_plans(plans, n, H, W, spec_.input_size, true);
+}
+
+void Net::forward_planned(const uint8_t* images, int H, int W, const SamplePlan* plans, int n, Mode mode,
+                          uint64_t step) {
+  check_planned(H, W, plans, n);
+  const int S = spec_.input_size;
   const size_t plane = size_t(S) * size_t(S);
   planned_input_.resize(size_t(n) * 3 * plane);
   for (int i = 0; i < n; ++i) {

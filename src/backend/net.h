@@ -130,6 +130,8 @@ class Net {
   // The index that keys layer i's dropout masks (BuildOptions::layer_ids).
   int dropout_layer(int i) const { return options_.layer_ids.empty() ? i : options_.layer_ids.at(size_t(i)); }
   bool announces_gradients() const { return bool(gradients_ready_); }
+  // forward_planned's arguments checked (RGB network, batch size, every plan fits): alexnet::Error otherwise.
+  void check_planned(int H, int W, const SamplePlan* plans, int n) const;
   void gradients_ready(int layer) const {
     if (!gradients_ready_) return;
     const auto [begin, end] = layer_ranges_[size_t(layer)];

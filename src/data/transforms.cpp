@@ -710,10 +710,8 @@ const ResizeAxis& windowed(int in_size, int out_size, int start, int length, boo
 const ResizeAxis& plan_axis(const AxisPlan& a, ResizeAxis& storage, size_t& slot) {
   if (a.crop_start == 0 && a.crop_size == a.in_size)
     return windowed(a.in_size, a.resized, a.window, a.out_size, a.flip_out, storage, slot);
-  ResizeAxis whole;
-  const ResizeAxis& full = windowed(a.crop_size, a.resized, a.window, a.out_size, a.flip_out, whole, slot);
-  if (&full != &whole) storage = full;
-  else storage = std::move(whole);
+  const ResizeAxis& table = windowed(a.crop_size, a.resized, a.window, a.out_size, a.flip_out, storage, slot);
+  if (&table != &storage) storage = table;  // a copy: its offsets change below
   storage.in_size = a.in_size;
   for (int& f : storage.first) f += a.crop_start;
   return storage;

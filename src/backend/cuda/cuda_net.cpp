@@ -191,9 +191,7 @@ class CudaNet final : public Net {
   // The bytes and the plans go up (a CIFAR image is 3 kB), the transform kernel writes the net's input.
   void forward_planned(const uint8_t* images, int H, int W, const SamplePlan* plans, int n, Mode mode,
                        uint64_t step) override {
-    if (spec_.in_channels != 3) fail("planned input is RGB; this network takes ", spec_.in_channels, " channels");
-    if (n < 1 || n > options_.max_batch) fail("batch of ", n, " samples; this network was built for 1..", options_.max_batch);
-    check_sample_plans(plans, n, H, W, spec_.input_size, true);
+    check_planned(H, W, plans, n);
     const size_t image_bytes = size_t(H) * size_t(W) * 3;
     // Allocated on the first call (and again for a larger source size), for max_batch samples.
     if (planned_src_.bytes() < size_t(options_.max_batch) * image_bytes)
