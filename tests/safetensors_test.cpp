@@ -2,12 +2,15 @@
 // malformed file, and failed writes (missing folder, full disk) that must leave the old file intact.
 #include "tensor/safetensors.h"
 
+#include "core/crc32c.h"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -163,13 +166,73 @@ TEST_F(SafetensorsTest, ReadsBytesWrittenByHand) {
   EXPECT_EQ(x.data<float>()[1], -2.0f);
 }
 
+// CRC-32C one bit at a time (the reflected polynomial 0x82F63B78), to check the library's SSE4.2 one.
+uint32_t crc32c_bitwise(const std::string& bytes) {
+  uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char b : bytes) {
+    crc ^= b;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+TEST(Crc32c, KnownValuesAndChaining) {
+  EXPECT_EQ(crc32c_bitwise("123456789"), 0xE3069283u);  // the published check value
+  EXPECT_EQ(crc32c("123456789", 9), 0xE3069283u);
+  EXPECT_EQ(crc32c("", 0), 0u);
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += char(i * 7 + i / 13);
+  for (size_t n : {size_t(1), size_t(7), size_t(8), size_t(9), size_t(63), size_t(1000)}) {
+    const std::string part = text.substr(0, n);
+    EXPECT_EQ(crc32c(part.data(), n), crc32c_bitwise(part)) << n;
+    EXPECT_EQ(crc32c(part.data() + n / 2, n - n / 2, crc32c(part.data(), n / 2)), crc32c_bitwise(part)) << n;
+  }
+}
+
+// The same bytes as the reference writer, plus our checksum: the metadata "format" NUL "pt" NUL and the
+// tensor bytes.
 TEST_F(SafetensorsTest, WritesTheSameBytesAsTheReference) {
   TensorFile f;
   const float values[] = {1.0f, -2.0f};
   f.tensors["x"] = Tensor::from(values, {2});
   f.metadata["format"] = "pt";
   write_safetensors(path("ours.safetensors"), f);
-  EXPECT_EQ(read_bytes(path("ours.safetensors")), reference_bytes());
+  char crc[9];
+  std::snprintf(crc, sizeof crc, "%08x",
+                crc32c_bitwise(std::string("format\0pt\0", 10) + std::string("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8)));
+  std::string json = kHeader;
+  json.insert(json.find("}"), cat(",\"alexnet.crc32c\":\"", crc, "\""));
+  json.append((8 - json.size() % 8) % 8, ' ');
+  std::string expected(8, '\0');
+  expected[0] = char(json.size());
+  expected += json + std::string("\x00\x00\x80\x3f\x00\x00\x00\xc0", 8);
+  EXPECT_EQ(read_bytes(path("ours.safetensors")), expected);
+  // and what the reference writes (no checksum) reads back as it is
+  write_bytes(path("ref.safetensors"), reference_bytes());
+  EXPECT_EQ(read_safetensors(path("ref.safetensors")).metadata.size(), 1u);
+}
+
+// A flipped bit anywhere in the tensor bytes or the metadata is one error naming the file; the
+// checksum itself is not metadata a reader sees.
+TEST_F(SafetensorsTest, ContentsAreCheckedAgainstTheChecksum) {
+  write_safetensors(path("w.safetensors"), sample_file());
+  EXPECT_EQ(read_safetensors(path("w.safetensors")).metadata.count(kChecksumKey), 0u);
+  const std::string good = read_bytes(path("w.safetensors"));
+  uint64_t header = 0;
+  for (int i = 7; i >= 0; --i) header = header << 8 | uint8_t(good[size_t(i)]);
+  const size_t meta_value = good.find("\"seed\"") + 2;  // inside a metadata value of sample_file()
+  for (size_t at : {size_t(8 + header), size_t(8 + header + 5), good.size() - 1, meta_value}) {
+    std::string bad = good;
+    bad[at] ^= 0x10;
+    write_bytes(path("bad.safetensors"), bad);
+    try {
+      read_safetensors(path("bad.safetensors"));
+      ADD_FAILURE() << "a flipped bit at byte " << at << " loaded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("bad.safetensors: the contents do not match the file's checksum"),
+                std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST_F(SafetensorsTest, GetNamesWhatDiffers) {

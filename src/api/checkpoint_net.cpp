@@ -1,5 +1,6 @@
 #include "api/checkpoint_net.h"
 
+#include "dist/process_net.h"
 #include "model/weights.h"
 
 namespace alexnet {
@@ -11,18 +12,12 @@ CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, 
   c.model = ModelInfo::from_metadata(file.metadata, path);
   const NetSpec spec = c.model.spec();
   check_weights(file, make_param_table(spec));  // before building a network of the size the metadata claims
-  BuildOptions bo;
-  bo.max_batch = max_batch;
-  bo.precision = precision;
-  c.net = make_net(backend, spec, bo);
+  if (auto it = c.metadata.find("config"); it != c.metadata.end()) c.config = TrainConfig::from_json(it->second);
+  c.net = build_net(spec, {.backend = backend, .precision = precision, .max_batch = max_batch});
   std::vector<float> params(c.net->params().total);
   load_weights(file, c.net->params(), params);
   c.net->set_params(params);
-  c.transform.preset = c.model.eval_preset;
-  c.transform.input_size = spec.input_size;
-  c.transform.mean = c.model.mean;
-  c.transform.std = c.model.std;
-  c.transform.small_images = c.model.small_images;
+  c.transform = c.model.transform(c.model.eval_preset);
   return c;
 }
 

@@ -8,6 +8,7 @@
 #include "backend/net.h"
 #include "data/transforms.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
 
 namespace alexnet {
 
@@ -16,6 +17,7 @@ struct CheckpointNet {
   std::unique_ptr<Net> net;
   TransformConfig transform;       // the evaluation preprocessing stored in the checkpoint
   std::map<std::string, std::string> metadata;
+  TrainConfig config;              // the training run's settings (the defaults when the file has none)
 };
 
 CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch);

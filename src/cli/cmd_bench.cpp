@@ -15,6 +15,7 @@
 #include "dist/communicator.h"
 #include "dist/data_parallel.h"
 #include "dist/device_allreduce.h"
+#include "dist/process_net.h"
 #include "dist/split_net.h"
 
 namespace alexnet::cli {
@@ -93,10 +94,7 @@ void run_per_layer(const BenchFlags& f) {
     one.input_size = in.h;
     one.num_classes = int(shapes[i].numel());
     one.layers = {spec.layers[i]};
-    BuildOptions options;
-    options.max_batch = B;
-    options.precision = compute.precision;
-    std::unique_ptr<Net> net = make_net(compute.backend, one, options);
+    std::unique_ptr<Net> net = build_net(one, net_request(compute, B));
     std::vector<float> params(net->params().total);
     init_params(one, net->params(), params, 1);
     net->set_params(params);
@@ -162,10 +160,7 @@ void run_matmul(const BenchFlags& f) {
   spec.num_classes = n;
   spec.layers = {{"flatten", Flatten{}}, {"fc", Linear{n, n}}};
   const ComputeChoice compute = f.device.resolve_and_say();
-  BuildOptions options;
-  options.max_batch = n;
-  options.precision = compute.precision;
-  std::unique_ptr<Net> net = make_net(compute.backend, spec, options);
+  std::unique_ptr<Net> net = build_net(spec, net_request(compute, n));
   std::vector<float> params(net->params().total), x(size_t(n) * n);
   init_params(spec, net->params(), params, 1);
   net->set_params(params);
@@ -198,17 +193,10 @@ void run_bench(const BenchFlags& f) {
   const bool root = world->is_root();
   const SplitGroups groups = split_processes(*world, f.split);
   Communicator* data = groups.data;
-  BuildOptions options;
-  options.max_batch = f.batch_size;
-  ComputeChoice compute = root ? f.device.resolve_and_say() : f.device.resolve();
-  int chosen[2] = {int(compute.backend), int(compute.precision)};  // rank 0's, as train does
-  world->broadcast_values(std::span<int>(chosen), 0);
-  compute.backend = BackendKind(chosen[0]);
-  compute.precision = Precision(chosen[1]);
-  options.precision = compute.precision;
-  std::unique_ptr<Net> net =
-      groups.columns ? make_split_net(compute.backend, spec, options, *groups.columns)
-                     : make_net(compute.backend, spec, options);
+  const ComputeChoice compute = agree_on_compute(*world, root ? f.device.resolve_and_say() : f.device.resolve());
+  NetRequest request = net_request(compute, f.batch_size);
+  request.columns = groups.columns.get();
+  std::unique_ptr<Net> net = build_net(spec, request);
   std::unique_ptr<DeviceAllReduce> device_reduce;
   if (f.nccl) {
     if (!net->device_grads().data) fail("--nccl averages device gradients: use --device cuda");
@@ -253,7 +241,7 @@ void run_bench(const BenchFlags& f) {
   const int replicas_n = data->size();
   if (root) {
     std::fprintf(stderr, "bench: model %s (%zu parameters), batch %d, %s, %s backend, %d threads\n", spec.variant.c_str(),
-                 net->params().total, B, precision_name(options.precision), backend_name(net->backend()), threads);
+                 net->params().total, B, precision_name(compute.precision), backend_name(net->backend()), threads);
     if (world->size() > 1)
       std::fprintf(stderr, "bench: %d processes over %s: %d column%s x %d data-parallel cop%s, batch %d each = %d images "
                            "per step\n",
@@ -262,7 +250,7 @@ void run_bench(const BenchFlags& f) {
   }
   nlohmann::json out{{"model", spec.variant},
                      {"batch_size", B},
-                     {"precision", precision_name(options.precision)},
+                     {"precision", precision_name(compute.precision)},
                      {"backend", backend_name(net->backend())},
                      {"threads", threads},
                      {"steps", f.steps},
@@ -281,12 +269,7 @@ void run_bench(const BenchFlags& f) {
       forward(Mode::Train, uint64_t(i));
       net->backward(labels.data());
       const double t0 = now_seconds();
-      if (device_reduce) {  // on the GPU, queued on the net's stream
-        const Net::DeviceGrads g = net->device_grads();
-        device_reduce->average(g.data, net->params().total, g.stream);
-      } else {
-        average_gradients(*net, *data, B, scratch);  // nothing with one copy
-      }
+      average_gradients(*net, *data, B, scratch, device_reduce.get());  // host: nothing with one copy
       if (i >= f.warmup) comm_s.push_back(now_seconds() - t0 + split_exchange(*net).seconds);
       net->sgd_step(sgd, 1e-4f);
       net->synchronize();

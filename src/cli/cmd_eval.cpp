@@ -33,8 +33,7 @@ std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet
   const std::string path = resolve_data_path(f.data);
   if (path.empty()) fail("no data: pass --data PATH or set ALEXNET_DATA");
   if (f.split == "validation") {  // what training validated on, found again from the checkpoint's config
-    TrainConfig cfg;
-    if (auto it = c.metadata.find("config"); it != c.metadata.end()) cfg = TrainConfig::from_json(it->second);
+    const TrainConfig& cfg = c.config;
     const TrainingData d = open_training_data(path, cfg.val_split, cfg.seed, cfg.holdout);
     if (!d.val) fail(f.checkpoint, ": its training run validated on nothing (val_split 0)");
     note = d.val_note;
@@ -52,22 +51,10 @@ std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet
       note = d->describe();
       return d;
     }
-  std::shared_ptr<const Dataset> train = std::move(splits.train);
-  TrainConfig cfg;
-  if (auto it = c.metadata.find("config"); it != c.metadata.end()) cfg = TrainConfig::from_json(it->second);
-  if (cfg.holdout > 0) {
-    TrainValSplit h = split_off_holdout(train, cfg.holdout);
-    note = cat("the test set held out in training (", cfg.holdout * 100, "%, never trained or validated on)");
-    return std::shared_ptr<const Dataset>(std::move(h.val));
-  }
-  if (cfg.val_split == 0) {
-    note = cat(train->describe(), ", all of it (training held nothing out: --val-split 0)");
-    return train;
-  }
-  const double fraction = cfg.val_split > 0 ? cfg.val_split : 0.1;
-  TrainValSplit s = split_off_validation(train, fraction, cfg.seed);
-  note = cat("held-out ", fraction * 100, "% of the training set (seed ", cfg.seed, "), as in training");
-  return std::shared_ptr<const Dataset>(std::move(s.val));
+  const TrainConfig& cfg = c.config;
+  HeldOut part = held_out_part(std::move(splits.train), cfg.val_split, cfg.seed, cfg.holdout);
+  note = part.note;
+  return part.data;
 }
 
 void run_eval(const EvalFlags& f) {
@@ -89,9 +76,7 @@ void run_eval(const EvalFlags& f) {
   eo.threads = f.workers;
   eo.ten_crop = ten;
   eo.flip = f.tta == "flip";
-  bool resize_float = f.resize_float;  // or as the checkpoint was trained
-  if (auto it = c.metadata.find("config"); it != c.metadata.end() && !resize_float)
-    resize_float = TrainConfig::from_json(it->second).resize_float;
+  const bool resize_float = f.resize_float || c.config.resize_float;  // or as the checkpoint was trained
   eo.resize_float_images = resize_float;
   if (!ten) std::fprintf(stderr, "%s\n", check_model_input(*data, eo.transform, BatchFormat::F32_NCHW, resize_float).c_str());
   const bool tty = isatty(fileno(stderr));

@@ -11,6 +11,7 @@
 #include "cli/data_flags.h"
 #include "core/rng.h"
 #include "data/image_codec.h"
+#include "dist/process_net.h"
 #include "model/weights.h"
 
 namespace alexnet::cli {
@@ -75,11 +76,8 @@ void run_predict(const PredictFlags& f) {
   const int N = int(x.dim(0));
   if (N < 1) fail(f.input, ": tensor 'input' holds no images");
 
-  BuildOptions options;
-  options.max_batch = std::min(N, f.batch_size);
-  const ComputeChoice compute = f.device.resolve_and_say();
-  options.precision = compute.precision;
-  std::unique_ptr<Net> net = make_net(compute.backend, spec, options);
+  const int max_batch = std::min(N, f.batch_size);
+  std::unique_ptr<Net> net = build_net(spec, net_request(f.device.resolve_and_say(), max_batch));
   std::vector<float> params(net->params().total);
   load_weights(weights, net->params(), params);
   net->set_params(params);
@@ -87,8 +85,8 @@ void run_predict(const PredictFlags& f) {
   const int C = spec.num_classes;
   Tensor logits(DType::F32, {N, C});
   const size_t image = size_t(3) * S * S;
-  for (int at = 0; at < N; at += options.max_batch) {
-    const int n = std::min(options.max_batch, N - at);
+  for (int at = 0; at < N; at += max_batch) {
+    const int n = std::min(max_batch, N - at);
     net->forward(x.data<float>() + size_t(at) * image, n, Mode::Eval);
     net->get_logits(logits.data<float>() + size_t(at) * C);
   }

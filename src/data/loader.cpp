@@ -125,7 +125,7 @@ std::string check_model_input(const Dataset& dataset, const TransformConfig& tra
   if (format == BatchFormat::U8_PLANNED) {
     if (transform.jitter.enabled())
       fail("colour jitter is done on the CPU only: it cannot go with batches transformed by the network's device "
-           "(leave --jitter off, or train on the CPU)");
+           "(leave --color-jitter off, or train on the CPU)");
     if (preset == Preset::None && (first.height != S || first.width != S))
       fail(dataset.sample_name(index), ": image is ", found, " but the model's input is ", S, "x", S,
            "; --augment none does not resize: use --augment seed, standard or paper to resize them",

@@ -329,9 +329,9 @@ TrainValSplit split_off_holdout(std::shared_ptr<const Dataset> data, double hold
   return out;
 }
 
-TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed, double holdout) {
+TrainingData split_training_data(std::shared_ptr<const Dataset> base, std::shared_ptr<const Dataset> test,
+                                 double val_split, uint64_t seed, double holdout) {
   TrainingData d;
-  std::shared_ptr<const Dataset> base = open_dataset(path, Split::Train);
   if (holdout > 0) {
     TrainValSplit h = split_off_holdout(base, holdout);
     base = std::move(h.train);
@@ -346,25 +346,39 @@ TrainingData open_training_data(const std::string& path, double val_split, uint6
   if (val_split > 0) {
     hold_out(val_split, cat("held-out ", val_split * 100, "% of the training set", holdout > 0 ? " (after the test hold-out)" : "",
                             " (seed ", seed, ")"));
+  } else if (val_split < 0 && test) {
+    d.train = base;
+    d.val = test;
+    d.val_note = test->describe();
   } else if (val_split < 0) {
-    std::shared_ptr<const Dataset> test;
+    hold_out(kDefaultValFraction, cat("held-out ", kDefaultValFraction * 100, "% of the training set (seed ", seed,
+                                      "; the data has no test split of its own)"));
+  } else {
+    d.train = base;
+  }
+  return d;
+}
+
+TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed, double holdout) {
+  std::shared_ptr<const Dataset> base = open_dataset(path, Split::Train), test;
+  if (val_split < 0) {
     try {
       test = open_dataset(path, Split::Test);
     } catch (const CorruptSample&) {
       throw;
     } catch (const Error&) {  // a train/ folder without val/ or test/: no test split
     }
-    if (test && test->describe() != base->describe()) {
-      d.train = base;
-      d.val = test;
-      d.val_note = test->describe();
-    } else {
-      hold_out(0.1, cat("held-out 10% of the training set (seed ", seed, "; the data has no test split of its own)"));
-    }
-  } else {
-    d.train = base;
+    if (test && test->describe() == base->describe()) test = nullptr;  // one set for every split
   }
-  return d;
+  return split_training_data(std::move(base), std::move(test), val_split, seed, holdout);
+}
+
+HeldOut held_out_part(std::shared_ptr<const Dataset> train, double val_split, uint64_t seed, double holdout) {
+  const std::string all = train->describe();
+  TrainingData d = split_training_data(std::move(train), nullptr, val_split, seed, holdout);
+  if (d.holdout) return {d.holdout, cat("the test set held out in training (", holdout * 100, "%, never trained or validated on)")};
+  if (d.val) return {d.val, cat(d.val_note, ", as in training")};
+  return {d.train, cat(all, ", all of it (training held nothing out: --val-split 0)")};
 }
 
 bool has_small_images(const Dataset& data) {

@@ -154,6 +154,22 @@ struct TrainingData {
 };
 TrainingData open_training_data(const std::string& path, double val_split, uint64_t seed, double holdout = 0);
 
+// The one rule that divides a training set (train and eval both follow it): `holdout` > 0 sets that
+// fraction aside as a test set first (its own seed, kHoldoutSeed); then `val_split` > 0 holds out that
+// fraction for validation (shuffled by `seed`), 0 validates on nothing, and < 0 validates on `test`
+// (the data's own test split) or, without one, on kDefaultValFraction of the training set.
+inline constexpr double kDefaultValFraction = 0.1;
+TrainingData split_training_data(std::shared_ptr<const Dataset> base, std::shared_ptr<const Dataset> test,
+                                 double val_split, uint64_t seed, double holdout);
+
+// What a run never trained on, for data that has a training part only: its test hold-out, else its
+// validation part, else (val_split 0) all of it, with what it is in words.
+struct HeldOut {
+  std::shared_ptr<const Dataset> data;
+  std::string note;
+};
+HeldOut held_out_part(std::shared_ptr<const Dataset> train, double val_split, uint64_t seed, double holdout);
+
 inline constexpr uint64_t kHoldoutSeed = 0x686f6c646f7574;  // "holdout"
 // The two parts of a training split that `holdout` divides it into (`.val` is the test set).
 TrainValSplit split_off_holdout(std::shared_ptr<const Dataset> data, double holdout);

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "dist/device_allreduce.h"
 
 namespace alexnet {
 
@@ -66,6 +67,12 @@ int64_t map_resumed_step(int64_t step, int64_t old_per_epoch, int64_t new_per_ep
   if (old_per_epoch == new_per_epoch) return step;
   const int64_t epoch = step / old_per_epoch, within = step % old_per_epoch;
   return epoch * new_per_epoch + within * new_per_epoch / old_per_epoch;
+}
+
+void average_gradients(Net& net, Communicator& comm, int n, std::vector<float>& scratch, DeviceAllReduce* device) {
+  if (!device) return average_gradients(net, comm, n, scratch);
+  const Net::DeviceGrads g = net.device_grads();
+  device->average(g.data, net.params().total, g.stream);
 }
 
 }  // namespace alexnet

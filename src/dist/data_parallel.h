@@ -23,6 +23,11 @@ namespace alexnet {
 // the buffer) with get_grads/set_grads on a device. Every rank must call it at the same step.
 void average_gradients(Net& net, Communicator& comm, int n, std::vector<float>& scratch);
 
+class DeviceAllReduce;
+// The same, on the device in place when `device` is given (NCCL, queued on the net's stream; every
+// rank's batch must then be of one size), else through the host as above.
+void average_gradients(Net& net, Communicator& comm, int n, std::vector<float>& scratch, DeviceAllReduce* device);
+
 // Fails on every rank (alexnet::Error) unless all ranks passed the same text: a process started
 // with other flags, another data set or another checkpoint would silently train something else.
 void require_same_everywhere(Communicator& comm, const std::string& what, const std::string& text);

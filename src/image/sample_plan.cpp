@@ -8,7 +8,7 @@ void check_sample_plans(const SamplePlan* plans, int n, int H, int W, int S, boo
   for (int i = 0; i < n; ++i) {
     const SamplePlan& p = plans[i];
     if (no_jitter && p.jitter)
-      fail("sample ", i, ": colour jitter is done on the CPU only (leave --jitter off with --device cuda)");
+      fail("sample ", i, ": colour jitter is done on the CPU only (leave --color-jitter off with --device cuda)");
     if (p.rows.in_size != H || p.cols.in_size != W || p.rows.out_size != S || p.cols.out_size != S)
       fail("sample ", i, ": a plan for ", p.rows.in_size, "x", p.cols.in_size, " -> ", p.rows.out_size, "x",
            p.cols.out_size, " in a batch of ", H, "x", W, " -> ", S, "x", S);

@@ -1,6 +1,7 @@
 #include "tensor/safetensors.h"
 
 #include "core/atomic_file.h"
+#include "core/crc32c.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -130,6 +131,22 @@ const Tensor& TensorFile::get(const std::string& name, DType dtype, const Shape&
   return t;
 }
 
+namespace {
+std::string checksum_text(uint32_t crc) {
+  char text[9];
+  std::snprintf(text, sizeof text, "%08x", crc);
+  return text;
+}
+
+// The checksum's start: the metadata but the checksum itself, as key NUL value NUL in key order.
+uint32_t metadata_crc(const std::map<std::string, std::string>& metadata) {
+  uint32_t crc = 0;
+  for (const auto& [k, v] : metadata)
+    if (k != kChecksumKey) crc = crc32c(v.c_str(), v.size() + 1, crc32c(k.c_str(), k.size() + 1, crc));
+  return crc;
+}
+}  // namespace
+
 TensorFile read_safetensors(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.fd < 0) fail(path, ": cannot open: ", errno_text(errno));
@@ -198,10 +215,18 @@ TensorFile read_safetensors(const std::string& path) {
     if (!last || e.end > last->end) last = &e;
   }
 
+  uint32_t crc = metadata_crc(out.metadata);
   for (const Entry& e : entries) {
     Tensor t(e.dtype, e.shape);
     if (t.nbytes() > 0) read_exact(fd.fd, t.raw(), t.nbytes(), data_start + e.begin, path, cat("tensor '", e.name, "'").c_str());
+    crc = crc32c(t.raw(), t.nbytes(), crc);
     out.tensors.emplace(e.name, std::move(t));
+  }
+  if (auto it = out.metadata.find(kChecksumKey); it != out.metadata.end()) {
+    if (it->second != checksum_text(crc))
+      fail(path, ": the contents do not match the file's checksum (", kChecksumKey, " ", it->second, ", the bytes give ",
+           checksum_text(crc), "): the file is corrupt");
+    out.metadata.erase(it);
   }
   return out;
 }
@@ -211,11 +236,13 @@ void write_safetensors(const std::string& path, const TensorFile& file) {
   // name order, which std::map gives), each {"dtype", "shape", "data_offsets"}; compact JSON padded
   // with spaces so the data starts at a multiple of 8 bytes.
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  if (!file.metadata.empty()) {
-    nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : file.metadata) meta[k] = v;
-    header["__metadata__"] = std::move(meta);
-  }
+  uint32_t crc = metadata_crc(file.metadata);
+  for (const auto& [name, t] : file.tensors)
+    if (t.defined()) crc = crc32c(t.raw(), t.nbytes(), crc);
+  nlohmann::ordered_json meta = nlohmann::ordered_json::object();
+  for (const auto& [k, v] : file.metadata) meta[k] = v;
+  meta[kChecksumKey] = checksum_text(crc);
+  header["__metadata__"] = std::move(meta);
   uint64_t offset = 0;
   for (const auto& [name, t] : file.tensors) {
     if (name == "__metadata__") fail(path, ": '__metadata__' cannot be a tensor name");

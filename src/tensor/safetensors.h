@@ -24,12 +24,20 @@ struct TensorFile {
   std::string path;  // where it was read from (for messages); empty when built in memory
 };
 
+// The metadata key under which write_safetensors records a CRC-32C of the file's contents (the other
+// metadata, as key NUL value NUL in key order, then the tensor bytes in offset order), as 8 hexadecimal
+// digits: other readers (PyTorch, safetensors) see one more string. read_safetensors checks it and
+// leaves it out of TensorFile::metadata.
+inline constexpr char kChecksumKey[] = "alexnet.crc32c";
+
 // Reads a whole file. Throws alexnet::Error with the path and the problem for a missing file,
-// a truncated or malformed header, an unsupported dtype, or offsets outside the file.
+// a truncated or malformed header, an unsupported dtype, offsets outside the file, or contents that
+// do not match the file's checksum (when it has one: files from elsewhere may not).
 TensorFile read_safetensors(const std::string& path);
 
 // Writes atomically: to PATH.tmp.<pid>, fsync, rename over PATH. Throws alexnet::Error (and leaves
-// any previous PATH intact) when the disk is full or the folder is not writable.
+// any previous PATH intact) when the disk is full or the folder is not writable. The metadata gets
+// the checksum (kChecksumKey).
 void write_safetensors(const std::string& path, const TensorFile& file);
 
 }  // namespace alexnet

@@ -4,6 +4,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <random>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/weights.h"
+#include "rundir/run_dir.h"
 
 namespace alexnet {
 
@@ -30,6 +34,16 @@ std::map<std::string, std::string> ModelInfo::metadata() const {
           {"std", json(std).dump()},
           {"eval_preset", eval_preset},
           {"small_images", small_images ? "true" : "false"}};
+}
+
+TransformConfig ModelInfo::transform(const std::string& preset) const {
+  TransformConfig t;
+  t.preset = preset;
+  t.input_size = spec().input_size;
+  t.mean = mean;
+  t.std = std;
+  t.small_images = small_images;
+  return t;
 }
 
 ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& meta, const std::string& path) {
@@ -83,9 +97,16 @@ void save_weights_file(const std::string& path, const ParamTable& table, std::sp
   save_weights(path, table, params, meta);
 }
 
-namespace {
-std::string state_name(int64_t step) { return "state-" + std::to_string(step) + ".safetensors"; }
-}  // namespace
+using rundir::state_name;
+
+std::string new_run_id() {
+  std::random_device device;
+  const uint64_t id = (uint64_t(device()) << 32 ^ uint64_t(device())) ^
+                      uint64_t(std::chrono::system_clock::now().time_since_epoch().count()) * 0x9E3779B97F4A7C15ull;
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", (unsigned long long)id);
+  return text;
+}
 
 void save_last_checkpoint(const std::string& run_dir, const ParamTable& table, std::span<const float> params,
                           std::span<const float> momentum, const ModelInfo& model, const std::string& config_json,
@@ -99,18 +120,28 @@ void save_last_checkpoint(const std::string& run_dir, const ParamTable& table, s
   add("momentum", momentum);
   if (!ema.empty()) add("ema", ema);
   st.metadata = {{"step", std::to_string(state.step)},
+                 {"run_id", state.run_id},
                  {"best_top1", json(state.best_top1).dump()},
                  {"schedule", json{{"reductions", state.schedule.reductions},
                                    {"best", state.schedule.best},
                                    {"bad_epochs", state.schedule.bad_epochs}}
-                                  .dump()}};
+                                  .dump()},
+                 {"epoch_sums", json{{"loss", state.epoch.loss},
+                                     {"steps", state.epoch.steps},
+                                     {"correct", state.epoch.correct},
+                                     {"samples", state.epoch.samples}}
+                                    .dump()}};
   const std::string state_file = state_name(state.step);
-  write_safetensors((fs::path(run_dir) / state_file).string(), st);
-  save_weights_file((fs::path(run_dir) / "last.safetensors").string(), table, params, model, config_json, state.step);
+  write_safetensors(rundir::file(run_dir, state_file), st);
+  auto meta = model.metadata();
+  meta["config"] = config_json;
+  meta["step"] = std::to_string(state.step);
+  meta["run_id"] = state.run_id;
+  save_weights(rundir::file(run_dir, rundir::kLast), table, params, meta);
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(run_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.starts_with("state-") && name.ends_with(".safetensors") && name != state_file) fs::remove(entry.path(), ec);
+    if (rundir::state_step(name) && name != state_file) fs::remove(entry.path(), ec);
   }
 }
 
@@ -131,7 +162,7 @@ int64_t parse_step(const std::string& text, const std::string& path) {
 
 ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* expect) {
   if (!fs::is_directory(run_dir)) fail(run_dir, ": no such run directory");
-  const std::string last = (fs::path(run_dir) / "last.safetensors").string();
+  const std::string last = rundir::file(run_dir, rundir::kLast);
   if (!fs::exists(last)) fail(run_dir, ": not a run directory (no last.safetensors)");
   const TensorFile weights = read_safetensors(last);
   ResumePoint r;
@@ -141,26 +172,41 @@ ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* e
   if (cfg == weights.metadata.end() || step == weights.metadata.end()) fail(last, ": no training config/step in the metadata");
   r.config_json = cfg->second;
   r.state.step = parse_step(step->second, last);
+  if (auto id = weights.metadata.find("run_id"); id != weights.metadata.end()) r.state.run_id = id->second;
   const ParamTable table = make_param_table(r.model.spec());
   if (expect && expect->total != table.total) fail(last, ": checkpoint of another model");
   check_weights(weights, table);  // the file holds every tensor: the table is no bigger than the file
   r.params.resize(table.total);
   load_weights(weights, table, r.params);
 
-  const std::string state_path = (fs::path(run_dir) / state_name(r.state.step)).string();
+  const std::string state_path = rundir::file(run_dir, state_name(r.state.step));
   if (!fs::exists(state_path)) fail(run_dir, ": the optimiser state of step ", r.state.step, " (", state_name(r.state.step), ") is missing");
   const TensorFile st = read_safetensors(state_path);
+  // The state of this checkpoint: its step, and its run (files copied from another run are refused).
+  auto st_step = st.metadata.find("step"), st_id = st.metadata.find("run_id");
+  if (st_step == st.metadata.end() || parse_step(st_step->second, state_path) != r.state.step)
+    fail(state_path, ": holds the state of step ", st_step == st.metadata.end() ? "?" : st_step->second, ", not of step ",
+         r.state.step, " as ", rundir::kLast, " says");
+  if ((st_id == st.metadata.end() ? std::string() : st_id->second) != r.state.run_id)
+    fail(state_path, ": the optimiser state of another run (run id ", st_id == st.metadata.end() ? "none" : st_id->second,
+         "; ", rundir::kLast, " is of run ", r.state.run_id.empty() ? "none" : r.state.run_id, ")");
   const Tensor& m = st.get("momentum", DType::F32, {int64_t(table.total)});
   r.momentum.assign(m.data<float>(), m.data<float>() + m.numel());
   if (st.tensors.count("ema")) {
     const Tensor& e = st.get("ema", DType::F32, {int64_t(table.total)});
     r.ema.assign(e.data<float>(), e.data<float>() + e.numel());
-  }  try {
+  }
+  try {
     r.state.best_top1 = json::parse(st.metadata.at("best_top1")).get<double>();
     const json s = json::parse(st.metadata.at("schedule"));
     r.state.schedule.reductions = s.at("reductions").get<int>();
     r.state.schedule.best = s.at("best").get<double>();
     r.state.schedule.bad_epochs = s.at("bad_epochs").get<int>();
+    if (auto it = st.metadata.find("epoch_sums"); it != st.metadata.end()) {  // (absent in older runs)
+      const json e = json::parse(it->second);
+      r.state.epoch = {e.at("loss").get<double>(), e.at("steps").get<int64_t>(), e.at("correct").get<int64_t>(),
+                       e.at("samples").get<int64_t>()};
+    }
   } catch (const std::exception& e) {
     fail(state_path, ": malformed optimiser state (", e.what(), ")");
   }

@@ -19,9 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "data/transforms.h"
 #include "model/net_spec.h"
 #include "tensor/safetensors.h"
 #include "train/schedule.h"
+#include "train/trainer.h"
 
 namespace alexnet {
 
@@ -35,6 +37,8 @@ struct ModelInfo {
   bool small_images = true;            // trained on small (CIFAR-like) images: pad-and-crop, not resize
 
   NetSpec spec() const { return make_net_spec(variant, options); }
+  // The preprocessing of this model's input with `preset` (its normalisation, input size, image size).
+  TransformConfig transform(const std::string& preset) const;
   std::map<std::string, std::string> metadata() const;
   // Reads the keys written by metadata(); throws alexnet::Error naming `path` when they are missing.
   static ModelInfo from_metadata(const std::map<std::string, std::string>& meta, const std::string& path);
@@ -44,7 +48,12 @@ struct LoopState {
   int64_t step = 0;        // steps completed
   double best_top1 = -1;   // best validation top-1 so far (-1: none yet)
   LrSchedule::State schedule;
+  EpochSums epoch;         // of the epoch in progress
+  std::string run_id;      // names the run: a state file of another run is refused
 };
+
+// A new run's id: 16 hexadecimal digits, different for every run.
+std::string new_run_id();
 
 // Writes weights (+ metadata incl. "step") to run_dir/<name>.safetensors atomically.
 void save_weights_file(const std::string& path, const ParamTable& table, std::span<const float> params,
@@ -64,7 +73,7 @@ struct ResumePoint {
   std::vector<float> ema;  // empty when the run keeps no moving average
 };
 // Reads run_dir/last.safetensors and its state file. Throws alexnet::Error with what is wrong (not a
-// run directory, a truncated file, a missing state file).
+// run directory, a truncated or corrupt file, a missing state file, a state file of another run or step).
 ResumePoint load_last_checkpoint(const std::string& run_dir, const ParamTable* expect = nullptr);
 
 }  // namespace alexnet

@@ -51,6 +51,10 @@ const std::vector<ConfigField>& train_config_fields() {
        .help = "Augmentation: none, seed (resize + normalise, as the article), standard (pad-4 crop + flip, or "
                "random-resized crop + flip), paper (256-resize, random crops, flips, PCA colour)",
        .choices = augment_presets},
+      {.key = "color_jitter", .member = &C::color_jitter,
+       .help = "Colour augmentation on top of the preset: brightness, contrast and saturation each scaled by a random "
+               "factor in [1-x, 1+x], in a random order (torchvision's ColorJitter(x, x, x); 0 = off; on the CPU)",
+       .min = 0, .max = 1},
       {.key = "resize_float", .member = &C::resize_float,
        .help = "Resize float tensor images of another size than the model's input (shorter side, centre crop) instead "
                "of refusing them",

@@ -29,6 +29,7 @@ struct TrainConfig {
   // data
   std::string data;              // a path (any format open_dataset reads)
   std::string augment = "seed";  // none, seed, standard, paper
+  float color_jitter = 0.f;      // >0: ColorJitter(x, x, x) on top of the preset
   bool resize_float = false;     // float tensor images of another size than the input: resize, not refuse
   double val_split = -1;         // <0: the dataset's own test/val split if it has one, else 0.1
   double holdout = 0;            // >0: this fraction set aside as a test set, never trained or validated on

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <string>
 
@@ -24,7 +25,8 @@ std::string format_duration(double s) {
   return cat(t, "s");
 }
 
-Progress::Progress(ProgressOptions options) : o_(options), tty_(::isatty(STDOUT_FILENO)) {
+Progress::Progress(ProgressOptions options, EpochSums epoch)
+    : o_(options), tty_(::isatty(STDOUT_FILENO)), epoch_(epoch) {
   window_start_ = run_start_ = now_seconds();
 }
 
@@ -33,10 +35,10 @@ std::optional<report::StepRecord> Progress::step(const StepReport& r) {
   if (int(recent_.size()) > o_.print_freq) recent_.pop_front();
   window_compute_ += r.compute_seconds, window_wait_ += r.wait_seconds;
   window_samples_ += r.samples;
-  epoch_loss_ += r.loss, ++epoch_steps_;
-  epoch_correct_ += r.correct, epoch_samples_ += r.samples;
+  epoch_.loss += r.loss, ++epoch_.steps;
+  epoch_.correct += r.correct, epoch_.samples += r.samples;
 
-  const bool epoch_end = r.step_in_epoch + 1 == o_.steps_per_epoch || r.step + 1 == o_.total_steps;
+  const bool epoch_end = r.ends_epoch();
   if (r.step_in_epoch % o_.print_freq != 0 && !epoch_end) {
     if (tty_ && o_.print) {
       const int64_t done = r.step_in_epoch + 1;
@@ -87,16 +89,44 @@ std::optional<report::StepRecord> Progress::step(const StepReport& r) {
 report::EpochRecord Progress::end_epoch(const StepReport& last) {
   report::EpochRecord e;
   e.epoch = last.epoch + 1;
-  const double loss = epoch_loss_ / double(std::max<int64_t>(1, epoch_steps_));
-  const double acc = double(epoch_correct_) / double(std::max<int64_t>(1, epoch_samples_));
+  const double loss = epoch_.loss / double(std::max<int64_t>(1, epoch_.steps));
+  const double acc = double(epoch_.correct) / double(std::max<int64_t>(1, epoch_.samples));
   e.values = {{"step", double(last.step + 1)}, {"train_loss", loss}, {"train_acc", acc}};
   if (o_.print) {
     std::printf("epoch %lld done: train loss %.4f, train top-1 %.2f%% (training mode)\n", (long long)e.epoch, loss, acc * 100);
     std::fflush(stdout);
   }
-  epoch_loss_ = 0;
-  epoch_steps_ = epoch_correct_ = epoch_samples_ = 0;
+  epoch_ = {};
   return e;
+}
+
+void RunConsole::note(const std::string& text) const {
+  if (print_) std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+void RunConsole::validation(int64_t epoch, const EvalResult& r, double best_top1) const {
+  if (!print_) return;
+  std::printf("epoch %lld validation: loss %.4f, top-1 %.2f%%, top-5 %.2f%% (best top-1 %.2f%%) on %lld images\n",
+              (long long)epoch, r.loss, r.top1 * 100, r.top5 * 100, best_top1 * 100, (long long)r.n);
+  std::fflush(stdout);
+}
+
+void RunConsole::weight_average(int64_t epoch, const EvalResult& r) const {
+  if (!print_) return;
+  std::printf("epoch %lld weight average: loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n", (long long)epoch, r.loss, r.top1 * 100,
+              r.top5 * 100);
+  std::fflush(stdout);
+}
+
+void RunConsole::lr_reduced(float lr) const {
+  if (!print_) return;
+  std::printf("validation loss stopped improving: learning rate now %g\n", lr);
+  std::fflush(stdout);
+}
+
+void RunConsole::stopped(int sig, int64_t steps, const std::string& run_dir) const {
+  note(cat("\n", sig == SIGINT ? "interrupted" : "terminated", ": stopped after step ", steps, "; checkpoint saved in ", run_dir,
+           " (continue with --resume ", run_dir, ")"));
 }
 
 }  // namespace alexnet

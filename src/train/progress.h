@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
 
 #include "report/metrics.h"
+#include "train/evaluate.h"
 #include "train/trainer.h"
 
 namespace alexnet {
@@ -23,7 +25,8 @@ struct ProgressOptions {
 
 class Progress {
  public:
-  explicit Progress(ProgressOptions options);
+  // `epoch`: the sums of the steps of the first epoch done before (a resumed run).
+  explicit Progress(ProgressOptions options, EpochSums epoch = {});
 
   // Accounts for one finished step. When it printed a line, returns the record of the interval: the
   // mean loss of the last print_freq steps (across epoch boundaries), throughput and time split.
@@ -31,6 +34,7 @@ class Progress {
   // At the end of an epoch (after its last step()): prints and returns the epoch's training loss and
   // accuracy, and starts the next epoch's sums.
   report::EpochRecord end_epoch(const StepReport& last);
+  const EpochSums& epoch_sums() const { return epoch_; }
 
  private:
   ProgressOptions o_;
@@ -38,8 +42,23 @@ class Progress {
   std::deque<float> recent_;  // the last print_freq losses
   double window_start_, run_start_, window_compute_ = 0, window_wait_ = 0;
   int64_t window_samples_ = 0;
-  double epoch_loss_ = 0;
-  int64_t epoch_steps_ = 0, epoch_correct_ = 0, epoch_samples_ = 0;
+  EpochSums epoch_;
+};
+
+// The lines of a run other than the loss lines: the plan, notes, validation results, how it ended.
+// Results go to stdout, notes to stderr; on every process but the first, nothing.
+class RunConsole {
+ public:
+  explicit RunConsole(bool print) : print_(print) {}
+  bool prints() const { return print_; }
+  void note(const std::string& text) const;
+  void validation(int64_t epoch, const EvalResult& r, double best_top1) const;
+  void weight_average(int64_t epoch, const EvalResult& r) const;
+  void lr_reduced(float lr) const;
+  void stopped(int sig, int64_t steps, const std::string& run_dir) const;
+
+ private:
+  bool print_;
 };
 
 // "1h2m", "3m7s", "12s"; "?" when unknown.

@@ -65,12 +65,8 @@ int64_t train_loop(Net& net, BatchSource& source, const LrSchedule& schedule, co
       correct = int(totals[1]);
       samples = int(totals[2]);
       if (reducer) reducer->finish(totals[2]);  // always: its buckets are already under way on every rank
-      else if (std::isfinite(loss) && options.device_reduce) {  // equal batches on every rank (the loader pads)
-        const Net::DeviceGrads g = net.device_grads();
-        options.device_reduce->average(g.data, net.params().total, g.stream);
-      } else if (std::isfinite(loss)) {
-        average_gradients(net, *comm, n, grad_scratch);
-      }
+      else if (std::isfinite(loss))  // on a device: equal batches on every rank (the loader pads)
+        average_gradients(net, *comm, n, grad_scratch, options.device_reduce);
       comm_seconds = seconds() - tc;
     }
     if (!std::isfinite(loss))

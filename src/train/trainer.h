@@ -15,6 +15,18 @@ namespace alexnet {
 class Communicator;
 class DeviceAllReduce;
 
+// Whether 0-based `step`, at `step_in_epoch` of its epoch, is the last of an epoch or of the run.
+inline bool is_epoch_end(int64_t step, int64_t step_in_epoch, int64_t steps_per_epoch, int64_t total_steps) {
+  return step_in_epoch + 1 == steps_per_epoch || step + 1 == total_steps;
+}
+
+// An epoch's running sums of the training loss and top-1 (the end-of-epoch summary), kept in the
+// checkpoint so that a resumed epoch reports the figures of an uninterrupted one.
+struct EpochSums {
+  double loss = 0;  // sum of the steps' losses
+  int64_t steps = 0, correct = 0, samples = 0;
+};
+
 struct StepReport {
   int64_t step = 0;        // global step just finished (0-based)
   int64_t epoch = 0;       // 0-based
@@ -26,6 +38,7 @@ struct StepReport {
   int correct = 0, samples = 0;   // top-1 on this batch (training mode; all processes)
   double compute_seconds = 0, wait_seconds = 0;
   double comm_seconds = 0;        // part of compute_seconds spent combining gradients across processes
+  bool ends_epoch() const { return is_epoch_end(step, step_in_epoch, steps_per_epoch, total_steps); }
 };
 
 struct TrainLoopOptions {

@@ -1,0 +1,174 @@
+#include "train/plan.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "dist/communicator.h"
+#include "dist/data_parallel.h"
+#include "dist/split_net.h"
+#include "model/net_spec.h"
+
+namespace alexnet {
+
+namespace {
+
+// The model a config describes, with the classes and the preprocessing its data calls for.
+ModelInfo model_for(const TrainConfig& c, const DataFacts& data) {
+  ModelInfo m;
+  m.variant = c.model;
+  m.options = {c.num_classes, c.width, c.hidden, c.input_size, c.dropout, c.init_scheme == "auto" ? "" : c.init_scheme};
+  m.classes = data.classes;
+  m.small_images = data.small_images;
+  if (!m.small_images) m.mean = kImageNetMean, m.std = kImageNetStd;
+  m.eval_preset = c.augment;
+  return m;
+}
+
+// The peak rate: --lr, or with the linear scaling rule --lr x global batch / lr_scale_batch.
+float peak_lr(const TrainConfig& c) {
+  return c.lr_scale_batch > 0 ? float(double(c.lr) * c.batch_size * c.world_size / c.lr_scale_batch) : c.lr;
+}
+
+}  // namespace
+
+RunPlan plan_run(TrainConfig c, const DataFacts& data, const WorldFacts& world, const std::optional<ResumeFacts>& resume) {
+  RunPlan p;
+  if (data.train_size == 0) fail("the training data holds no samples");
+  if (c.num_classes == 0) c.num_classes = int(data.classes.size());
+  if (c.num_classes < int(data.classes.size()))
+    fail("the data has ", data.classes.size(), " classes but num_classes is ", c.num_classes);
+  c.world_size = world.replicas;
+  if (resume) c.out = resume->dir;
+  if (c.out.empty()) fail("the run needs a directory (out)");
+  p.data = data;
+  p.world = world;
+  p.resumed = resume;
+  p.run_dir = c.out;
+
+  p.model = model_for(c, data);
+  const NetSpec spec = p.model.spec();
+  p.parameters = make_param_table(spec).total;
+  p.transform = p.model.transform(c.augment);
+  p.transform.jitter = {c.color_jitter, c.color_jitter, c.color_jitter};
+  // On a GPU the transform of decoded images is the network's (Net::forward_planned): the loader
+  // sends uint8 images at their source size with each sample's plan. Colour jitter and float images
+  // keep the CPU pipeline.
+  p.transform_on_device = c.backend == BackendKind::CUDA && !p.transform.jitter.enabled() && !data.float_images;
+
+  LoaderOptions& lo = p.loader;
+  lo.batch_size = c.batch_size;
+  lo.threads = c.workers;
+  lo.shuffle = c.shuffle;
+  lo.drop_last = false;
+  lo.train = true;
+  lo.seed = c.seed;
+  lo.transform = p.transform;
+  lo.rank = world.rank;
+  lo.world_size = world.replicas;
+  lo.resize_float_images = c.resize_float;
+  if (p.transform_on_device) lo.format = BatchFormat::U8_PLANNED;
+
+  p.net.backend = c.backend;
+  p.net.precision = c.precision;
+  p.net.max_batch = c.batch_size;
+  // Dropout masks derive from (seed, step, layer, index in the batch): each replica draws its own
+  // (the columns of one replica the same).
+  p.net.seed = world.rank == 0 ? c.seed : fingerprint(cat("dropout seed ", c.seed, " rank ", world.rank));
+  p.net.label_smoothing = c.label_smoothing;
+  p.net.local_rank = world.local_rank;
+
+  // Steps. Steps per epoch depend on the number of processes: a run resumed on another number
+  // continues in the same epoch, at the same fraction of it (exact at epoch ends).
+  p.steps_per_epoch = batches_per_epoch(data.train_size, world.replicas, c.batch_size, false);
+  p.total_steps = c.steps > 0 ? c.steps : p.steps_per_epoch * c.epochs;
+  if (resume) {
+    p.start_step = resume->step;
+    if (resume->stored_replicas != world.replicas) {
+      const int64_t old_per_epoch = batches_per_epoch(data.train_size, resume->stored_replicas, c.batch_size, false);
+      p.start_step = map_resumed_step(resume->step, old_per_epoch, p.steps_per_epoch);
+    }
+  }
+
+  ScheduleConfig& s = p.schedule;
+  s.kind = c.schedule;
+  s.lr = peak_lr(c);
+  s.total_steps = p.total_steps;
+  s.steps_per_epoch = p.steps_per_epoch;
+  s.warmup_steps = int64_t(std::llround(c.warmup_epochs * double(p.steps_per_epoch)));
+  s.milestones = c.milestones;
+  s.step_size = c.step_size;
+  s.gamma = c.gamma;
+
+  TrainLoopOptions& loop = p.loop;
+  loop.batch_size = c.batch_size;
+  loop.total_steps = p.total_steps;
+  loop.start_step = p.start_step;
+  loop.sgd = {c.momentum, c.weight_decay, 0.f, c.nesterov};
+  loop.bucket_floats = size_t(double(c.bucket_mb) * (1 << 20) / sizeof(float));
+
+  EvalOptions& eo = p.eval;
+  eo.transform = p.transform;
+  eo.batch_size = c.batch_size;
+  eo.threads = c.workers;
+  eo.resize_float_images = c.resize_float;  // as the training images
+  eo.planned = p.transform_on_device;
+  p.config = std::move(c);
+  return p;
+}
+
+bool RunPlan::epoch_ends_after(int64_t step, int64_t step_in_epoch) const {
+  return step_in_epoch + 1 == steps_per_epoch || step + 1 == total_steps;
+}
+
+bool RunPlan::validates_after(int64_t step, int64_t epoch, int64_t step_in_epoch) const {
+  return data.val_size > 0 && config.eval_every > 0 && epoch_ends_after(step, step_in_epoch) &&
+         ((epoch + 1) % config.eval_every == 0 || step + 1 == total_steps);
+}
+
+bool RunPlan::checkpoints_after(int64_t step, int64_t step_in_epoch) const {
+  return epoch_ends_after(step, step_in_epoch) || (config.save_every > 0 && (step + 1) % config.save_every == 0);
+}
+
+std::string describe(const RunPlan& p) {
+  const TrainConfig& c = p.config;
+  const NetSpec spec = p.model.spec();
+  std::string out = cat("data: ", p.data.train_describe, ", ", p.data.train_size, " training images, ", p.data.classes.size(),
+                        " classes; augment ", c.augment,
+                        c.color_jitter > 0 ? cat(", colour jitter ", c.color_jitter) : std::string(), "\n");
+  if (p.data.val_size) out += cat("validation: ", p.data.val_size, " images, ", p.data.val_note, "\n");
+  if (p.data.holdout_size)
+    out += cat("test set: ", p.data.holdout_size, " images held out (", c.holdout * 100,
+               "%), not used in training or validation; eval measures on them\n");
+  std::string initialisation = p.start_step > 0 ? "from the checkpoint" : init_scheme_name(spec.init);
+  if (p.start_step == 0 && !c.init.empty()) initialisation += ", then " + c.init;
+  out += cat("model: ", spec.variant, ", ", p.parameters, " parameters, input ", spec.input_size, "x", spec.input_size, ", ",
+             spec.num_classes, " classes; ", backend_name(c.backend), " ", precision_name(c.precision), "; initialisation ",
+             initialisation, "\n");
+  const int global_batch = c.batch_size * p.world.replicas;
+  const std::string lr = c.lr_scale_batch > 0 ? cat(p.peak_lr(), " (", c.lr, " x ", global_batch, " / ", c.lr_scale_batch, ")")
+                                              : cat(c.lr);
+  if (p.resumed && p.resumed->stored_replicas != p.world.replicas) {
+    const int old = p.resumed->stored_replicas;
+    out += cat("resume: step ", p.resumed->step, " of ", old, old == 1 ? " process" : " processes", " (",
+               batches_per_epoch(p.data.train_size, old, c.batch_size, false), " steps per epoch) is step ", p.start_step,
+               " of ", p.world.replicas, " (", p.steps_per_epoch, " per epoch)\n");
+  }
+  out += cat("train: ", p.total_steps, " steps (", p.steps_per_epoch, " per epoch) of batch ", c.batch_size, ", SGD lr ", lr,
+             " momentum ", c.momentum, " wd ", c.weight_decay, c.nesterov ? " nesterov" : "", ", schedule ", c.schedule,
+             c.ema > 0 ? cat(", weight average decay ", c.ema) : std::string(),
+             p.start_step > 0 ? cat(", resuming at step ", p.start_step) : std::string(), "\n");
+  if (p.world.replicas > 1)
+    out += cat("parallel: ", p.world.replicas, " processes over ", p.world.transport,
+               ", each its own shard of every epoch; batch ", c.batch_size, " per process = effective batch ", global_batch,
+               "; lr ",
+               c.lr_scale_batch > 0 ? std::string("scaled with the global batch")
+                                    : cat(c.lr, " as given (not scaled with the global batch: see lr_scale_batch)"),
+               "; validation sharded over the processes; rank 0 writes the run directory\n");
+  if (c.split > 1)
+    out += cat("model parallel: ", c.split, " columns, one process each, holding 1/", c.split,
+               " of every layer's kernels and outputs; ", describe_split(spec, c.split), "\n");
+  out += cat("run directory: ", p.run_dir);
+  return out;
+}
+
+}  // namespace alexnet
