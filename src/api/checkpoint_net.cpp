@@ -4,6 +4,16 @@
 
 namespace alexnet {
 
+TransformConfig eval_transform(const ModelInfo& model) {
+  TransformConfig t;
+  t.preset = model.eval_preset;
+  t.input_size = model.spec().input_size;
+  t.mean = model.mean;
+  t.std = model.std;
+  t.small_images = model.small_images;
+  return t;
+}
+
 CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch) {
   const TensorFile file = read_safetensors(path);
   CheckpointNet c;
@@ -18,11 +28,7 @@ CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, 
   std::vector<float> params(c.net->params().total);
   load_weights(file, c.net->params(), params);
   c.net->set_params(params);
-  c.transform.preset = c.model.eval_preset;
-  c.transform.input_size = spec.input_size;
-  c.transform.mean = c.model.mean;
-  c.transform.std = c.model.std;
-  c.transform.small_images = c.model.small_images;
+  c.transform = eval_transform(c.model);
   return c;
 }
 

@@ -18,6 +18,9 @@ struct CheckpointNet {
   std::map<std::string, std::string> metadata;
 };
 
+// The evaluation preprocessing a checkpoint's metadata describes (preset, input size, normalisation).
+TransformConfig eval_transform(const ModelInfo& model);
+
 CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch);
 
 }  // namespace alexnet
