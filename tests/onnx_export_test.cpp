@@ -16,11 +16,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/rng.h"
 #include "data/image_codec.h"
 #include "data/readers.h"
+#include "exif_util.h"
 #include "model/net_spec.h"
 #include "model/weights.h"
 #include "tensor/safetensors.h"
@@ -274,6 +277,16 @@ TEST_P(OnnxCifarImages, OnnxRuntimeWithPreprocessingGivesOurLogits) {
   ASSERT_EQ(mean.size(), 3u);
   EXPECT_FLOAT_EQ(mean[0], kMean[0]);
   EXPECT_FALSE(meta.value("std", "").empty());
+  // How to prepare a picture, as data: `standard` on small images keeps the input size; the model
+  // normalises itself, so the caller only resizes and crops.
+  EXPECT_EQ(meta.value("preprocess.resize", ""), "shorter_side");
+  EXPECT_EQ(meta.value("preprocess.resize_size", ""), std::to_string(S));
+  EXPECT_EQ(meta.value("preprocess.crop", ""), "centre");
+  EXPECT_EQ(meta.value("preprocess.crop_size", ""), std::to_string(S));
+  EXPECT_EQ(meta.value("preprocess.channel_order", ""), "RGB");
+  EXPECT_EQ(meta.value("preprocess.layout", ""), "NCHW");
+  EXPECT_EQ(meta.value("preprocess.value_scale", ""), "1");
+  EXPECT_EQ(nlohmann::json::parse(meta.value("preprocess.std", "[]")), nlohmann::json({1.0, 1.0, 1.0}));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, OnnxCifarImages, ::testing::Values("seed", "paper", "torchvision", "cifar"));
@@ -310,6 +323,136 @@ TEST(OnnxFp16, CloseToOurFp32Logits) {
   const nlohmann::json res = check_with_onnx_runtime(dir / "m.onnx", dir / "x.safetensors", dir / "y1.safetensors",
                                                      dir / "y7.safetensors", 1e-2);
   EXPECT_TRUE(res.value("ok", false)) << res.dump();
+}
+
+// ---- deploying: tools/onnx_predict.py (shown in docs/deploy.md) reproduces `alexnet predict` --------
+
+// A photo-like picture: smooth colour ramps, a few blobs and noise, so each crop and turn reads differently.
+Image photo(int height, int width, uint64_t seed) {
+  Image im;
+  im.height = height;
+  im.width = width;
+  im.pixels.resize(size_t(height) * size_t(width) * 3);
+  Rng rng(seed);
+  const double cy = rng.uniform() * height, cx = rng.uniform() * width, r = 0.2 * std::min(height, width) + 2;
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const bool blob = (y - cy) * (y - cy) + (x - cx) * (x - cx) < r * r;
+      const double v[3] = {255.0 * x / width, 255.0 * y / height, blob ? 230.0 : 60.0 + 120.0 * (x + y) / (width + height)};
+      for (int c = 0; c < 3; ++c)
+        im.pixels[(size_t(y) * size_t(width) + size_t(x)) * 3 + size_t(c)] =
+            uint8_t(std::clamp(v[c] + 12.0 * rng.normal(), 0.0, 255.0));
+    }
+  return im;
+}
+
+// Every prediction printed as JSON, one object or array per line: image -> class index -> probability.
+std::map<std::string, std::map<int, double>> probabilities(const std::string& output) {
+  std::map<std::string, std::map<int, double>> out;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || (line[0] != '[' && line[0] != '{')) continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    if (j.is_object()) j = nlohmann::json::array({j});
+    for (const auto& entry : j)
+      if (entry.is_object() && entry.contains("top"))
+        for (const auto& t : entry["top"])
+          out[entry["image"].get<std::string>()][t["index"].get<int>()] = t["probability"].get<double>();
+  }
+  return out;
+}
+
+struct DeployCase {
+  std::string variant;
+  int input_size;
+  std::string eval_preset;
+  bool small_images;
+};
+
+class OnnxDeploy : public ::testing::TestWithParam<DeployCase> {};
+
+TEST_P(OnnxDeploy, PythonProgramGivesPredictsProbabilities) {
+  SKIP_UNLESS_ONNX_RUNTIME();
+  if (run_command(shell_quote(onnx_python()) + " -c 'import PIL'").exit_code != 0)
+    GTEST_SKIP() << "Pillow cannot be imported by " << onnx_python() << " (scripts/setup.sh installs it from PyPI)";
+  const DeployCase& c = GetParam();
+  TempDir dir;
+  ModelInfo info;
+  info.variant = c.variant;
+  info.options = options(c.input_size);
+  for (int k = 0; k < kClasses; ++k) info.classes.push_back("class-" + std::to_string(k));
+  info.mean = kMean;
+  info.std = kStd;
+  info.eval_preset = c.eval_preset;
+  info.small_images = c.small_images;
+  const NetSpec spec = info.spec();
+  const ParamTable table = make_param_table(spec);
+  std::vector<float> params(table.total);
+  init_params(spec, table, params, 13);
+  // Freshly initialised logits are all near 0 (probabilities near 1/10, hardly moved by the picture):
+  // a larger last layer spreads them as a trained network's are, so a wrong step shows.
+  const ParamInfo& last = table.entries[table.entries.size() - 2];  // the classifier's weight
+  for (size_t i = 0; i < last.numel; ++i) params[last.offset + i] *= 30.f;
+  save_weights_file(dir / "c.safetensors", table, params, info, "{}", 1);
+
+  // Photos of other sizes and shapes (wide, tall, square, smaller than the input), as JPEGs with each
+  // EXIF orientation 1..8 (the ones with 5..8 stored on their side), and one PNG.
+  const std::pair<int, int> sizes[] = {{37, 50}, {90, 37}, {31, 200}, {64, 64}, {61, 97}, {70, 45}, {40, 81}, {120, 90}};
+  std::string images;
+  for (int o = 1; o <= 8; ++o) {
+    const auto [h, w] = sizes[o - 1];
+    const std::string path = dir / ("photo" + std::to_string(o) + ".jpg");
+    const std::vector<uint8_t> jpeg = testing::with_exif_orientation(encode_jpeg(photo(h, w, uint64_t(o)), 90), o);
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(jpeg.data()), std::streamsize(jpeg.size()));
+    images += " " + path;
+  }
+  write_png(dir / "photo.png", photo(53, 77, 9));
+  images += " " + (dir / "photo.png");
+
+  const RunResult ours = run_alexnet("predict --checkpoint " + (dir / "c.safetensors") +
+                                     " --device cpu --precision fp32 --json --top " + std::to_string(kClasses) + images);
+  ASSERT_EQ(ours.exit_code, 0) << ours.output;
+  for (bool folded : {false, true}) {
+    const RunResult e = run_alexnet("export --checkpoint " + (dir / "c.safetensors") +
+                                    (folded ? " --with-preprocessing" : "") + " --out " + (dir / "m.onnx"));
+    ASSERT_EQ(e.exit_code, 0) << e.output;
+    const RunResult theirs = run_command(shell_quote(onnx_python()) + " " ALEXNET_SOURCE_DIR "/tools/onnx_predict.py " +
+                                         (dir / "m.onnx") + " --json --top " + std::to_string(kClasses) + images);
+    ASSERT_EQ(theirs.exit_code, 0) << theirs.output;
+    const auto want = probabilities(ours.output), got = probabilities(theirs.output);
+    ASSERT_EQ(want.size(), 9u) << ours.output;
+    ASSERT_EQ(got.size(), 9u) << theirs.output;
+    double worst = 0;
+    std::string where;
+    for (const auto& [image, classes] : want) {
+      ASSERT_EQ(got.at(image).size(), size_t(kClasses)) << image;
+      for (const auto& [k, p] : classes)
+        if (std::abs(p - got.at(image).at(k)) > worst) worst = std::abs(p - got.at(image).at(k)), where = image;
+    }
+    std::cout << c.variant << " (" << c.eval_preset << (folded ? ", preprocessing in the model" : "")
+              << "): largest probability difference " << worst << " (" << where << ")\n";
+    EXPECT_LE(worst, 1e-4) << where;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Presets, OnnxDeploy,
+                         ::testing::Values(DeployCase{"cifar", 0, "standard", true},  // shorter side to 32
+                                           DeployCase{"torchvision", 64, "paper", false}),  // to 73, crop 64
+                         [](const auto& info) { return info.param.variant; });
+
+// docs/deploy.md shows the program the test above runs, whole.
+TEST(OnnxDeploy, DocsShowTheProgram) {
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  const std::string program = read(ALEXNET_SOURCE_DIR "/tools/onnx_predict.py");
+  ASSERT_FALSE(program.empty());
+  EXPECT_NE(read(ALEXNET_SOURCE_DIR "/docs/deploy.md").find(program), std::string::npos)
+      << "docs/deploy.md does not hold tools/onnx_predict.py as it is";
 }
 
 // ---- bad input: one `error:` line, exit 1, nothing written -----------------------------------------

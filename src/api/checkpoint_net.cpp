@@ -5,6 +5,8 @@
 
 namespace alexnet {
 
+TransformConfig eval_transform(const ModelInfo& model) { return model.transform(model.eval_preset); }
+
 CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch) {
   const TensorFile file = read_safetensors(path);
   CheckpointNet c;
@@ -17,7 +19,7 @@ CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, 
   std::vector<float> params(c.net->params().total);
   load_weights(file, c.net->params(), params);
   c.net->set_params(params);
-  c.transform = c.model.transform(c.model.eval_preset);
+  c.transform = eval_transform(c.model);
   return c;
 }
 

@@ -20,6 +20,9 @@ struct CheckpointNet {
   TrainConfig config;              // the training run's settings (the defaults when the file has none)
 };
 
+// The evaluation preprocessing a checkpoint's metadata describes (preset, input size, normalisation).
+TransformConfig eval_transform(const ModelInfo& model);
+
 CheckpointNet load_checkpoint_net(const std::string& path, BackendKind backend, Precision precision, int max_batch);
 
 }  // namespace alexnet

@@ -4,6 +4,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "api/checkpoint_net.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "model/weights.h"
@@ -88,6 +89,9 @@ void run_export([[maybe_unused]] const ExportFlags& f) {
                                  {"values", f.with_preprocessing ? "0..255" : "normalised: (x/255 - mean) / std"}}
                       .dump();
   meta["output"] = nlohmann::json{{"name", "logits"}, {"shape", {"batch", spec.num_classes}}}.dump();
+  if (!f.checkpoint.empty()) {  // the evaluation transform `alexnet predict` uses, as data
+    for (auto& [key, value] : preprocessing_metadata(eval_transform(info), f.with_preprocessing)) meta[key] = value;
+  }
   meta["preprocessing_included"] = f.with_preprocessing ? "true" : "false";
   meta["precision"] = f.precision;
   meta["source"] = fs::path(source).filename().string();

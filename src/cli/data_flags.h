@@ -1,4 +1,4 @@
-// Flags about reading data that several subcommands share: --max-image-pixels.
+// Flags about reading data that several subcommands share: --max-image-pixels, --ignore-exif-orientation.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -10,6 +10,7 @@ namespace alexnet::cli {
 
 struct DataLimitFlags {
   int64_t max_image_pixels = 0;  // 0: the default (kMaxImagePixels)
+  bool ignore_exif_orientation = false;
 
   void add(CLI::App* cmd) {
     cmd->add_option("--max-image-pixels", max_image_pixels,
@@ -17,10 +18,14 @@ struct DataLimitFlags {
                     "default, 8192*8192 = 67108864; at most 2^32)")
         ->capture_default_str()
         ->check(CLI::Range(int64_t(0), kMaxImagePixelsCeiling));
+    cmd->add_flag("--ignore-exif-orientation", ignore_exif_orientation,
+                  "Decode JPEGs as stored, ignoring the EXIF orientation tag that turns phone photos upright "
+                  "(torchvision's behaviour)");
   }
-  // Sets the process-wide limit the decoders and readers use.
+  // Sets the process-wide settings the decoders and readers use.
   void apply() const {
     if (max_image_pixels > 0) set_max_image_pixels(max_image_pixels);
+    set_apply_exif_orientation(!ignore_exif_orientation);
   }
 };
 

@@ -29,7 +29,11 @@ namespace alexnet {
 
 namespace {
 std::atomic<int64_t> g_max_image_pixels{kMaxImagePixels};
-}
+std::atomic<bool> g_apply_exif_orientation{true};
+}  // namespace
+
+bool apply_exif_orientation() { return g_apply_exif_orientation.load(std::memory_order_relaxed); }
+void set_apply_exif_orientation(bool apply) { g_apply_exif_orientation.store(apply, std::memory_order_relaxed); }
 
 int64_t max_image_pixels() { return g_max_image_pixels.load(std::memory_order_relaxed); }
 
@@ -52,6 +56,62 @@ Image decode_image(const uint8_t* data, size_t size, const std::string& name_for
   }
   if (size == 0) throw CorruptSample(cat(name_for_errors, ": empty file"));
   throw CorruptSample(cat(name_for_errors, ": not a JPEG or PNG image (unrecognised first bytes)"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// EXIF orientation
+
+int exif_orientation(const uint8_t* payload, size_t size) {
+  // "Exif\0\0", then a TIFF file: byte order ("II" little-endian, "MM" big-endian), 42, the offset of
+  // the first IFD; an IFD is a count and 12-byte entries (tag, type, count, value or offset).
+  if (size < 6 + 8 || std::memcmp(payload, "Exif\0\0", 6) != 0) return 1;
+  const uint8_t* t = payload + 6;
+  const size_t n = size - 6;
+  const bool little = t[0] == 'I' && t[1] == 'I';
+  if (!little && !(t[0] == 'M' && t[1] == 'M')) return 1;
+  auto u16 = [&](size_t at) -> uint32_t { return little ? t[at] | t[at + 1] << 8 : t[at] << 8 | t[at + 1]; };
+  auto u32 = [&](size_t at) -> uint32_t {
+    return little ? u16(at) | u16(at + 2) << 16 : u16(at) << 16 | u16(at + 2);
+  };
+  if (u16(2) != 42) return 1;
+  const size_t ifd = u32(4);
+  if (ifd + 2 > n) return 1;
+  const size_t entries = u16(ifd);
+  for (size_t i = 0; i < entries; ++i) {
+    const size_t e = ifd + 2 + 12 * i;
+    if (e + 12 > n) return 1;
+    if (u16(e) != 0x0112) continue;
+    // Type SHORT (3), one value, held in the first two bytes of the value field.
+    if (u16(e + 2) != 3 || u32(e + 4) < 1) return 1;
+    const uint32_t value = u16(e + 8);
+    return value >= 1 && value <= 8 ? int(value) : 1;
+  }
+  return 1;
+}
+
+Image orient_image(Image image, int orientation) {
+  if (orientation < 2 || orientation > 8) return image;
+  const int H = image.height, W = image.width;
+  Image out;
+  out.height = orientation >= 5 ? W : H;
+  out.width = orientation >= 5 ? H : W;
+  out.pixels.resize(image.pixels.size());
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      int sy = y, sx = x;  // the source pixel of output (y, x)
+      switch (orientation) {
+        case 2: sx = W - 1 - x; break;
+        case 3: sy = H - 1 - y, sx = W - 1 - x; break;
+        case 4: sy = H - 1 - y; break;
+        case 5: sy = x, sx = y; break;
+        case 6: sy = H - 1 - x, sx = y; break;
+        case 7: sy = H - 1 - x, sx = W - 1 - y; break;
+        case 8: sy = x, sx = W - 1 - y; break;
+      }
+      std::memcpy(&out.pixels[(size_t(y) * size_t(out.width) + size_t(x)) * 3],
+                  &image.pixels[(size_t(sy) * size_t(W) + size_t(sx)) * 3], 3);
+    }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -89,6 +149,7 @@ struct JpegDecodeState {
   size_t size = 0;
   int height = 0, width = 0, components = 0;  // of `raw`
   bool adobe = false;                         // an Adobe marker: CMYK is stored inverted
+  int orientation = 1;                        // EXIF, 1..8 (1 when absent or not applied)
   std::vector<uint8_t> raw;                   // [H, W, components]
 };
 
@@ -145,7 +206,15 @@ bool run_jpeg_decode(JpegDecodeState& s) {
   s.progress.progress_monitor = jpeg_limit_scans;
   s.cinfo.progress = &s.progress;
   jpeg_mem_src(&s.cinfo, s.data, static_cast<unsigned long>(s.size));
+  const bool orient = apply_exif_orientation();
+  if (orient) jpeg_save_markers(&s.cinfo, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(&s.cinfo, TRUE);
+  // The first Exif APP1 segment, as Pillow reads it (a file may also hold XMP in APP1).
+  for (jpeg_saved_marker_ptr m = orient ? s.cinfo.marker_list : nullptr; m; m = m->next)
+    if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0) {
+      s.orientation = exif_orientation(m->data, m->data_length);
+      break;
+    }
 
   if (int64_t(s.cinfo.image_width) * int64_t(s.cinfo.image_height) > max_image_pixels()) {
     std::snprintf(s.error.message, sizeof s.error.message,
@@ -219,7 +288,7 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_
   const size_t pixels = size_t(image.height) * size_t(image.width);
   if (state->components == 3) {
     image.pixels = std::move(state->raw);
-    return image;
+    return orient_image(std::move(image), state->orientation);
   }
   if (state->components != 4)
     throw CorruptSample(cat(name_for_errors, ": corrupt JPEG: ", state->components, " colour components"));
@@ -234,7 +303,7 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_
       out[c] = uint8_t((v * k + 127) / 255);
     }
   }
-  return image;
+  return orient_image(std::move(image), state->orientation);
 }
 
 // ---------------------------------------------------------------------------------------------

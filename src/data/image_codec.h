@@ -29,8 +29,26 @@ constexpr int64_t kMaxImagePixelsCeiling = int64_t(1) << 32;  // 65536 x 65536, 
 int64_t max_image_pixels();
 void set_max_image_pixels(int64_t pixels);
 
+// EXIF orientation: a JPEG whose APP1 (Exif) segment holds an Orientation tag of 2..8 is turned
+// upright after decoding, as Pillow's ImageOps.exif_transpose does (phones store pictures as the
+// sensor saw them and say how to turn them). On by default; set_apply_exif_orientation(false) (the
+// --ignore-exif-orientation flag) decodes every JPEG as stored, as torchvision does. Process-wide.
+bool apply_exif_orientation();
+void set_apply_exif_orientation(bool apply);
+
+// The EXIF Orientation tag (1..8) of a JPEG's APP1 segment `payload` (the bytes after the length,
+// starting "Exif\0\0"), or 1 when there is none or it cannot be read (a damaged EXIF block is ignored,
+// never an error: the pixels do not depend on it).
+int exif_orientation(const uint8_t* payload, size_t size);
+
+// The image turned upright for an EXIF orientation 1..8 (orientations 5..8 swap height and width):
+//   2 mirror left-right, 3 rotate 180, 4 mirror top-bottom, 5 transpose, 6 rotate 90 clockwise,
+//   7 transverse, 8 rotate 90 counter-clockwise. 1 (or any other value) returns it unchanged.
+Image orient_image(Image image, int orientation);
+
 // Decodes a JPEG or PNG held in memory to RGB, 8 bits per channel, [H, W, 3].
-//   JPEG: grayscale is replicated to RGB; CMYK and YCCK are converted (Adobe files store inverted CMYK).
+//   JPEG: grayscale is replicated to RGB; CMYK and YCCK are converted (Adobe files store inverted CMYK);
+//         the EXIF orientation is applied (above).
 //   PNG: gray, gray+alpha, palette, RGB and RGBA, 1 to 16 bits. Alpha is dropped (not composited) and
 //        16-bit samples keep their high byte, as PIL's convert("RGB") does.
 // Throws CorruptSample("NAME: ...") for anything it cannot decode; `name_for_errors` is the file or

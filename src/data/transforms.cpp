@@ -641,6 +641,12 @@ Normalization Pipeline::normalization(SampleRng& rng) const {
   return norm;
 }
 
+int Pipeline::eval_resize_side() const {
+  if (preset_ == Preset::None) return 0;
+  const bool small = preset_ == Preset::Seed || (preset_ == Preset::Standard && config_.small_images);
+  return small ? config_.input_size : resize_side();
+}
+
 std::string Pipeline::describe() const {
   const int S = config_.input_size;
   std::string s = cat(preset_name(preset_), train_ ? " (train): " : " (eval): ");
@@ -749,8 +755,7 @@ SamplePlan Pipeline::plan(int height, int width, SampleRng& rng) const {
     p.cols = whole(S, S, 0);
     jitter();
   } else if (!train_ || preset_ == Preset::Seed) {  // shorter side to `side`, centre crop
-    const bool small = preset_ == Preset::Seed || (preset_ == Preset::Standard && config_.small_images);
-    auto [rh, rw] = shorter_side_size(height, width, small ? S : resize_side());
+    auto [rh, rw] = shorter_side_size(height, width, eval_resize_side());
     auto [top, left] = center_crop_offset(rh, rw, S, S);
     p.rows = whole(height, rh, top);
     p.cols = whole(width, rw, left);

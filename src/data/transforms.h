@@ -204,6 +204,10 @@ class Pipeline {
   bool needs_pca() const { return train_ && preset_ == Preset::Paper; }
   // One line: "seed (eval): resize shorter side to 224, centre crop 224, normalise ...".
   std::string describe() const;
+  // The evaluation geometry as a number (what describe() says in words, for exported models): the
+  // shorter side is resized to this (the longer to floor(this * long / short)), then the centre S x S
+  // window is taken; 0 for `none`, which takes S x S images as they are.
+  int eval_resize_side() const;
 
   // The float path: out [3, S, S]. Throws alexnet::Error for an image the preset cannot take
   // (`none` with an image that is not S x S). It is execute(image, plan(H, W, rng), out).

@@ -7,8 +7,10 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/atomic_file.h"
@@ -316,6 +318,27 @@ void export_onnx(const std::string& path, const NetSpec& spec, const ParamTable&
                  const OnnxExportOptions& options) {
   const std::string bytes = onnx_model_bytes(spec, table, params, options);
   write_file_atomic(path, bytes);
+}
+
+std::map<std::string, std::string> preprocessing_metadata(const TransformConfig& eval, bool in_model) {
+  const Pipeline pipeline(eval, false);
+  const int side = pipeline.eval_resize_side();
+  const std::array<float, 3> zero{0.f, 0.f, 0.f}, one{1.f, 1.f, 1.f};
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%.17g", in_model ? 1.0 : 1.0 / 255.0);
+  return {{"preprocess.exif_orientation", "apply"},
+          {"preprocess.channel_order", "RGB"},
+          {"preprocess.resize", side > 0 ? "shorter_side" : "none"},
+          {"preprocess.resize_size", std::to_string(side)},
+          {"preprocess.resize_filter", "bilinear_antialiased"},
+          {"preprocess.crop", side > 0 ? "centre" : "none"},
+          {"preprocess.crop_size", std::to_string(eval.input_size)},
+          {"preprocess.value_scale", scale},
+          {"preprocess.mean", nlohmann::json(in_model ? zero : eval.mean).dump()},
+          {"preprocess.std", nlohmann::json(in_model ? one : eval.std).dump()},
+          {"preprocess.layout", "NCHW"},
+          {"preprocess.dtype", "float32"},
+          {"preprocess.summary", pipeline.describe()}};
 }
 
 std::string onnx_library_version() { return onnx::LAST_RELEASE_VERSION; }
