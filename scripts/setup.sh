@@ -14,22 +14,23 @@ packages=(
   python3 python3-numpy python3-torch python3-torchvision python3-pil  # golden files, side-by-side benchmarks
   libopenmpi-dev openmpi-bin        # data-parallel training over processes
   libonnx-dev libprotobuf-dev python3-venv  # alexnet export (ONNX); a venv for the onnxruntime tests
+  protobuf-compiler                 # TensorBoard event files (src/report/tensorboard.proto)
 )
 
-# ONNX Runtime for the export tests (tests/onnx_export_test.cpp): PyPI's onnxruntime and onnx in a
-# venv of their own, so Debian's numpy (which python3-torch needs) stays as it is. Without PyPI the
-# tests skip, saying why.
+# ONNX Runtime for the export tests (tests/onnx_export_test.cpp) and TensorBoard for the event-file
+# test (tests/tensorboard_test.cpp): PyPI's onnxruntime, onnx and tensorboard in a venv of their own,
+# so Debian's numpy (which python3-torch needs) stays as it is. Without PyPI the tests skip, saying why.
 ONNX_VENV="${ALEXNET_VENV:-/opt/alexnet-venv}"
 install_onnxruntime() {
-  if "$ONNX_VENV/bin/python3" -c "import onnxruntime, onnx, numpy" 2>/dev/null; then
-    echo "setup: onnxruntime present in $ONNX_VENV"
+  if "$ONNX_VENV/bin/python3" -c "import onnxruntime, onnx, numpy, tensorboard" 2>/dev/null; then
+    echo "setup: onnxruntime and tensorboard present in $ONNX_VENV"
     return 0
   fi
   if $SUDO /usr/bin/python3 -m venv "$ONNX_VENV" &&
-     $SUDO "$ONNX_VENV/bin/pip" install --quiet --disable-pip-version-check --retries 2 --timeout 30 onnxruntime onnx numpy; then
-    echo "setup: onnxruntime installed in $ONNX_VENV"
+     $SUDO "$ONNX_VENV/bin/pip" install --quiet --disable-pip-version-check --retries 2 --timeout 30 onnxruntime onnx numpy tensorboard; then
+    echo "setup: onnxruntime and tensorboard installed in $ONNX_VENV"
   else
-    echo "setup: warning: could not install onnxruntime from PyPI into $ONNX_VENV: the ONNX Runtime tests will skip" >&2
+    echo "setup: warning: could not install onnxruntime and tensorboard from PyPI into $ONNX_VENV: the ONNX Runtime and TensorBoard tests will skip" >&2
   fi
 }
 
