@@ -336,8 +336,9 @@ std::string curves_svg(const std::string& title, const std::vector<Series>& seri
   o += cat("<svg class=\"chart\" viewBox=\"0 0 ", options.width, " ", options.height,
            "\" width=\"", options.width, "\" height=\"", options.height, "\" role=\"img\" aria-label=\"",
            xml_escape(title), "\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n");
-  o += cat("<clipPath id=\"", clip_id, "\"><rect x=\"", coord(left), "\" y=\"", coord(top), "\" width=\"",
-           coord(right - left), "\" height=\"", coord(bottom - top), "\"/></clipPath>\n");
+  // Lines are clipped a little outside the frame, so that a line along it (a constant at the axis end) is whole.
+  o += cat("<clipPath id=\"", clip_id, "\"><rect x=\"", coord(left - 3), "\" y=\"", coord(top - 3), "\" width=\"",
+           coord(right - left + 6), "\" height=\"", coord(bottom - top + 6), "\"/></clipPath>\n");
   o += cat("<text x=\"", coord(W / 2), "\" y=\"26\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"600\">",
            xml_escape(title), "</text>\n");
   for (const Entry& e : legend) {
