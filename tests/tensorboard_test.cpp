@@ -128,6 +128,11 @@ TEST(TensorBoard, ScalarsEqualMetricsAcrossAnInterruptedRun) {
     w.write(step(1, 101, 2.1));
     w.write(step(1, 200, 1.9));
     w.write(epoch(1, 200, 0.25));
+    Tensor conv1(DType::F32, {8, 3, 5, 5});
+    for (int64_t i = 0; i < conv1.numel(); ++i) conv1.data<float>()[i] = float(i % 7) - 3;
+    EXPECT_TRUE(w.write_filters(200, conv1));
+    EXPECT_FALSE(w.write_filters(200, Tensor(DType::F32, {8, 1, 5, 5}))) << "not [K, 3, R, S]: left out";
+    w.write_confusion(200, {{5, 1}, {2, 4}}, {"cat", "dog"});
     w.write(step(2, 201, 1.7));
     report::StepRecord diverged = step(2, 250, std::numeric_limits<double>::infinity());  // null in the JSON
     w.write(diverged);
@@ -141,7 +146,8 @@ TEST(TensorBoard, ScalarsEqualMetricsAcrossAnInterruptedRun) {
     w.write(epoch(2, 400, 0.5));
   }
   EXPECT_EQ(events_files(dir.str()), 2);
-  const testing::RunResult r = check(python, dir.str(), "--expect-hparams");
+  const testing::RunResult r =
+      check(python, dir.str(), "--expect-hparams --expect-image images/filters --expect-image images/confusion");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   // train/loss: 1, 101, 200 from the first attempt, 201, 301, 400 from the second
   EXPECT_NE(r.output.find("train/loss: 6 values equal"), std::string::npos) << r.output;

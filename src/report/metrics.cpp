@@ -99,15 +99,20 @@ void MetricsWriter::write(const EpochRecord& r) {
   tb_->scalars(step, values);
 }
 
-void MetricsWriter::write_filters(int64_t step, const Tensor& weight) {
+bool MetricsWriter::write_filters(int64_t step, const Tensor& weight) {
+  if (weight.shape().size() != 4 || weight.shape()[1] != 3) return false;
   begin(step);
   if (tb_) tb_->image("images/filters", step, draw_filters(weight, 4, FilterNorm::PerFilter));
+  return true;
 }
 
-void MetricsWriter::write_confusion(int64_t step, const std::vector<std::vector<double>>& matrix,
+void MetricsWriter::write_confusion(int64_t step, const std::vector<std::vector<int64_t>>& counts,
                                     const std::vector<std::string>& classes) {
+  std::vector<std::vector<double>> matrix;
+  for (const auto& row : counts) matrix.emplace_back(row.begin(), row.end());
   begin(step);
-  if (tb_) tb_->image("images/confusion", step, draw_confusion(matrix, classes));
+  if (tb_) tb_->image("images/confusion", step, draw_confusion(matrix, classes.size() == counts.size() ? classes
+                                                                                                    : std::vector<std::string>{}));
 }
 
 std::optional<double> EpochRecord::get(const std::string& key) const {

@@ -77,11 +77,11 @@ class MetricsWriter {
   void write(const EpochRecord& r);
 
   // Pictures for TensorBoard's images tab (nothing without an events file): the first convolution's
-  // weight [K, 3, R, S] as the report draws it (images/filters, each kernel 4x), and a confusion
-  // matrix [C][C] of counts (images/confusion; `classes` empty or C names). Bad input throws
-  // alexnet::Error as report/charts.h says.
-  void write_filters(int64_t step, const Tensor& weight);
-  void write_confusion(int64_t step, const std::vector<std::vector<double>>& matrix,
+  // weight as the report draws it (images/filters, each kernel 4x; a weight that is not [K, 3, R, S]
+  // is left out and false returned), and a confusion matrix [C][C] of counts (images/confusion,
+  // row-normalised as confusion.png; `classes` holds C names, else indices are written).
+  bool write_filters(int64_t step, const Tensor& weight);
+  void write_confusion(int64_t step, const std::vector<std::vector<int64_t>>& counts,
                        const std::vector<std::string>& classes);
 
   // The events file, empty when there is none.
