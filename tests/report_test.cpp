@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -20,6 +21,7 @@
 #include "report/charts.h"
 #include "report/run_report.h"
 #include "tensor/safetensors.h"
+#include "train/config.h"
 
 namespace alexnet::report {
 namespace {
@@ -639,6 +641,22 @@ TEST(Report, BrokenOptionalFilesAreNotedAndLeftOut) {
   EXPECT_NE(all.find("confusion.json"), std::string::npos) << all;
   EXPECT_NE(all.find("config.json: not a JSON object"), std::string::npos) << all;
   EXPECT_NE(html.find("href=\"loss.png\""), std::string::npos) << "the rest of the report is still written";
+}
+
+// config.json (and so the report and the hparams) holds settings as given: 0.05 reads 0.05, not the
+// float's exact value 0.05000000074505806, and reads back as the same float.
+TEST(ConfigJson, FloatSettingsReadAsGiven) {
+  TrainConfig c;
+  c.lr = 0.05f, c.momentum = 0.9f, c.weight_decay = 5e-4f;
+  const std::string text = c.to_json();
+  const nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["lr"].dump(), "0.05");
+  EXPECT_EQ(j["momentum"].dump(), "0.9");
+  EXPECT_EQ(j["weight_decay"].dump(), "0.0005");
+  const TrainConfig back = TrainConfig::from_json(text);
+  EXPECT_EQ(back.lr, c.lr);
+  EXPECT_EQ(back.momentum, c.momentum);
+  EXPECT_EQ(back.weight_decay, c.weight_decay);
 }
 
 // ---------------------------------------------------------------------------------------------

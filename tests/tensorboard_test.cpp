@@ -12,7 +12,6 @@
 #include "report/metrics.h"
 #include "report/tensorboard.h"
 #include "test_cli_util.h"
-#include "train/config.h"
 
 namespace alexnet {
 namespace {
@@ -181,22 +180,6 @@ TEST(TensorBoard, AnUnwritableDirectoryIsAnErrorNamingTheFile) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/events.out.tfevents."), std::string::npos) << e.what();
   }
-}
-
-// config.json (and so the report and the hparams) holds settings as given: 0.05 reads 0.05, not the
-// float's exact value 0.05000000074505806, and reads back as the same float.
-TEST(ConfigJson, FloatSettingsReadAsGiven) {
-  TrainConfig c;
-  c.lr = 0.05f, c.momentum = 0.9f, c.weight_decay = 5e-4f;
-  const std::string text = c.to_json();
-  const nlohmann::json j = nlohmann::json::parse(text);
-  EXPECT_EQ(j["lr"].dump(), "0.05");
-  EXPECT_EQ(j["momentum"].dump(), "0.9");
-  EXPECT_EQ(j["weight_decay"].dump(), "0.0005");
-  const TrainConfig back = TrainConfig::from_json(text);
-  EXPECT_EQ(back.lr, c.lr);
-  EXPECT_EQ(back.momentum, c.momentum);
-  EXPECT_EQ(back.weight_decay, c.weight_decay);
 }
 
 }  // namespace

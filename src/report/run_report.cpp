@@ -358,9 +358,9 @@ ReportResult write_report_html(const std::string& run_dir) {
   for (const EpochRecord& e : m.epochs) validated = validated || e.get("val_top1").has_value();
 
   // The page.
-  const std::string run_name = fs::absolute(dir).lexically_normal().filename().string().empty()
-                                   ? fs::absolute(dir).lexically_normal().parent_path().filename().string()
-                                   : fs::absolute(dir).lexically_normal().filename().string();
+  fs::path run_path = fs::absolute(dir).lexically_normal();
+  if (run_path.filename().empty()) run_path = run_path.parent_path();  // "runs/cifar/"
+  const std::string run_name = run_path.filename().string();
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
     << html_escape(cat("Training run ", run_name)) << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
@@ -473,6 +473,12 @@ ReportResult write_report_html(const std::string& run_dir) {
   if (have_filters) sources += ", last.safetensors";
   if (have_confusion) sources += ", confusion.json";
   if (eval) sources += ", eval.json";
+  bool have_events = false;
+  for (const auto& e : fs::directory_iterator(dir))
+    have_events = have_events || e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  if (have_events)
+    h << "<p class=\"sub\">The same numbers in TensorBoard: <code>tensorboard --logdir "
+      << html_escape(run_path.parent_path().string()) << "</code></p>\n";
   h << "<p class=\"sub\">Written by alexnet " << ALEXNET_VERSION << " from " << sources << " in this directory.</p>\n"
     << "</body>\n</html>\n";
   write_file_atomic(result.html_path, h.str());  // a browser never loads half a page
