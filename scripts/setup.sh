@@ -14,22 +14,24 @@ packages=(
   python3 python3-numpy python3-torch python3-torchvision python3-pil  # golden files, side-by-side benchmarks
   libopenmpi-dev openmpi-bin        # data-parallel training over processes
   libonnx-dev libprotobuf-dev python3-venv  # alexnet export (ONNX); a venv for the onnxruntime tests
+  protobuf-compiler                 # TensorBoard event files (src/report/tensorboard.proto)
 )
 
-# ONNX Runtime for the export tests (tests/onnx_export_test.cpp): PyPI's onnxruntime and onnx, and
-# Pillow for tools/onnx_predict.py (docs/deploy.md), in a venv of their own, so Debian's numpy (which
-# python3-torch needs) stays as it is. Without PyPI the tests skip, saying why.
+# The venv for the tests that need PyPI packages, so Debian's numpy (which python3-torch needs) stays as
+# it is: onnxruntime and onnx for the export tests (tests/onnx_export_test.cpp), Pillow for
+# tools/onnx_predict.py (docs/deploy.md), tensorboard for the event-file test
+# (tests/tensorboard_test.cpp). Without PyPI those tests skip, saying why.
 ONNX_VENV="${ALEXNET_VENV:-/opt/alexnet-venv}"
 install_onnxruntime() {
-  if "$ONNX_VENV/bin/python3" -c "import onnxruntime, onnx, numpy, PIL" 2>/dev/null; then
-    echo "setup: onnxruntime and Pillow present in $ONNX_VENV"
+  if "$ONNX_VENV/bin/python3" -c "import onnxruntime, onnx, numpy, PIL, tensorboard" 2>/dev/null; then
+    echo "setup: onnxruntime, Pillow and tensorboard present in $ONNX_VENV"
     return 0
   fi
   if $SUDO /usr/bin/python3 -m venv "$ONNX_VENV" &&
-     $SUDO "$ONNX_VENV/bin/pip" install --quiet --disable-pip-version-check --retries 2 --timeout 30 onnxruntime onnx numpy pillow; then
-    echo "setup: onnxruntime and Pillow installed in $ONNX_VENV"
+     $SUDO "$ONNX_VENV/bin/pip" install --quiet --disable-pip-version-check --retries 2 --timeout 30 onnxruntime onnx numpy pillow tensorboard; then
+    echo "setup: onnxruntime, Pillow and tensorboard installed in $ONNX_VENV"
   else
-    echo "setup: warning: could not install onnxruntime and Pillow from PyPI into $ONNX_VENV: the ONNX Runtime tests will skip" >&2
+    echo "setup: warning: could not install onnxruntime, Pillow and tensorboard from PyPI into $ONNX_VENV: the ONNX Runtime, deploy and TensorBoard tests will skip" >&2
   fi
 }
 

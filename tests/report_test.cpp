@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <string>
@@ -20,6 +21,7 @@
 #include "report/charts.h"
 #include "report/run_report.h"
 #include "tensor/safetensors.h"
+#include "train/config.h"
 
 namespace alexnet::report {
 namespace {
@@ -325,6 +327,46 @@ TEST(Curves, PngIsValidAndBadSeriesAreErrors) {
   EXPECT_THROW(draw_curves("x", {a}, o), Error);
 }
 
+// Markers on the right end of the x axis (the last epoch) are drawn whole, not cut by the margin.
+TEST(Curves, MarkersAtTheFrameAreWhole) {
+  const Rgb red{200, 0, 0};
+  Series s{"epochs", {0, 100, 200}, {1, 2, 3}, red, true};
+  PlotArea a;
+  const Image im = draw_curves("m", {s}, {}, &a);
+  ASSERT_EQ(a.column(200), a.right);
+  EXPECT_EQ(pixel(im, a.right + 3, a.row(3)), red);
+  EXPECT_EQ(pixel(im, a.right - 3, a.row(3)), red);
+}
+
+TEST(Curves, XAxisFromAFixedStart) {
+  Series s{"one epoch", {250}, {0.3}, std::nullopt, true};
+  CurveOptions o;
+  o.x_min = 0;
+  PlotArea a;
+  draw_curves("acc", {s}, o, &a);
+  EXPECT_EQ(a.x0, 0);
+  EXPECT_EQ(a.x1, 250);
+  o.x_max = -1;
+  EXPECT_THROW(draw_curves("acc", {s}, o), Error);
+}
+
+TEST(Curves, SvgHasTheSameDataAsThePng) {
+  Series s{"a <b>", {0, 1, 2, 3, 4}, {0, 1, std::nan(""), 3, 4}, Rgb{0, 0, 220}, false};
+  Series m{"marked", {4}, {2}, std::nullopt, true};
+  const std::string svg = curves_svg("t & u", {s, m}, {});
+  EXPECT_EQ(svg.rfind("<svg class=\"chart\" viewBox=\"0 0 800 480\"", 0), 0u) << svg.substr(0, 80);
+  size_t polylines = 0;
+  for (size_t at = 0; (at = svg.find("<polyline stroke=\"#0000dc\"", at)) != std::string::npos; ++at) ++polylines;
+  EXPECT_EQ(polylines, 2u) << "the NaN breaks the line in two";
+  EXPECT_NE(svg.find(">a &lt;b&gt;</text>"), std::string::npos) << "legend text is escaped";
+  EXPECT_NE(svg.find(">t &amp; u</text>"), std::string::npos);
+  EXPECT_NE(svg.find("<title>marked: 2 at step 4</title>"), std::string::npos);
+  // The same ticks as the PNG: y from 0 to 4.
+  EXPECT_NE(svg.find("text-anchor=\"end\">0</text>"), std::string::npos);
+  EXPECT_NE(svg.find("text-anchor=\"end\">4</text>"), std::string::npos);
+  EXPECT_THROW(curves_svg("x", {Series{"ragged", {0, 1}, {1}, std::nullopt, false}}), Error);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Confusion matrix
 
@@ -414,12 +456,16 @@ TEST(Report, WritesPicturesAndSelfContainedPage) {
   make_run(dir);
   const ReportResult r = write_report_html(dir.str());
   EXPECT_EQ(r.html_path, dir / "report.html");
-  EXPECT_EQ(r.pictures.size(), 4u);
+  EXPECT_EQ(r.pictures.size(), 6u);  // loss, accuracy, lr, throughput, filters, confusion
   EXPECT_TRUE(r.notes.empty()) << r.notes.front();
 
   const std::string html = read_text(r.html_path);
-  for (const char* link : {"src=\"loss.png\"", "src=\"accuracy.png\"", "src=\"filters.png\"", "src=\"confusion.png\""})
+  for (const char* link : {"href=\"loss.png\"", "href=\"accuracy.png\"", "href=\"lr.png\"", "href=\"throughput.png\"",
+                           "src=\"filters.png\"", "src=\"confusion.png\""})
     EXPECT_NE(html.find(link), std::string::npos) << link;
+  for (const char* chart : {"aria-label=\"loss\"", "aria-label=\"accuracy\"", "aria-label=\"learning rate\"",
+                            "aria-label=\"throughput\""})
+    EXPECT_NE(html.find(chart), std::string::npos) << "an inline SVG chart " << chart;
   EXPECT_EQ(html.find("http://"), std::string::npos);
   EXPECT_EQ(html.find("https://"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
@@ -473,8 +519,8 @@ TEST(Report, MalformedLinesAreSkippedWithNotes) {
   const ReportResult r = write_report_html(dir.str());
   const std::string html = read_text(r.html_path);
   EXPECT_NE(html.find("metrics.jsonl:3: skipped"), std::string::npos);
-  EXPECT_NE(html.find("src=\"loss.png\""), std::string::npos);
-  EXPECT_EQ(html.find("src=\"accuracy.png\""), std::string::npos) << "no epoch lines, no accuracy chart";
+  EXPECT_NE(html.find("href=\"loss.png\""), std::string::npos);
+  EXPECT_EQ(html.find("href=\"accuracy.png\""), std::string::npos) << "no epoch lines, no accuracy chart";
 }
 
 TEST(Report, EmptyMetricsGivesAPageThatSaysSo) {
@@ -505,6 +551,76 @@ TEST(Report, ResumedRunKeepsTheLastAttempt) {
   EXPECT_EQ(m.epochs[0].get("val_top1"), 0.25);
 }
 
+// The inline SVG chart whose aria-label is `title`, or "".
+std::string svg_chart(const std::string& html, const std::string& title) {
+  const size_t at = html.find("aria-label=\"" + title + "\"");
+  if (at == std::string::npos) return "";
+  const size_t begin = html.rfind("<svg", at), end = html.find("</svg>", at);
+  return html.substr(begin, end - begin);
+}
+
+TEST(Report, ShowsTheTestResultsOfEvalJson) {
+  ScratchDir dir;
+  make_run(dir);
+  write_text(dir / "eval.json", R"({"n":200,"top1":0.8125,"top5":0.99,"loss":0.61,"per_class":[)"
+                                R"({"class":"cat","n":100,"top1":0.75},{"class":"d<o>g","n":100,"top1":0.875}]})");
+  const ReportResult r = write_report_html(dir.str());
+  const std::string html = read_text(r.html_path);
+  EXPECT_NE(html.find("top-1 <b>81.25%</b>, top-5 <b>99.00%</b> on 200 images"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td class=\"key\">d&lt;o&gt;g</td><td>100</td><td>87.50%</td>"), std::string::npos);
+  EXPECT_LT(html.find("id=\"test\""), html.find("id=\"summary\"")) << "the headline result comes first";
+
+  write_text(dir / "eval.json", R"({"n":200})");
+  const ReportResult bad = write_report_html(dir.str());
+  EXPECT_EQ(read_text(bad.html_path).find("id=\"test\""), std::string::npos);
+  ASSERT_EQ(bad.notes.size(), 1u);
+  EXPECT_NE(bad.notes[0].find("eval.json: no numeric \"top1\""), std::string::npos) << bad.notes[0];
+}
+
+// One epoch without validation (--val-split 0): the x axes run from step 0 to the last step (not
+// 0.9 to 1.1 around one epoch), the learning rate and a smoothed loss are drawn, the page says why
+// there are no validation curves, and settings read as given.
+TEST(Report, OneEpochRunWithoutValidation) {
+  ScratchDir dir;
+  write_text(dir / "metrics.jsonl",
+             "{\"kind\":\"step\",\"epoch\":1,\"step\":1,\"loss\":4.34,\"lr\":0.002,\"img_s\":900}\n"
+             "{\"kind\":\"step\",\"epoch\":1,\"step\":101,\"loss\":2.24,\"lr\":0.05,\"img_s\":1000}\n"
+             "{\"kind\":\"step\",\"epoch\":1,\"step\":201,\"loss\":2.0,\"lr\":0.01,\"img_s\":1000}\n"
+             "{\"kind\":\"step\",\"epoch\":1,\"step\":250,\"loss\":1.9,\"lr\":0.0001,\"img_s\":1000}\n"
+             "{\"kind\":\"epoch\",\"epoch\":1,\"step\":250,\"train_loss\":2.5,\"train_acc\":0.3}\n");
+  write_text(dir / "config.json", R"({"model":"cifar","lr":0.05,"momentum":0.9,"val_split":0})");
+  const ReportResult r = write_report_html(dir.str());
+  const std::string html = read_text(r.html_path);
+  const std::string acc = svg_chart(html, "accuracy"), lr = svg_chart(html, "learning rate"), loss = svg_chart(html, "loss");
+  ASSERT_FALSE(acc.empty());
+  EXPECT_NE(acc.find("text-anchor=\"middle\">0</text>"), std::string::npos) << "the x axis starts at step 0";
+  EXPECT_NE(acc.find("text-anchor=\"middle\">250</text>"), std::string::npos) << acc;
+  EXPECT_EQ(acc.find(">0.9<"), std::string::npos);
+  EXPECT_NE(acc.find("<title>training accuracy: 0.3 at step 250</title>"), std::string::npos) << acc;
+  ASSERT_FALSE(lr.empty());
+  const size_t points = lr.find("points=\"");
+  ASSERT_NE(points, std::string::npos) << lr;
+  const std::string xy = lr.substr(points + 8, lr.find('"', points + 8) - points - 8);
+  EXPECT_EQ(std::count(xy.begin(), xy.end(), ','), 4) << "four (step, lr) points: " << xy;
+  EXPECT_NE(loss.find("smoothed (0.6)"), std::string::npos);
+  EXPECT_NE(html.find("none (--val-split 0): no validation curves"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"text\">0.05</td>"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(dir / "lr.png"));
+}
+
+// Small first-layer kernels are drawn large enough to see: 48 kernels of 5x5 in 8 columns at 12x.
+TEST(Report, SmallFiltersAreScaledUp) {
+  ScratchDir dir;
+  make_run(dir, /*with_weights=*/false);
+  TensorFile f;
+  f.tensors.emplace("features.0.weight", random_conv1(48, 5, 5));
+  write_safetensors(dir / "last.safetensors", f);
+  const ReportResult r = write_report_html(dir.str());
+  const Png filters = read_png(dir / "filters.png");
+  EXPECT_EQ(filters.width, 8 * (5 * 12 + 1) + 1);
+  EXPECT_NE(read_text(r.html_path).find("12x"), std::string::npos);
+}
+
 TEST(Report, BrokenOptionalFilesAreNotedAndLeftOut) {
   ScratchDir dir;
   make_run(dir, /*with_weights=*/false);
@@ -524,7 +640,23 @@ TEST(Report, BrokenOptionalFilesAreNotedAndLeftOut) {
   EXPECT_NE(all.find("features.0.weight"), std::string::npos) << all;
   EXPECT_NE(all.find("confusion.json"), std::string::npos) << all;
   EXPECT_NE(all.find("config.json: not a JSON object"), std::string::npos) << all;
-  EXPECT_NE(html.find("src=\"loss.png\""), std::string::npos) << "the rest of the report is still written";
+  EXPECT_NE(html.find("href=\"loss.png\""), std::string::npos) << "the rest of the report is still written";
+}
+
+// config.json (and so the report and the hparams) holds settings as given: 0.05 reads 0.05, not the
+// float's exact value 0.05000000074505806, and reads back as the same float.
+TEST(ConfigJson, FloatSettingsReadAsGiven) {
+  TrainConfig c;
+  c.lr = 0.05f, c.momentum = 0.9f, c.weight_decay = 5e-4f;
+  const std::string text = c.to_json();
+  const nlohmann::json j = nlohmann::json::parse(text);
+  EXPECT_EQ(j["lr"].dump(), "0.05");
+  EXPECT_EQ(j["momentum"].dump(), "0.9");
+  EXPECT_EQ(j["weight_decay"].dump(), "0.0005");
+  const TrainConfig back = TrainConfig::from_json(text);
+  EXPECT_EQ(back.lr, c.lr);
+  EXPECT_EQ(back.momentum, c.momentum);
+  EXPECT_EQ(back.weight_decay, c.weight_decay);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -81,31 +81,66 @@ bool finite_point(const Series& s, size_t i) { return std::isfinite(s.x[i]) && s
 int PlotArea::column(double x) const { return left + int(std::lround((x - x0) / (x1 - x0) * (right - left))); }
 int PlotArea::row(double y) const { return bottom - int(std::lround((y - y0) / (y1 - y0) * (bottom - top))); }
 
-Image draw_curves(const std::string& title, const std::vector<Series>& series, const CurveOptions& options,
-                  PlotArea* area_out) {
-  if (options.width < 200 || options.height < 150)
-    fail("chart '", title, "': size ", options.width, "x", options.height, " is too small (at least 200x150)");
+namespace {
+
+// The axes of a chart, computed once for the PNG and the SVG: data ranges widened to round ticks
+// (y), fixed ends where the options give them.
+struct Axes {
+  Range x, y;
+  double x_step = 1, y_step = 1;
+  std::vector<double> x_ticks, y_ticks;
+  std::vector<std::string> x_labels, y_labels;
+};
+
+Axes chart_axes(const std::string& title, const std::vector<Series>& series, const CurveOptions& options) {
   for (const Series& s : series)
     if (s.x.size() != s.y.size())
       fail("chart '", title, "': series '", s.name, "' has ", s.x.size(), " x values but ", s.y.size(), " y values");
-
-  // Data ranges, then round axis ends.
-  Range xr, yr;
+  if (options.y_min && options.y_max && !(*options.y_min < *options.y_max))
+    fail("chart '", title, "': y_min ", *options.y_min, " is not below y_max ", *options.y_max);
+  if (options.x_min && options.x_max && !(*options.x_min < *options.x_max))
+    fail("chart '", title, "': x_min ", *options.x_min, " is not below x_max ", *options.x_max);
+  Axes a;
+  Range &xr = a.x, &yr = a.y;
   for (const Series& s : series)
     for (size_t i = 0; i < s.x.size(); ++i)
       if (finite_point(s, i)) xr.add(s.x[i]), yr.add(s.y[i]);
   if (options.y_min) yr.lo = *options.y_min, yr.hi = std::max(yr.hi, yr.lo);
   if (options.y_max) yr.hi = *options.y_max, yr.lo = std::min(yr.lo, yr.hi);
-  if (options.y_min && options.y_max && !(*options.y_min < *options.y_max))
-    fail("chart '", title, "': y_min ", *options.y_min, " is not below y_max ", *options.y_max);
+  if (options.x_min) xr.lo = *options.x_min, xr.hi = std::max(xr.hi, xr.lo);
+  if (options.x_max) xr.hi = *options.x_max, xr.lo = std::min(xr.lo, xr.hi);
   widen_if_flat(xr);
   widen_if_flat(yr);
-  const double y_step = nice_step(yr.hi - yr.lo, 5);
-  if (!options.y_min) yr.lo = std::floor(yr.lo / y_step + 1e-9) * y_step;
-  if (!options.y_max) yr.hi = std::ceil(yr.hi / y_step - 1e-9) * y_step;
-  const double x_step = nice_step(xr.hi - xr.lo, 8);
-  const std::vector<double> y_ticks = ticks_between(yr.lo, yr.hi, y_step);
-  const std::vector<double> x_ticks = ticks_between(xr.lo, xr.hi, x_step);
+  a.y_step = nice_step(yr.hi - yr.lo, 5);
+  if (!options.y_min) yr.lo = std::floor(yr.lo / a.y_step + 1e-9) * a.y_step;
+  if (!options.y_max) yr.hi = std::ceil(yr.hi / a.y_step - 1e-9) * a.y_step;
+  a.x_step = nice_step(xr.hi - xr.lo, 8);
+  a.y_ticks = ticks_between(yr.lo, yr.hi, a.y_step);
+  a.x_ticks = ticks_between(xr.lo, xr.hi, a.x_step);
+  a.y_labels = tick_labels(a.y_ticks, a.y_step);
+  a.x_labels = tick_labels(a.x_ticks, a.x_step);
+  return a;
+}
+
+Rgb series_color(const std::vector<Series>& series, size_t i) {
+  return series[i].color.value_or(kPalette[i % std::size(kPalette)]);
+}
+
+// A faint series' colour: a third of the way from white.
+Rgb faint_color(Rgb c) {
+  auto f = [](uint8_t v) { return uint8_t(255 - (255 - v) * 2 / 5); };
+  return {f(c.r), f(c.g), f(c.b)};
+}
+
+}  // namespace
+
+Image draw_curves(const std::string& title, const std::vector<Series>& series, const CurveOptions& options,
+                  PlotArea* area_out) {
+  if (options.width < 200 || options.height < 150)
+    fail("chart '", title, "': size ", options.width, "x", options.height, " is too small (at least 200x150)");
+  const Axes axes = chart_axes(title, series, options);
+  const Range &xr = axes.x, &yr = axes.y;
+  const std::vector<double>&x_ticks = axes.x_ticks, &y_ticks = axes.y_ticks;
 
   const int W = options.width, H = options.height;
   Canvas canvas(W, H);
@@ -122,7 +157,7 @@ Image draw_curves(const std::string& title, const std::vector<Series>& series, c
     std::vector<std::vector<Entry>> rows(1);
     std::vector<int> row_width(1, 0);
     for (size_t i = 0; i < series.size(); ++i) {
-      Entry e{series[i].name, series[i].color.value_or(kPalette[i % std::size(kPalette)]), 0, 0};
+      Entry e{series[i].name, series[i].faint ? faint_color(series_color(series, i)) : series_color(series, i), 0, 0};
       const int w = 18 + text_width(e.name);
       if (row_width.back() > 0 && row_width.back() + 20 + w > W - 40) rows.emplace_back(), row_width.push_back(0);
       if (row_width.back() > 0) row_width.back() += 20;
@@ -139,7 +174,7 @@ Image draw_curves(const std::string& title, const std::vector<Series>& series, c
   }
   const int legend_rows = legend.empty() ? 0 : (legend.back().y - legend_top) / (kGlyphHeight + 6) + 1;
 
-  const std::vector<std::string> y_labels = tick_labels(y_ticks, y_step), x_labels = tick_labels(x_ticks, x_step);
+  const std::vector<std::string>&y_labels = axes.y_labels, &x_labels = axes.x_labels;
   int widest_y_label = 0;
   for (const std::string& label : y_labels) widest_y_label = std::max(widest_y_label, text_width(label));
   PlotArea a;
@@ -152,16 +187,14 @@ Image draw_curves(const std::string& title, const std::vector<Series>& series, c
     fail("chart '", title, "': no room left for the plot at ", W, "x", H, " (too many legend entries?)");
 
   // Grid, frame, series (over the frame, so points on an axis end stay visible), then white margins
-  // (which clip whatever strayed outside the frame), ticks and text.
+  // (which clip whatever strayed outside the frame), markers (whole, even at the frame), ticks and text.
   for (double v : y_ticks) canvas.fill_rect(a.left, a.row(v), a.right - a.left + 1, 1, kGridColor);
   for (double v : x_ticks) canvas.fill_rect(a.column(v), a.top, 1, a.bottom - a.top + 1, kGridColor);
   canvas.rect(a.left, a.top, a.right - a.left + 1, a.bottom - a.top + 1, kAxisColor);
   for (size_t si = 0; si < series.size(); ++si) {
     const Series& s = series[si];
-    const Rgb color = s.color.value_or(kPalette[si % std::size(kPalette)]);
-    size_t finite = 0;
-    for (size_t i = 0; i < s.x.size(); ++i) finite += finite_point(s, i);
-    const bool markers = s.markers && finite <= kMaxMarkedPoints;
+    const Rgb color = s.faint ? faint_color(series_color(series, si)) : series_color(series, si);
+    const int thickness = s.faint ? 2 : 3;
     bool have_previous = false;
     int px = 0, py = 0;
     for (size_t i = 0; i < s.x.size(); ++i) {
@@ -170,9 +203,8 @@ Image draw_curves(const std::string& title, const std::vector<Series>& series, c
         continue;
       }
       const int cx = a.column(s.x[i]), cy = a.row(s.y[i]);
-      if (have_previous) canvas.line(px, py, cx, cy, color, 3);
-      else canvas.line(cx, cy, cx, cy, color, 3);
-      if (markers) canvas.fill_rect(cx - 3, cy - 3, 7, 7, color);
+      if (have_previous) canvas.line(px, py, cx, cy, color, thickness);
+      else canvas.line(cx, cy, cx, cy, color, thickness);
       px = cx, py = cy, have_previous = true;
     }
   }
@@ -180,6 +212,15 @@ Image draw_curves(const std::string& title, const std::vector<Series>& series, c
   canvas.fill_rect(0, a.bottom + 1, W, H - a.bottom - 1, kWhite);
   canvas.fill_rect(0, 0, a.left, H, kWhite);
   canvas.fill_rect(a.right + 1, 0, W - a.right - 1, H, kWhite);
+  for (size_t si = 0; si < series.size(); ++si) {
+    const Series& s = series[si];
+    size_t finite = 0;
+    for (size_t i = 0; i < s.x.size(); ++i) finite += finite_point(s, i);
+    if (!s.markers || finite > kMaxMarkedPoints) continue;
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (finite_point(s, i) && s.x[i] >= xr.lo && s.x[i] <= xr.hi && s.y[i] >= yr.lo && s.y[i] <= yr.hi)
+        canvas.fill_rect(a.column(s.x[i]) - 3, a.row(s.y[i]) - 3, 7, 7, series_color(series, si));
+  }
 
   for (size_t i = 0; i < y_ticks.size(); ++i) {
     const int y = a.row(y_ticks[i]);
@@ -210,6 +251,165 @@ Image draw_curves(const std::string& title, const std::vector<Series>& series, c
 void write_curves_png(const std::string& path, const std::string& title, const std::vector<Series>& series,
                       const CurveOptions& options) {
   write_png(path, draw_curves(title, series, options));
+}
+
+namespace {
+
+std::string xml_escape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string css_color(Rgb c) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c.r, c.g, c.b);
+  return buf;
+}
+
+std::string coord(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+// A value for a tooltip: four significant digits, integers as integers.
+std::string tooltip_number(double v) {
+  char buf[64];
+  if (v == std::round(v) && std::abs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.4g", v);
+  return buf;
+}
+
+// The width of a label at 12px in a proportional sans-serif font, roughly (for laying out the legend).
+double label_width(const std::string& text) { return 6.6 * double(text.size()); }
+
+}  // namespace
+
+std::string curves_svg(const std::string& title, const std::vector<Series>& series, const CurveOptions& options) {
+  if (options.width < 200 || options.height < 150)
+    fail("chart '", title, "': size ", options.width, "x", options.height, " is too small (at least 200x150)");
+  const Axes axes = chart_axes(title, series, options);
+  const double W = options.width, H = options.height;
+
+  // Legend rows under the title, centred.
+  struct Entry {
+    size_t series;
+    double x, y;
+  };
+  std::vector<Entry> legend;
+  const double legend_top = 46, legend_row = 18;
+  {
+    std::vector<std::vector<Entry>> rows(1);
+    std::vector<double> row_width(1, 0);
+    for (size_t i = 0; i < series.size(); ++i) {
+      const double w = 22 + label_width(series[i].name);
+      if (row_width.back() > 0 && row_width.back() + 18 + w > W - 40) rows.emplace_back(), row_width.push_back(0);
+      if (row_width.back() > 0) row_width.back() += 18;
+      rows.back().push_back({i, row_width.back(), 0});
+      row_width.back() += w;
+    }
+    for (size_t r = 0; r < rows.size(); ++r)
+      for (Entry& e : rows[r]) legend.push_back({e.series, e.x + (W - row_width[r]) / 2, legend_top + double(r) * legend_row});
+  }
+  const double legend_rows = legend.empty() ? 0 : (legend.back().y - legend_top) / legend_row + 1;
+  double widest_y_label = 0;
+  for (const std::string& label : axes.y_labels) widest_y_label = std::max(widest_y_label, label_width(label));
+  const double left = 30 + widest_y_label + 10, right = W - 24;
+  const double top = legend_top + legend_rows * legend_row + 4, bottom = H - 46;
+  if (right - left < 40 || bottom - top < 40)
+    fail("chart '", title, "': no room left for the plot at ", options.width, "x", options.height, " (too many legend entries?)");
+  auto X = [&](double x) { return left + (x - axes.x.lo) / (axes.x.hi - axes.x.lo) * (right - left); };
+  auto Y = [&](double y) { return bottom - (y - axes.y.lo) / (axes.y.hi - axes.y.lo) * (bottom - top); };
+  static int chart_count = 0;  // ids of the clip paths, unique within a page
+  const std::string clip_id = cat("plot", ++chart_count);
+
+  std::string o;
+  o += cat("<svg class=\"chart\" viewBox=\"0 0 ", options.width, " ", options.height,
+           "\" width=\"", options.width, "\" height=\"", options.height, "\" role=\"img\" aria-label=\"",
+           xml_escape(title), "\" font-family=\"system-ui, sans-serif\" font-size=\"12\">\n");
+  // Lines are clipped a little outside the frame, so that a line along it (a constant at the axis end) is whole.
+  o += cat("<clipPath id=\"", clip_id, "\"><rect x=\"", coord(left - 3), "\" y=\"", coord(top - 3), "\" width=\"",
+           coord(right - left + 6), "\" height=\"", coord(bottom - top + 6), "\"/></clipPath>\n");
+  o += cat("<text x=\"", coord(W / 2), "\" y=\"26\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"600\">",
+           xml_escape(title), "</text>\n");
+  for (const Entry& e : legend) {
+    const Series& s = series[e.series];
+    const std::string color = css_color(series_color(series, e.series));
+    o += cat("<line x1=\"", coord(e.x), "\" y1=\"", coord(e.y - 4), "\" x2=\"", coord(e.x + 16), "\" y2=\"",
+             coord(e.y - 4), "\" stroke=\"", color, "\" stroke-width=\"", s.faint ? "2\" stroke-opacity=\"0.35" : "3",
+             "\"/><text x=\"", coord(e.x + 22), "\" y=\"", coord(e.y), "\">", xml_escape(s.name), "</text>\n");
+  }
+  // Grid and ticks.
+  o += "<g stroke=\"#e1e1e1\" stroke-width=\"1\">";
+  for (double v : axes.y_ticks)
+    o += cat("<line x1=\"", coord(left), "\" y1=\"", coord(Y(v)), "\" x2=\"", coord(right), "\" y2=\"", coord(Y(v)), "\"/>");
+  for (double v : axes.x_ticks)
+    o += cat("<line x1=\"", coord(X(v)), "\" y1=\"", coord(top), "\" x2=\"", coord(X(v)), "\" y2=\"", coord(bottom), "\"/>");
+  o += "</g>\n<g fill=\"#333\">";
+  for (size_t i = 0; i < axes.y_ticks.size(); ++i)
+    o += cat("<text x=\"", coord(left - 6), "\" y=\"", coord(Y(axes.y_ticks[i]) + 4), "\" text-anchor=\"end\">",
+             xml_escape(axes.y_labels[i]), "</text>");
+  for (size_t i = 0; i < axes.x_ticks.size(); ++i)
+    o += cat("<text x=\"", coord(X(axes.x_ticks[i])), "\" y=\"", coord(bottom + 17), "\" text-anchor=\"middle\">",
+             xml_escape(axes.x_labels[i]), "</text>");
+  o += "</g>\n";
+  o += cat("<text x=\"", coord((left + right) / 2), "\" y=\"", coord(H - 10), "\" text-anchor=\"middle\">",
+           xml_escape(options.x_label), "</text>\n");
+  if (!options.y_label.empty())
+    o += cat("<text transform=\"translate(16 ", coord((top + bottom) / 2), ") rotate(-90)\" text-anchor=\"middle\">",
+             xml_escape(options.y_label), "</text>\n");
+  // Lines, clipped to the plot; faint ones first, under the others.
+  o += cat("<g clip-path=\"url(#", clip_id, ")\" fill=\"none\" stroke-linejoin=\"round\" stroke-linecap=\"round\">\n");
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t si = 0; si < series.size(); ++si) {
+      const Series& s = series[si];
+      if (s.faint != (pass == 0)) continue;
+      std::string points;
+      size_t n = 0;
+      auto flush = [&] {
+        if (n == 1) points += " " + points;  // one point: a zero-length line, drawn as a dot by its round caps
+        if (n > 0)
+          o += cat("<polyline stroke=\"", css_color(series_color(series, si)), "\" stroke-width=\"",
+                   s.faint ? "1.5\" stroke-opacity=\"0.35" : "2.5", "\" points=\"", points, "\"/>\n");
+        points.clear(), n = 0;
+      };
+      for (size_t i = 0; i < s.x.size(); ++i) {
+        if (!finite_point(s, i)) {
+          flush();
+          continue;
+        }
+        points += cat(n ? " " : "", coord(X(s.x[i])), ",", coord(Y(s.y[i])));
+        ++n;
+      }
+      flush();
+    }
+  o += "</g>\n";
+  // Markers, whole even on the frame, with their values as tooltips.
+  for (size_t si = 0; si < series.size(); ++si) {
+    const Series& s = series[si];
+    size_t finite = 0;
+    for (size_t i = 0; i < s.x.size(); ++i) finite += finite_point(s, i);
+    if (!s.markers || finite > kMaxMarkedPoints) continue;
+    o += cat("<g fill=\"", css_color(series_color(series, si)), "\">");
+    for (size_t i = 0; i < s.x.size(); ++i)
+      if (finite_point(s, i) && s.y[i] >= axes.y.lo && s.y[i] <= axes.y.hi && s.x[i] >= axes.x.lo && s.x[i] <= axes.x.hi)
+        o += cat("<circle cx=\"", coord(X(s.x[i])), "\" cy=\"", coord(Y(s.y[i])), "\" r=\"4\"><title>",
+                 xml_escape(cat(s.name, ": ", tooltip_number(s.y[i]), " at ", options.x_label, " ", tooltip_number(s.x[i]))),
+                 "</title></circle>");
+    o += "</g>\n";
+  }
+  o += cat("<rect x=\"", coord(left), "\" y=\"", coord(top), "\" width=\"", coord(right - left), "\" height=\"",
+           coord(bottom - top), "\" fill=\"none\" stroke=\"#282828\"/>\n</svg>\n");
+  return o;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ struct Series {
   std::vector<double> x, y;
   std::optional<Rgb> color;  // unset: the next colour of the chart's palette
   bool markers = false;      // a small square at every point, when the series has at most 40 points
+  bool faint = false;        // drawn thinner and paler: the raw values behind a smoothed curve
 };
 
 struct CurveOptions {
@@ -34,6 +35,8 @@ struct CurveOptions {
   std::string x_label = "step", y_label;
   // Fixed ends of the y axis; unset ends follow the data, widened to round tick values.
   std::optional<double> y_min, y_max;
+  // Fixed ends of the x axis; unset ends are the data's (a single x value sits in the middle).
+  std::optional<double> x_min, x_max;
 };
 
 // Where the plot area lies and how data maps into it. The frame is drawn on columns `left` and
@@ -54,6 +57,10 @@ Image draw_curves(const std::string& title, const std::vector<Series>& series, c
                   PlotArea* area = nullptr);
 void write_curves_png(const std::string& path, const std::string& title, const std::vector<Series>& series,
                       const CurveOptions& options = {});
+// The same chart as an <svg> element for a web page: the same axes, ticks and legend, lines as
+// polylines (a non-finite point breaks them), markers as circles whose tooltip gives the value, text
+// in the page's fonts. It scales with the page (viewBox options.width x options.height).
+std::string curves_svg(const std::string& title, const std::vector<Series>& series, const CurveOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------
 // Confusion matrix

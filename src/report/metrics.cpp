@@ -7,6 +7,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "report/charts.h"
+#include "report/tensorboard.h"
 
 namespace alexnet::report {
 
@@ -35,26 +37,82 @@ const char kCsvHeader[] = "kind,epoch,step,loss,lr,img_s,train_acc,val_loss,val_
 
 }  // namespace
 
-MetricsWriter::MetricsWriter(const std::string& run_dir)
+MetricsWriter::MetricsWriter(const std::string& run_dir, bool tensorboard)
     : jsonl_((fs::path(run_dir) / "metrics.jsonl").string()), csv_((fs::path(run_dir) / "metrics.csv").string()) {
   if (!fs::exists(csv_)) append_line(csv_, kCsvHeader);
+  if (!tensorboard || !tensorboard_built()) return;
+  // The hparams dashboard shows a run's first settings: they are written once, by the run's first writer.
+  bool first = true;
+  for (const auto& e : fs::directory_iterator(run_dir))
+    first = first && e.path().filename().string().rfind("events.out.tfevents.", 0) != 0;
+  tb_ = std::make_unique<TensorBoardWriter>(run_dir);
+  if (const fs::path config = fs::path(run_dir) / "config.json"; first && fs::exists(config)) {
+    const json settings = json::parse(read_text_file(config.string()), nullptr, /*allow_exceptions=*/false);
+    if (settings.is_object()) tb_->hparams(settings);  // a broken config.json is the report's to note
+  }
 }
 
-void MetricsWriter::write(const StepRecord& r) const {
+MetricsWriter::~MetricsWriter() = default;
+
+std::string MetricsWriter::tensorboard_path() const { return tb_ ? tb_->path() : std::string(); }
+
+void MetricsWriter::begin(int64_t step) {
+  if (started_) return;
+  started_ = true;
+  if (tb_) tb_->start(step);
+}
+
+void MetricsWriter::write(const StepRecord& r) {
   const json line{{"kind", "step"}, {"epoch", r.epoch},        {"step", number(r.step)},
                   {"loss", number(r.loss)},  {"lr", number(r.lr)}, {"img_s", number(r.img_s)},
                   {"data_wait_s", number(r.data_wait_s)}, {"compute_s", number(r.compute_s)}};
   append_line(jsonl_, line.dump());
   append_line(csv_, cat("step,", r.epoch, ",", cell(r.step), ",", cell(r.loss), ",", cell(r.lr), ",", cell(r.img_s), ",,,,"));
+  if (!std::isfinite(r.step)) return;  // the reader skips such a line too
+  const auto step = int64_t(r.step);
+  begin(step);
+  last_step_ = step;
+  if (tb_)
+    tb_->scalars(step, {{"train/loss", r.loss},
+                        {"train/lr", r.lr},
+                        {"train/img_s", r.img_s},
+                        {"train/data_wait_s", r.data_wait_s},
+                        {"train/compute_s", r.compute_s},
+                        {"train/data_wait_share", r.data_wait_s / (r.data_wait_s + r.compute_s)}});
 }
 
-void MetricsWriter::write(const EpochRecord& r) const {
+void MetricsWriter::write(const EpochRecord& r) {
   json line{{"kind", "epoch"}, {"epoch", r.epoch}};
   for (const auto& [key, value] : r.values) line[key] = number(value);
   append_line(jsonl_, line.dump());
   auto v = [&](const char* key) { return cell(r.get(key).value_or(kNaN)); };
   append_line(csv_, cat("epoch,", r.epoch, ",", v("step"), ",", v("train_loss"), ",,,", v("train_acc"), ",", v("val_loss"),
                         ",", v("val_top1"), ",", v("val_top5")));
+  const std::optional<double> at = r.get("step");
+  const int64_t step = at && std::isfinite(*at) ? int64_t(*at) : last_step_ >= 0 ? last_step_ : r.epoch;
+  begin(step);
+  last_step_ = step;
+  if (!tb_) return;
+  std::vector<std::pair<std::string, double>> values;
+  for (const auto& [key, value] : r.values)
+    if (key != "step") values.emplace_back("epoch/" + key, value);
+  tb_->scalars(step, values);
+}
+
+bool MetricsWriter::write_filters(int64_t step, const Tensor& weight) {
+  if (weight.shape().size() != 4 || weight.shape()[1] != 3) return false;
+  begin(step);
+  if (tb_) tb_->image("images/filters", step, draw_filters(weight, 4, FilterNorm::PerFilter));
+  return true;
+}
+
+void MetricsWriter::write_confusion(int64_t step, const std::vector<std::vector<int64_t>>& counts,
+                                    const std::vector<std::string>& classes) {
+  std::vector<std::vector<double>> matrix;
+  for (const auto& row : counts) matrix.emplace_back(row.begin(), row.end());
+  begin(step);
+  if (tb_) tb_->image("images/confusion", step, draw_confusion(matrix, classes.size() == counts.size() ? classes
+                                                                                                    : std::vector<std::string>{}));
 }
 
 std::optional<double> EpochRecord::get(const std::string& key) const {

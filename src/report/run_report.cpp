@@ -44,8 +44,8 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
-// The accuracy fields of an epoch line, in the order they are drawn.
-const char* const kAccuracyKeys[] = {"train_acc", "val_top1", "val_top5"};
+// The colour of a smoothed curve and of the raw values behind it (the charts' first palette colour).
+constexpr Rgb kPalette0{31, 119, 180};
 
 }  // namespace
 
@@ -77,58 +77,110 @@ double epoch_end_step(const EpochRecord& e, const std::vector<StepRecord>& steps
   return x;
 }
 
-// loss.png: the print-step training loss against the step, with the epochs' train and validation
-// losses as marked points at the step each epoch ended. Without step lines, everything is per epoch.
-bool draw_loss(const RunMetrics& m, const std::string& path) {
-  const bool by_step = !m.steps.empty();
+// A chart of the run, drawn twice from the same data: inline SVG in report.html and a PNG beside it.
+struct Chart {
+  std::string file;  // the PNG's name
+  std::string title;
   std::vector<Series> series;
-  if (by_step) {
-    Series s{"train loss (print steps)", {}, {}, std::nullopt, false};
-    for (const StepRecord& r : m.steps) s.x.push_back(r.step), s.y.push_back(r.loss);
-    series.push_back(std::move(s));
-  }
-  for (const char* key : {"train_loss", "val_loss"}) {
-    Series s{std::string(key) == "train_loss" ? "train loss (epoch)" : "validation loss", {}, {}, std::nullopt, true};
-    for (const EpochRecord& e : m.epochs)
-      if (auto v = e.get(key)) {
-        const double x = by_step ? epoch_end_step(e, m.steps) : double(e.epoch);
-        if (std::isfinite(x)) s.x.push_back(x), s.y.push_back(*v);
-      }
-    if (!s.x.empty()) series.push_back(std::move(s));
-  }
-  bool any = false;
+  CurveOptions options;
+};
+
+bool has_point(const std::vector<Series>& series) {
   for (const Series& s : series)
-    for (size_t i = 0; i < s.y.size(); ++i) any = any || (std::isfinite(s.x[i]) && std::isfinite(s.y[i]));
-  if (!any) return false;
-  CurveOptions o;
-  o.x_label = by_step ? "step" : "epoch";
-  o.y_label = "loss";
-  write_curves_png(path, "loss", series, o);
-  return true;
+    for (size_t i = 0; i < s.y.size(); ++i)
+      if (std::isfinite(s.x[i]) && std::isfinite(s.y[i])) return true;
+  return false;
 }
 
-// accuracy.png: train accuracy and validation top-1 / top-5 per epoch. Fractions get a 0..1 axis,
-// percentages 0..100.
-bool draw_accuracy(const RunMetrics& m, const std::string& path) {
-  std::vector<Series> series;
-  double largest = 0;
-  for (const char* key : kAccuracyKeys) {
-    const std::string k = key;
-    Series s{k == "train_acc" ? "train accuracy" : k == "val_top1" ? "validation top-1" : "validation top-5",
-             {}, {}, std::nullopt, true};
-    for (const EpochRecord& e : m.epochs)
-      if (auto v = e.get(key); v && std::isfinite(*v)) s.x.push_back(double(e.epoch)), s.y.push_back(*v), largest = std::max(largest, *v);
-    if (!s.x.empty()) series.push_back(std::move(s));
+// TensorBoard's smoothing: an exponential moving average with weight `w` on the past, divided by
+// (1 - w^n) so that the first points are not pulled towards 0. Non-finite values are skipped.
+std::vector<double> smoothed(const std::vector<double>& y, double w) {
+  std::vector<double> out(y.size(), kNaN);
+  double last = 0, weight = 1;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (!std::isfinite(y[i])) continue;
+    last = last * w + (1 - w) * y[i];
+    weight *= w;
+    out[i] = last / (1 - weight);
   }
-  if (series.empty()) return false;
-  CurveOptions o;
-  o.x_label = "epoch";
-  o.y_label = "accuracy";
-  o.y_min = 0;
-  if (largest <= 1) o.y_max = 1;
-  else if (largest <= 100) o.y_max = 100;
-  write_curves_png(path, "accuracy", series, o);
-  return true;
+  return out;
+}
+
+// The charts of a run's metrics. With print-step lines the x axis is the global step from 0 (epoch
+// values sit at the step their epoch ended), so a one-epoch run spans its steps; without them, the
+// epoch from 0.
+std::vector<Chart> run_charts(const RunMetrics& m) {
+  const bool by_step = !m.steps.empty();
+  const std::string x_label = by_step ? "step" : "epoch";
+  auto epoch_x = [&](const EpochRecord& e) { return by_step ? epoch_end_step(e, m.steps) : double(e.epoch); };
+  auto epoch_series = [&](const char* key, const std::string& name) {
+    Series s{name, {}, {}, std::nullopt, true};
+    for (const EpochRecord& e : m.epochs)
+      if (auto v = e.get(key); v && std::isfinite(epoch_x(e))) s.x.push_back(epoch_x(e)), s.y.push_back(*v);
+    return s;
+  };
+  auto step_series = [&](double StepRecord::*field, const std::string& name) {
+    Series s{name, {}, {}, std::nullopt, false};
+    for (const StepRecord& r : m.steps) s.x.push_back(r.step), s.y.push_back(r.*field);
+    return s;
+  };
+  std::vector<Chart> charts;
+  auto add = [&](Chart c) {
+    c.series.erase(std::remove_if(c.series.begin(), c.series.end(), [](const Series& s) { return s.x.empty(); }),
+                   c.series.end());
+    if (!has_point(c.series)) return;
+    c.options.x_label = x_label;
+    c.options.x_min = 0;
+    charts.push_back(std::move(c));
+  };
+
+  // Loss: the print steps faint, their smoothed curve, and the epochs' means and validation losses.
+  {
+    Chart c{"loss.png", "loss", {}, {}};
+    if (by_step) {
+      Series raw = step_series(&StepRecord::loss, "training loss (print steps)");
+      raw.faint = true;
+      Series smooth{"smoothed (0.6)", raw.x, smoothed(raw.y, 0.6), kPalette0, false};
+      raw.color = kPalette0;
+      c.series.push_back(std::move(raw));
+      c.series.push_back(std::move(smooth));
+    }
+    c.series.push_back(epoch_series("train_loss", "training loss (epoch mean)"));
+    c.series.push_back(epoch_series("val_loss", "validation loss"));
+    c.series.push_back(epoch_series("ema_loss", "weight average, validation"));
+    c.options.y_label = "loss";
+    add(std::move(c));
+  }
+  // Accuracy: fractions on 0..1, percentages on 0..100.
+  {
+    Chart c{"accuracy.png", "accuracy", {}, {}};
+    const std::pair<const char*, const char*> keys[] = {{"train_acc", "training accuracy"},
+                                                        {"val_top1", "validation top-1"},
+                                                        {"val_top5", "validation top-5"},
+                                                        {"ema_top1", "weight average top-1"}};
+    double largest = 0;
+    for (const auto& [key, name] : keys) {
+      c.series.push_back(epoch_series(key, name));
+      for (double v : c.series.back().y)
+        if (std::isfinite(v)) largest = std::max(largest, v);
+    }
+    c.options.y_label = "accuracy";
+    c.options.y_min = 0;
+    if (largest <= 1) c.options.y_max = 1;
+    else if (largest <= 100) c.options.y_max = 100;
+    add(std::move(c));
+  }
+  if (by_step) {
+    Chart lr{"lr.png", "learning rate", {step_series(&StepRecord::lr, "learning rate")}, {}};
+    lr.options.y_label = "learning rate";
+    lr.options.y_min = 0;
+    add(std::move(lr));
+    Chart speed{"throughput.png", "throughput", {step_series(&StepRecord::img_s, "images/s")}, {}};
+    speed.options.y_label = "images/s";
+    speed.options.y_min = 0;
+    add(std::move(speed));
+  }
+  return charts;
 }
 
 struct Confusion {
@@ -159,6 +211,53 @@ Confusion read_confusion(const std::string& path) {
   return c;
 }
 
+// eval.json, as `alexnet eval --json` prints it: {"n":..,"top1":..,"top5":..,"loss":..,
+// "per_class":[{"class":"cat","n":..,"top1":..},...]}.
+struct EvalSummary {
+  double n = kNaN, top1 = kNaN, top5 = kNaN, loss = kNaN;
+  struct Class {
+    std::string name;
+    double n = kNaN, top1 = kNaN;
+  };
+  std::vector<Class> per_class;
+};
+
+EvalSummary read_eval(const std::string& path) {
+  const json doc = json::parse(read_text_file(path), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) fail("not a JSON object");
+  auto number = [](const json& obj, const char* key) {
+    const auto it = obj.find(key);
+    return it != obj.end() && it->is_number() ? it->get<double>() : kNaN;
+  };
+  EvalSummary e;
+  e.n = number(doc, "n"), e.top1 = number(doc, "top1"), e.top5 = number(doc, "top5"), e.loss = number(doc, "loss");
+  if (!std::isfinite(e.top1)) fail("no numeric \"top1\"");
+  if (const auto pc = doc.find("per_class"); pc != doc.end() && pc->is_array())
+    for (const json& c : *pc) {
+      if (!c.is_object()) continue;
+      const auto name = c.find("class");
+      e.per_class.push_back({name != c.end() && name->is_string() ? name->get<std::string>() : "?", number(c, "n"),
+                             number(c, "top1")});
+    }
+  return e;
+}
+
+// "81.25%" for 0.8125.
+std::string percent(double fraction) {
+  if (!std::isfinite(fraction)) return "&ndash;";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", fraction * 100);
+  return buf;
+}
+
+// The upscaling of the filter grid: at least 4, and enough for a grid about 480 pixels wide.
+int filter_scale(const Tensor& w) {
+  if (w.shape().size() != 4) return 4;
+  const FilterGrid g = filter_grid(w.shape()[0], w.shape()[2], w.shape()[3], 1);
+  const int64_t kernel_columns = std::max<int64_t>(1, int64_t(g.columns) * w.shape()[3]);
+  return int(std::clamp<int64_t>((480 + kernel_columns - 1) / kernel_columns, 4, 16));
+}
+
 const char* kStyle = R"(
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
@@ -170,6 +269,11 @@ th { background: #f4f4f4; }
 td.key, th.key { text-align: left; font-family: monospace; }
 td.text { text-align: left; font-family: monospace; white-space: pre-wrap; word-break: break-all; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.3em 0.3em 0.3em 0; }
+img.pixels { image-rendering: pixelated; }
+svg.chart { max-width: 100%; height: auto; margin: 0.3em 0.3em 0.3em 0; }
+.headline { font-size: 1.25em; margin: 0.4em 0; }
+.headline b { font-size: 1.3em; }
+.png { color: #666; font-size: 0.85em; }
 .figures { display: flex; flex-wrap: wrap; align-items: flex-start; }
 ul.notes { color: #8a4b00; }
 dl.summary { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
@@ -205,10 +309,19 @@ ReportResult write_report_html(const std::string& run_dir) {
     notes.push_back("config.json: not found; configuration left out");
   }
 
+  // eval.json: the held-out test, when `alexnet eval --json` wrote it there.
+  std::optional<EvalSummary> eval;
+  if (const fs::path p = dir / "eval.json"; fs::exists(p)) {
+    try {
+      eval = read_eval(p.string());
+    } catch (const Error& e) {
+      notes.push_back(cat("eval.json: ", e.what(), "; test results left out"));
+    }
+  }
+
   // Pictures. Each one's name goes into the page only when it was drawn now.
-  std::vector<std::pair<std::string, std::string>> curves;  // file, caption
-  if (draw_loss(m, (dir / "loss.png").string())) curves.emplace_back("loss.png", "Loss");
-  if (draw_accuracy(m, (dir / "accuracy.png").string())) curves.emplace_back("accuracy.png", "Accuracy");
+  const std::vector<Chart> charts = run_charts(m);
+  for (const Chart& c : charts) write_curves_png((dir / c.file).string(), c.title, c.series, c.options);
 
   bool have_filters = false;
   std::string filters_caption;
@@ -216,11 +329,12 @@ ReportResult write_report_html(const std::string& run_dir) {
     try {
       const TensorFile weights = read_safetensors(p.string());
       const Tensor& w = weights.get("features.0.weight");
-      write_filters_png((dir / "filters.png").string(), w, 4, FilterNorm::PerFilter);
+      const int scale = filter_scale(w);
+      write_filters_png((dir / "filters.png").string(), w, scale, FilterNorm::PerFilter);
       have_filters = true;
       filters_caption = cat("features.0.weight ", shape_str(w.shape()), " from last.safetensors");
       if (auto s = weights.metadata.find("step"); s != weights.metadata.end()) filters_caption += cat(" (step ", s->second, ")");
-      filters_caption += "; each kernel scaled to its own range, 4x";
+      filters_caption += cat("; each kernel scaled to its own range, ", scale, "x");
     } catch (const Error& e) {
       notes.push_back(cat(e.what(), "; filters left out"));
     }
@@ -236,14 +350,17 @@ ReportResult write_report_html(const std::string& run_dir) {
       notes.push_back(cat("confusion.json: ", e.what(), "; confusion matrix left out"));
     }
   }
-  for (const auto& [file, caption] : curves) result.pictures.push_back((dir / file).string());
+  for (const Chart& c : charts) result.pictures.push_back((dir / c.file).string());
   if (have_filters) result.pictures.push_back((dir / "filters.png").string());
   if (have_confusion) result.pictures.push_back((dir / "confusion.png").string());
 
+  bool validated = false;
+  for (const EpochRecord& e : m.epochs) validated = validated || e.get("val_top1").has_value();
+
   // The page.
-  const std::string run_name = fs::absolute(dir).lexically_normal().filename().string().empty()
-                                   ? fs::absolute(dir).lexically_normal().parent_path().filename().string()
-                                   : fs::absolute(dir).lexically_normal().filename().string();
+  fs::path run_path = fs::absolute(dir).lexically_normal();
+  if (run_path.filename().empty()) run_path = run_path.parent_path();  // "runs/cifar/"
+  const std::string run_name = run_path.filename().string();
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>"
     << html_escape(cat("Training run ", run_name)) << "</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n";
@@ -253,8 +370,23 @@ ReportResult write_report_html(const std::string& run_dir) {
                                                                                  : config["model"].dump())
       << "</p>\n";
 
+  if (eval) {
+    h << "<h2 id=\"test\">Test</h2>\n<p class=\"headline\">top-1 <b>" << percent(eval->top1) << "</b>, top-5 <b>"
+      << percent(eval->top5) << "</b>";
+    if (std::isfinite(eval->n)) h << " on " << format_number(eval->n) << " images";
+    if (std::isfinite(eval->loss)) h << " (loss " << format_number(eval->loss) << ")";
+    h << "</p>\n<p class=\"sub\">From eval.json (<code>alexnet eval --json</code>).</p>\n";
+    if (!eval->per_class.empty()) {
+      h << "<table>\n<tr><th class=\"key\">class</th><th>images</th><th>top-1</th></tr>\n";
+      for (const EvalSummary::Class& c : eval->per_class)
+        h << "<tr><td class=\"key\">" << html_escape(c.name) << "</td><td>" << format_number(c.n) << "</td><td>"
+          << percent(c.top1) << "</td></tr>\n";
+      h << "</table>\n";
+    }
+  }
+
   // Summary.
-  h << "<h2>Summary</h2>\n<dl class=\"summary\">\n";
+  h << "<h2 id=\"summary\">Summary</h2>\n<dl class=\"summary\">\n";
   auto summary = [&h](const std::string& label, const std::string& value) {
     h << "<dt>" << html_escape(label) << "</dt><dd>" << html_escape(value) << "</dd>\n";
   };
@@ -276,20 +408,26 @@ ReportResult write_report_html(const std::string& run_dir) {
       if (auto v = e.get("val_top1"); v && std::isfinite(*v) && (!best || *v > *best->get("val_top1"))) best = &e;
     if (best) summary(cat("best val_top1"), cat(format_number(*best->get("val_top1")), " (epoch ", best->epoch, ")"));
   }
+  if (!validated && !m.epochs.empty()) {
+    const bool no_split = config.is_object() && config.contains("val_split") && config["val_split"].is_number() &&
+                          config["val_split"].get<double>() == 0;
+    summary("validation", no_split ? "none (--val-split 0): no validation curves" : "none logged");
+  }
   h << "</dl>\n";
 
-  if (!curves.empty()) {
-    h << "<h2>Curves</h2>\n<div class=\"figures\">\n";
-    for (const auto& [file, caption] : curves)
-      h << "<img src=\"" << file << "\" alt=\"" << caption << "\" title=\"" << caption << "\">\n";
-    h << "</div>\n";
+  if (!charts.empty()) {
+    h << "<h2 id=\"curves\">Curves</h2>\n<div class=\"figures\">\n";
+    for (const Chart& c : charts) h << curves_svg(c.title, c.series, c.options);
+    h << "</div>\n<p class=\"png\">The same charts as pictures:";
+    for (const Chart& c : charts) h << " <a href=\"" << c.file << "\">" << c.file << "</a>";
+    h << "</p>\n";
   }
   if (have_confusion)
-    h << "<h2>Confusion matrix</h2>\n<p>Rows are true classes, columns predictions; each row sums to 100%.</p>\n"
+    h << "<h2 id=\"confusion\">Confusion matrix</h2>\n<p>Rows are true classes, columns predictions; each row sums to 100%.</p>\n"
       << "<img src=\"confusion.png\" alt=\"Confusion matrix\">\n";
   if (have_filters)
-    h << "<h2>First-layer filters</h2>\n<p>" << html_escape(filters_caption) << "</p>\n"
-      << "<img src=\"filters.png\" alt=\"First-layer filters\">\n";
+    h << "<h2 id=\"filters\">First-layer filters</h2>\n<p>" << html_escape(filters_caption) << "</p>\n"
+      << "<img class=\"pixels\" src=\"filters.png\" alt=\"First-layer filters\">\n";
 
   // Epoch table: the usual columns first, then any others in name order.
   if (!m.epochs.empty()) {
@@ -303,7 +441,7 @@ ReportResult write_report_html(const std::string& run_dir) {
       for (const auto& [key, v] : e.values)
         if (!seen.count(key)) others.insert(key);
     columns.insert(columns.end(), others.begin(), others.end());
-    h << "<h2>Epochs</h2>\n<table>\n<tr><th>epoch</th>";
+    h << "<h2 id=\"epochs\">Epochs</h2>\n<table>\n<tr><th>epoch</th>";
     for (const std::string& c : columns) h << "<th>" << html_escape(c) << "</th>";
     h << "</tr>\n";
     for (const EpochRecord& e : m.epochs) {
@@ -318,7 +456,7 @@ ReportResult write_report_html(const std::string& run_dir) {
   }
 
   if (config.is_object()) {
-    h << "<h2>Configuration</h2>\n<table>\n";
+    h << "<h2 id=\"configuration\">Configuration</h2>\n<table>\n";
     for (const auto& [key, value] : config.items())
       h << "<tr><td class=\"key\">" << html_escape(key) << "</td><td class=\"text\">"
         << html_escape(value.is_string() ? value.get<std::string>() : value.dump()) << "</td></tr>\n";
@@ -326,7 +464,7 @@ ReportResult write_report_html(const std::string& run_dir) {
   }
 
   if (!notes.empty()) {
-    h << "<h2>Notes</h2>\n<ul class=\"notes\">\n";
+    h << "<h2 id=\"notes\">Notes</h2>\n<ul class=\"notes\">\n";
     for (const std::string& n : notes) h << "<li>" << html_escape(n) << "</li>\n";
     h << "</ul>\n";
   }
@@ -334,6 +472,13 @@ ReportResult write_report_html(const std::string& run_dir) {
   if (config.is_object()) sources += ", config.json";
   if (have_filters) sources += ", last.safetensors";
   if (have_confusion) sources += ", confusion.json";
+  if (eval) sources += ", eval.json";
+  bool have_events = false;
+  for (const auto& e : fs::directory_iterator(dir))
+    have_events = have_events || e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+  if (have_events)
+    h << "<p class=\"sub\">The same numbers in TensorBoard: <code>tensorboard --logdir "
+      << html_escape(run_path.parent_path().string()) << "</code></p>\n";
   h << "<p class=\"sub\">Written by alexnet " << ALEXNET_VERSION << " from " << sources << " in this directory.</p>\n"
     << "</body>\n</html>\n";
   write_file_atomic(result.html_path, h.str());  // a browser never loads half a page

@@ -1,13 +1,14 @@
-// The report of a training run directory: pictures (loss.png, accuracy.png, filters.png,
-// confusion.png) and report.html, a self-contained page (no network, no scripts, styles inline)
-// that shows them with the configuration and a table of epochs. docs/report.md describes the files.
+// The report of a training run directory: pictures (loss.png, accuracy.png, lr.png, throughput.png,
+// filters.png, confusion.png) and report.html, a self-contained page (no network, no scripts, styles
+// inline) with the test results of eval.json, the same charts as inline SVG, the filters, the
+// confusion matrix, the configuration and a table of epochs. docs/report.md describes the files.
 //
 // Bad input policy:
 //  * metrics.jsonl missing or unreadable: alexnet::Error naming the file (there is nothing to report).
 //  * a line of metrics.jsonl that is not a JSON object, has no "kind", or lacks the numbers its kind
 //    needs: skipped, with a note "metrics.jsonl:LINE: why". Lines of other kinds are ignored silently
 //    (later versions may add kinds). An empty file gives a report that says so.
-//  * config.json, last.safetensors, confusion.json: optional. Missing ones leave their section out;
+//  * config.json, last.safetensors, confusion.json, eval.json: optional. Missing ones leave their section out;
 //    unreadable or malformed ones leave it out with a note. Notes are listed in the page and returned.
 //  * a picture or report.html that cannot be written: alexnet::Error naming the path.
 #pragma once

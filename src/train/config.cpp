@@ -1,7 +1,9 @@
 #include "train/config.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
@@ -146,6 +148,21 @@ void copy_field(const ConfigField& field, const TrainConfig& from, TrainConfig& 
   std::visit([&](auto member) { to.*member = from.*member; }, field.member);
 }
 
+namespace {
+
+// A float as the shortest decimal that reads back as the same float: 0.05f is stored as 0.05, not as
+// its exact value 0.05000000074505806, so config.json and the report show settings as they were given
+// (and reading the number back as a float gives the same bits).
+double shortest_decimal(float v) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf - 1, v);
+  if (ec != std::errc()) return double(v);
+  *end = 0;
+  return std::strtod(buf, nullptr);
+}
+
+}  // namespace
+
 std::string TrainConfig::to_json() const {
   json j = json::object();
   for (const ConfigField& f : train_config_fields()) {
@@ -154,6 +171,7 @@ std::string TrainConfig::to_json() const {
           using T = std::decay_t<decltype(this->*member)>;
           if constexpr (std::is_same_v<T, BackendKind>) j[f.key] = backend_name(this->*member);
           else if constexpr (std::is_same_v<T, Precision>) j[f.key] = precision_name(this->*member);
+          else if constexpr (std::is_same_v<T, float>) j[f.key] = shortest_decimal(this->*member);
           else j[f.key] = this->*member;
         },
         f.member);
