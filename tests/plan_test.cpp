@@ -110,6 +110,10 @@ TEST(RunPlan, ValidationAndCheckpointsFallWhereTheConfigSays) {
   EXPECT_TRUE(p.checkpoints_after(703, 703));          // and at every epoch end
   const RunPlan no_val = plan_run(c, cifar_like(45000, 0), {});
   EXPECT_FALSE(no_val.validates_after(1407, 1, 703));
+  EXPECT_FALSE(no_val.validates());
+  EXPECT_NE(describe(no_val).find("validation: none; best.safetensors holds the latest weights"), std::string::npos);
+  c.eval_every = 0;
+  EXPECT_FALSE(plan_run(c, cifar_like(), {}).validates());
 }
 
 TEST(RunPlan, ModelAndPreprocessingFollowTheData) {

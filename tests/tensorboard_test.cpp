@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/atomic_file.h"
+#include "core/crc32c.h"
 #include "report/metrics.h"
 #include "report/tensorboard.h"
 #include "test_cli_util.h"
@@ -17,7 +18,6 @@ namespace alexnet {
 namespace {
 
 namespace fs = std::filesystem;
-using report::crc32c;
 using report::mask_crc32c;
 using testing::run_alexnet;
 using testing::run_command;

@@ -28,9 +28,7 @@
 
 namespace alexnet::report {
 
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), as TFRecord uses: crc32c("123456789") = 0xE3069283.
-uint32_t crc32c(const void* data, size_t size);
-// TFRecord's masked form of a CRC: ((crc >> 15) | (crc << 17)) + 0xA282EAD8.
+// TFRecord's checksums are CRC-32C (core/crc32c.h) in this masked form: ((crc >> 15) | (crc << 17)) + 0xA282EAD8.
 uint32_t mask_crc32c(uint32_t crc);
 // One TFRecord: the framing above around `data`.
 std::string tfrecord(std::string_view data);

@@ -121,7 +121,7 @@ bool RunPlan::epoch_ends_after(int64_t step, int64_t step_in_epoch) const {
 }
 
 bool RunPlan::validates_after(int64_t step, int64_t epoch, int64_t step_in_epoch) const {
-  return data.val_size > 0 && config.eval_every > 0 && epoch_ends_after(step, step_in_epoch) &&
+  return validates() && epoch_ends_after(step, step_in_epoch) &&
          ((epoch + 1) % config.eval_every == 0 || step + 1 == total_steps);
 }
 
@@ -135,7 +135,8 @@ std::string describe(const RunPlan& p) {
   std::string out = cat("data: ", p.data.train_describe, ", ", p.data.train_size, " training images, ", p.data.classes.size(),
                         " classes; augment ", c.augment,
                         c.color_jitter > 0 ? cat(", colour jitter ", c.color_jitter) : std::string(), "\n");
-  if (p.data.val_size) out += cat("validation: ", p.data.val_size, " images, ", p.data.val_note, "\n");
+  if (p.validates()) out += cat("validation: ", p.data.val_size, " images, ", p.data.val_note, "\n");
+  else out += "validation: none; best.safetensors holds the latest weights\n";
   if (p.data.holdout_size)
     out += cat("test set: ", p.data.holdout_size, " images held out (", c.holdout * 100,
                "%), not used in training or validation; eval measures on them\n");

@@ -68,6 +68,8 @@ struct RunPlan {
   bool epoch_ends_after(int64_t step, int64_t step_in_epoch) const;
   bool validates_after(int64_t step, int64_t epoch, int64_t step_in_epoch) const;
   bool checkpoints_after(int64_t step, int64_t step_in_epoch) const;
+  // Whether the run validates at all (a validation set, and eval_every > 0).
+  bool validates() const { return data.val_size > 0 && config.eval_every > 0; }
 };
 
 // The run's plan. Throws alexnet::Error for what cannot be trained (more classes in the data than

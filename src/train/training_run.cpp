@@ -1,5 +1,6 @@
 #include "train/training_run.h"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 
@@ -91,6 +92,7 @@ bool TrainingRun::after_step(const StepReport& r) {
     if (metrics_) metrics_->write(record);
   }
   if (plan_.checkpoints_after(r.step, r.step_in_epoch)) checkpoint();
+  if (r.ends_epoch()) epoch_pictures_and_best();
   if (const int sig = StopOnSignals::agreed(*procs_.all)) {
     checkpoint();
     console_.stopped(sig, r.step + 1, plan_.run_dir);
@@ -112,6 +114,17 @@ void TrainingRun::checkpoint() {
   save_last_checkpoint(plan_.run_dir, table_, params_, momentum_, plan_.model, config_json_, state_, ema_);
   if (!ema_.empty())
     save_weights_file(rundir::file(plan_.run_dir, rundir::kEma), table_, ema_, plan_.model, config_json_, state_.step);
+}
+
+void TrainingRun::epoch_pictures_and_best() {
+  if (!procs_.root()) return;  // params_ are those of the checkpoint just saved
+  if (const ParamInfo* w1 = table_.find("features.0.weight")) {
+    Tensor w(DType::F32, w1->shape);
+    std::copy_n(params_.data() + w1->offset, w1->numel, w.data<float>());
+    metrics_->write_filters(state_.step, w);  // (only for RGB kernels)
+  }
+  if (!plan_.validates())  // nothing to choose the best by: the latest weights (README's commands work)
+    save_weights_file(rundir::file(plan_.run_dir, rundir::kBest), table_, params_, plan_.model, config_json_, state_.step);
 }
 
 void TrainingRun::checkpoint_after_error() {
@@ -147,7 +160,10 @@ void TrainingRun::validate(report::EpochRecord& record) {
   const EvalResult er = evaluate_here();
   val_top1_ = er.top1, val_top5_ = er.top5;
   record.values.insert({{"val_loss", er.loss}, {"val_top1", er.top1}, {"val_top5", er.top5}});
-  if (procs_.root()) rundir::write_confusion(plan_.run_dir, {plan_.model.classes, er.confusion});
+  if (procs_.root()) {
+    rundir::write_confusion(plan_.run_dir, {plan_.model.classes, er.confusion});
+    metrics_->write_confusion(state_.step, er.confusion, plan_.model.classes);
+  }
   if (er.top1 > state_.best_top1) {
     state_.best_top1 = er.top1;
     if (procs_.root())

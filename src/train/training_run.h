@@ -64,6 +64,8 @@ class TrainingRun {
   EvalResult evaluate_here();
   void validate(report::EpochRecord& record);
   void save_final_weights();
+  // At an epoch's end: the first layer's filters as a picture, and without validation best = latest.
+  void epoch_pictures_and_best();
   void write_report() const;
 
   const RunPlan& plan_;
