@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 #include "report/charts.h"
 #include "tensor/safetensors.h"
@@ -58,11 +59,11 @@ void add_filters(CLI::App& app) {
   cmd->add_option("--out", f->out, "The PNG to write")->capture_default_str();
   cmd->add_option("--scale", f->scale, "Integer upscaling of each kernel pixel")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(number_check(1, 64));
   cmd->add_option("--normalise", f->normalise,
                   "filter: each kernel stretched to its own min..max; global: one range for all kernels")
       ->capture_default_str()
-      ->check(CLI::IsMember({"filter", "global"}));
+      ->check(one_of({"filter", "global"}));
   cmd->callback([f] { run_filters(*f); });
 }
 

@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
     // --help and --version end the parse with success: CLI11 prints them. A bad flag is an error
     // like any other: one line, exit 1.
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
-    std::fprintf(stderr, "error: %s (see --help)\n", e.what());
+    std::fprintf(stderr, "error: %s%s (see --help)\n", e.what(),
+                 alexnet::cli::flag_hint(app, alexnet::cli::program_arguments()).c_str());
     return 1;
   } catch (const alexnet::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
