@@ -340,6 +340,7 @@ TEST(Terminal, ProgressLinesFitOneHundredColumns) {
   EXPECT_LE(line.size(), 100u) << line;
   EXPECT_LE(bar.size(), 100u) << bar;
   EXPECT_TRUE(has(line, "Epoch [999], Step [99998], Loss: 9.8765")) << line;
+  EXPECT_TRUE(has(line, "lr 1.23e-5 |")) << line;
   for (const char* part : {"img/s", "ETA 99h59m"}) {
     EXPECT_TRUE(has(line, part)) << line;
     EXPECT_TRUE(has(bar, part)) << bar;

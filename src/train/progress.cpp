@@ -43,10 +43,22 @@ std::string wrap_columns(const std::string& text, size_t indent, size_t column) 
   return out;
 }
 
+namespace {
+// Three significant digits, the exponent without a leading zero: 0.05, 0.0125, 1.23e-5.
+std::string short_number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  std::string s = buf;
+  for (const char* e : {"e-0", "e+0"})
+    if (const size_t at = s.find(e); at != std::string::npos) s.erase(at + 2, 1);
+  return s;
+}
+}  // namespace
+
 std::string format_step_line(const ProgressFigures& f) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "Epoch [%lld], Step [%lld], Loss: %.4f | avg %.3f, lr %.2g | %.0f img/s, %.0f%% wait, ETA %s",
-                (long long)f.epoch + 1, (long long)f.step_in_epoch, f.loss, f.mean_loss, f.lr, f.img_s,
+  std::snprintf(buf, sizeof buf, "Epoch [%lld], Step [%lld], Loss: %.4f | avg %.3f, lr %s | %.0f img/s, %.0f%% wait, ETA %s",
+                (long long)f.epoch + 1, (long long)f.step_in_epoch, f.loss, f.mean_loss, short_number(f.lr).c_str(), f.img_s,
                 100 * f.wait_share, format_duration(f.eta_seconds).c_str());
   return buf;
 }
