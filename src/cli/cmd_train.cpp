@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <memory>
 #include <span>
-#include <sstream>
 #include <omp.h>
 
 #include "cli/commands.h"
@@ -208,13 +207,13 @@ void add_config_flags(CLI::App* cmd, TrainConfig& c) {
   }
 }
 
-// A recipe's settings as flags: "--model cifar --nesterov --lr 0.05".
-std::string recipe_flags(const Recipe& r, const std::vector<std::string>& except = {}) {
-  std::string out;
+// A recipe's settings as flags, one "--flag value" each: "--model cifar", "--nesterov", "--lr 0.05".
+std::vector<std::string> recipe_flags(const Recipe& r, const std::vector<std::string>& except = {}) {
+  std::vector<std::string> out;
   for (const auto& [key, value] : r.settings) {
     const std::string flag = long_flag(train_config_field(key));
     if (std::find(except.begin(), except.end(), flag) != except.end()) continue;
-    out += (out.empty() ? "" : " ") + flag + (std::string_view(value) == "true" ? "" : " " + std::string(value));
+    out.push_back(flag + (std::string_view(value) == "true" ? "" : " " + std::string(value)));
   }
   return out;
 }
@@ -231,13 +230,13 @@ void apply_recipe(TrainFlags& f, bool say) {
     else set_field(field, f.config, value);
   }
   if (!say) return;
-  std::string line = "recipe " + f.recipe + ": " + recipe_flags(r, beside);
+  std::vector<std::string> words = recipe_flags(r, beside);
+  words.insert(words.begin(), "recipe " + f.recipe + ":");
   if (!beside.empty()) {
-    std::string given_list;
-    for (const std::string& flag : beside) given_list += (given_list.empty() ? "" : ", ") + flag;
-    line += " (given beside it: " + given_list + ")";
+    words.push_back("(given beside it:");
+    for (size_t i = 0; i < beside.size(); ++i) words.push_back(beside[i] + (i + 1 < beside.size() ? "," : ")"));
   }
-  std::fprintf(stderr, "%s\n", wrap_columns(line, 2).c_str());
+  std::fprintf(stderr, "%s\n", wrap_columns(words, 2).c_str());
 }
 
 // --resume takes a run directory, or a checkpoint file inside one: that run, from where it stopped.

@@ -231,7 +231,7 @@ const std::vector<Recipe>& train_recipes() {
        {{"model", "seed"}, {"augment", "seed"}, {"batch_size", "64"}, {"lr", "0.01"}, {"momentum", "0.9"},
         {"weight_decay", "0"}, {"schedule", "constant"}, {"epochs", "1"}, {"print_freq", "100"}}},
       {"cifar-fast", "the demo's (scripts/demo.sh): the small AlexNet on 32x32 images, 84% on CIFAR-10 in 20 epochs; "
-                     "20% held out as a test set (eval measures on it); give --epochs",
+                     "20% held out as a test set (eval measures on it); choose the epochs",
        {{"model", "cifar"}, {"holdout", "0.2"}, {"val_split", "0"}, {"augment", "standard"}, {"batch_size", "64"},
         {"lr", "0.05"}, {"schedule", "onecycle"}, {"nesterov", "true"}, {"init_scheme", "kaiming"},
         {"label_smoothing", "0.2"}, {"weight_decay", "5e-4"}, {"dropout", "0.25"}, {"print_freq", "100"}}},

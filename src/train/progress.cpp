@@ -25,15 +25,15 @@ std::string format_duration(double s) {
   return cat(t, "s");
 }
 
-std::string wrap_columns(const std::string& text, size_t indent, size_t column) {
-  std::string out, word;
-  std::istringstream words(text);
-  for (bool first = true; words >> word; first = false) {
-    if (!first && column + 1 + word.size() > 100) {
+std::string wrap_columns(const std::vector<std::string>& words, size_t indent, size_t column) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (i > 0 && column + 1 + word.size() > 100) {
       out += '\n';
       out.append(indent, ' ');
       column = indent;
-    } else if (!first) {
+    } else if (i > 0) {
       out += ' ';
       ++column;
     }
@@ -41,6 +41,13 @@ std::string wrap_columns(const std::string& text, size_t indent, size_t column) 
     column += word.size();
   }
   return out;
+}
+
+std::string wrap_columns(const std::string& text, size_t indent, size_t column) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) words.push_back(word);
+  return wrap_columns(words, indent, column);
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "report/metrics.h"
 #include "train/trainer.h"
@@ -49,6 +50,8 @@ std::string format_duration(double seconds);
 // `text` in lines of at most 100 columns (a longer word stays whole), starting at `column`; lines
 // after the first are indented by `indent` spaces. For every note a run prints.
 std::string wrap_columns(const std::string& text, size_t indent, size_t column = 0);
+// The same for words given one by one (a word may hold spaces: "--lr 0.05" stays on one line).
+std::string wrap_columns(const std::vector<std::string>& words, size_t indent, size_t column = 0);
 
 // What one progress line or bar shows.
 struct ProgressFigures {
