@@ -205,6 +205,8 @@ TEST(JsonStdout, EveryCommandWithJsonPrintsOnlyJsonOnStdout) {
        {std::string("info --json"), std::string("info --model cifar --json"), "info --data " + data + " --json",
         std::string("bench --device cpu --model cifar --width 0.25 -b 2 --steps 1 --warmup 0 --json"),
         std::string("bench --device cpu --model cifar --width 0.25 -b 2 --steps 1 --warmup 0 --per-layer --json"),
+        std::string("bench --device cpu --matmul 8 --steps 1 --warmup 0 --json"),
+        "bench --loader-only -b 2 --data " + data + " --seconds 0.1 --json",
         "eval --device cpu --checkpoint " + ckpt + " --data " + data + " --json",
         "predict --device cpu --checkpoint " + ckpt + " --json " + photo})
     expect_json_stdout(run_split(dir, args), args);
