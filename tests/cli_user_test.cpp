@@ -369,6 +369,14 @@ TEST(Terminal, TrainingOutputFitsOneHundredColumns) {
   EXPECT_GE(checked, 6) << r.out << r.err;
 }
 
+TEST(Terminal, HelpFitsOneHundredColumns) {
+  for (const char* command : {"", "train", "eval", "predict", "bench", "info", "filters", "export"}) {
+    const testing::RunResult r = run_alexnet(std::string(command) + " --help");
+    ASSERT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+    for (const std::string& line : lines_of(r.output)) EXPECT_LE(line.size(), 100u) << command << ": " << line;
+  }
+}
+
 TEST(Terminal, ImageSizesAreWidthByHeight) {
   TempDir dir;
   const std::string data = write_folder(dir / "photos", {"cat", "ship"}, 1, 40, 30);

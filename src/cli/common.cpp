@@ -62,7 +62,7 @@ void ModelFlags::add(CLI::App* cmd, bool with_dropout) {
   cmd->add_option("--width", width, "Channel width multiplier (1 = the published network)")
       ->capture_default_str()
       ->check(number_check(0.001, 16.0));
-  cmd->add_option("--input-size", input_size, "Input width and height (0 = the variant's own: 224, 227 or 32)")
+  cmd->add_option("--input-size", input_size, "Input width and height, square (0 = the variant's own: 224, 227 or 32)")
       ->capture_default_str()
       ->check(number_check(0, 4096));
   if (with_dropout)

@@ -36,7 +36,7 @@ const std::vector<ConfigField>& train_config_fields() {
       {.key = "num_classes", .member = &C::num_classes, .help = "Output classes (0 = the dataset's)", .min = 0, .max = 1000000},
       {.key = "width", .member = &C::width, .help = "Channel width multiplier (1 = the published network)", .min = 0.001, .max = 16},
       {.key = "hidden", .member = &C::hidden, .help = "Units of FC6 and FC7 (0 = the model's own)", .min = 0, .max = 65536},
-      {.key = "input_size", .member = &C::input_size, .help = "Input height and width (0 = the model's own)", .min = 0, .max = 4096},
+      {.key = "input_size", .member = &C::input_size, .help = "Input width and height, square (0 = the model's own)", .min = 0, .max = 4096},
       {.key = "dropout", .member = &C::dropout, .help = "Dropout probability in the classifier (negative = 0.5)", .min = -1, .max = 0.99},
       {.key = "init_scheme", .member = &C::init_scheme,
        .help = "Random initialisation: auto (the model's own: paper for paper, else pytorch), pytorch (nn.Conv2d/"
