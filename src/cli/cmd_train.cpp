@@ -323,7 +323,7 @@ void add_train(CLI::App& app) {
   for (const Recipe& r : train_recipes()) {
     recipe_names.push_back(r.name);
     const std::string name = r.name;
-    recipes += "\n  " + name + std::string(14 - name.size(), ' ') + wrap_columns(r.source, 16, 16) + "\n" +
+    recipes += "\n  " + name + std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') + wrap_columns(r.source, 16, 16) + "\n" +
                std::string(16, ' ') + wrap_columns(recipe_flags(r), 16, 16);
   }
   cmd->add_option("--recipe", f->recipe, "A named group of flags: " + [&] {
