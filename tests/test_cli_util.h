@@ -35,6 +35,13 @@ inline RunResult run_command(const std::string& command) {
 
 inline RunResult run_alexnet(const std::string& args) { return run_command(std::string(ALEXNET_BINARY) + " " + args); }
 
+// The output with the program's wrapped lines joined again (a break and the continuation's two-space
+// indent become one space), to find a phrase that a 100-column terminal would see broken.
+inline std::string unwrapped(std::string text) {
+  for (size_t at = 0; (at = text.find("\n  ", at)) != std::string::npos;) text.replace(at, 3, " ");
+  return text;
+}
+
 // A tiny learnable tensor dataset: n images of 4 classes, 32x32 (class i%4 shifts the mean by 0.5*i%4).
 inline void write_toy_dataset(const std::string& path, int n = 48) {
   Tensor images(DType::F32, {n, 3, 32, 32});

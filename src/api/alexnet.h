@@ -5,6 +5,8 @@
 //   for (const alexnet::Prediction& p : clf.classify("cat.jpg")) std::cout << p.name << " " << p.probability << "\n";
 //   auto batch = clf.classify_batch(std::vector<std::string>{"cat.jpg", "ship.png"}, 3);  // top-3 of each
 //
+//   alexnet::ClassMatch m = clf.match_classes(dataset->classes());  // its names against the checkpoint's
+//
 //   alexnet::TrainConfig config;          // the same fields as `alexnet train`'s flags
 //   config.model = "cifar"; config.data = "cifar-10-binary.tar.gz"; config.epochs = 3;
 //   alexnet::TrainResult r = alexnet::run_training(config);
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "api/checkpoint_net.h"
+#include "api/class_match.h"
 #include "data/dataset.h"
 #include "train/run.h"
 
@@ -58,6 +61,11 @@ class Classifier {
   void preprocess(const Image& image, float* out) const;
   // Softmax over one row of logits [classes] and its `top` classes, best first.
   std::vector<Prediction> top_classes(const float* logits, int top) const;
+
+  // How the classes of labelled data meet this checkpoint's: by name (mapped when in another order),
+  // by position when the data has no names or `by_position`; other names throw alexnet::Error.
+  // `relabel(data, match, classes())` gives the data with the checkpoint's labels.
+  ClassMatch match_classes(const std::vector<std::string>& data_classes, bool by_position = false) const;
 
   const std::vector<std::string>& classes() const { return net_.model.classes; }
   int num_classes() const { return net_.model.options.num_classes; }

@@ -19,6 +19,10 @@ Classifier Classifier::load(const std::string& checkpoint, const std::string& de
 Classifier::Classifier(CheckpointNet net)
     : net_(std::move(net)), pipeline_(std::make_shared<const Pipeline>(net_.transform, false)) {}
 
+ClassMatch Classifier::match_classes(const std::vector<std::string>& data_classes, bool by_position) const {
+  return alexnet::match_classes(classes(), data_classes, by_position, "the checkpoint");
+}
+
 std::vector<Prediction> Classifier::classify(const std::string& image_path, int top) {
   return classify(read_image_file(image_path), top);
 }

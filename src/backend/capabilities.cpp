@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <vector>
 #include <dnnl.hpp>
 
@@ -82,6 +83,18 @@ GpuCapabilities gpu_capabilities() {
   g.compiled = true;
   g.count = cuda_visible_devices(&g.why_none);
   g.lines = cuda_device_summary();
+  // Without the NVIDIA kernel driver the CUDA runtime says "CUDA driver version is insufficient for
+  // CUDA runtime version", which reads like a broken driver; say what is the case.
+  std::error_code ec;
+  if (g.count == 0 && !std::filesystem::exists("/proc/driver/nvidia/version", ec) &&
+      !std::filesystem::exists("/dev/nvidiactl", ec)) {
+    g.why_none = "no NVIDIA driver found";
+    for (std::string& line : g.lines) {
+      if (line.rfind("no GPU visible", 0) == 0) line = "no GPU visible (no NVIDIA driver found)";
+      if (const size_t at = line.find(", driver supports 0.0"); at != std::string::npos)
+        line.replace(at, 21, ", no driver");
+    }
+  }
 #else
   g.why_none = "this build has no CUDA backend";
 #endif

@@ -317,40 +317,43 @@ void add_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Measure training and inference speed on random data");
   f->model.add(cmd, false);
   f->device.add(cmd);
-  cmd->add_option("-b,--batch-size", f->batch_size, "Images per step")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--steps", f->steps, "Timed steps (the median is reported)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--warmup", f->warmup, "Untimed steps first")->capture_default_str()->check(CLI::NonNegativeNumber);
+  cmd->add_option("-b,--batch-size", f->batch_size, "Images per step")->capture_default_str()->check(number_check(1, 1 << 20));
+  cmd->add_option("--steps", f->steps, "Timed steps (the median is reported)")->capture_default_str()->check(number_check(1, 1 << 30));
+  cmd->add_option("--warmup", f->warmup, "Untimed steps first")->capture_default_str()->check(number_check(0, 1 << 30));
   cmd->add_flag("--train-only", f->train_only, "Time only the training step");
   cmd->add_flag("--infer-only", f->infer_only, "Time only inference");
-  cmd->add_flag("--json", f->json, "Print the results as one JSON object on the last line");
+  cmd->add_flag("--json", f->json, "Print the results as one JSON object on stdout; everything else goes to stderr");
   cmd->add_option("--split", f->split,
                   "Under mpirun: split the model into this many columns, one process each (the rest data parallel); "
                   "reports the bytes exchanged per step")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(number_check(1, 64));
   cmd->add_option("--matmul", f->matmul,
                   "Instead of a model: time an N x N x N matrix product (a batch of N through Linear(N, N)) on the "
                   "backend, the peak a model's GFLOP/s compares with")
-      ->check(CLI::Range(1, 16384));
+      ->check(number_check(1, 16384));
   cmd->add_flag("--nccl", f->nccl,
                "--device cuda: average the gradients with NCCL on the GPU every step, also in one process (its cost)");
   cmd->add_flag("--per-layer", f->per_layer, "Time forward and backward of every layer separately");
   cmd->add_flag("--loader-only", f->loader_only, "Measure the data loader alone (decode + augment + batch) on --data");
   cmd->add_option("--data", f->data, "Dataset for --loader-only (any format train reads)");
   cmd->add_option("--augment", f->augment, "--loader-only: augmentation preset none, seed, standard, paper")
-      ->capture_default_str()->check(CLI::IsMember({"none", "seed", "standard", "paper"}));
+      ->capture_default_str()->check(one_of({"none", "seed", "standard", "paper"}));
   cmd->add_option("--format", f->format,
                   "--loader-only: float (normalised NCHW), uint8 (NHWC at the source size: decode, crop, flip) or "
                   "planned (the source images and each sample's transform plan, what a GPU run is fed)")
-      ->capture_default_str()->check(CLI::IsMember({"float", "uint8", "planned"}));
+      ->capture_default_str()->check(one_of({"float", "uint8", "planned"}));
   cmd->add_option("--input", f->input,
                   "What the model is fed: float (normalised fp32 batches) or planned (uint8 --source-size images "
                   "with each sample's transform, done by the backend: on a GPU by one kernel)")
-      ->capture_default_str()->check(CLI::IsMember({"float", "planned"}));
+      ->capture_default_str()->check(one_of({"float", "planned"}));
   cmd->add_option("--source-size", f->source_size, "--input planned: side of the source images")
-      ->capture_default_str()->check(CLI::Range(1, 4096));
-  cmd->add_option("--seconds", f->seconds, "--loader-only: timed seconds")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->callback([f] { run_bench(*f); });
+      ->capture_default_str()->check(number_check(1, 4096));
+  cmd->add_option("--seconds", f->seconds, "--loader-only: timed seconds")->capture_default_str()->check(number_check(0.0, 86400.0, false, true));
+  cmd->callback([f] {
+    if (f->json) keep_stdout_for_json();
+    run_bench(*f);
+  });
 }
 
 }  // namespace alexnet::cli

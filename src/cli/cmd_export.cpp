@@ -6,6 +6,7 @@
 
 #include "api/checkpoint_net.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 #include "model/weights.h"
 #include "tensor/safetensors.h"
@@ -131,7 +132,10 @@ void add_export(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--mean", f->mean, "With --weights and --with-preprocessing: per-channel mean, in 0..1 units");
   cmd->add_option("--std", f->std, "With --weights and --with-preprocessing: per-channel std, in 0..1 units");
-  cmd->callback([f] { run_export(*f); });
+  cmd->callback([f] {
+    if (!f->checkpoint.empty()) f->checkpoint = resolve_checkpoint(f->checkpoint);
+    run_export(*f);
+  });
 }
 
 }  // namespace alexnet::cli

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 #include "report/charts.h"
 #include "tensor/safetensors.h"
@@ -54,16 +55,19 @@ void run_filters(const FiltersFlags& f) {
 void add_filters(CLI::App& app) {
   auto f = std::make_shared<FiltersFlags>();
   CLI::App* cmd = app.add_subcommand("filters", "Draw the first convolution's kernels of a weights file as a PNG grid");
-  cmd->add_option("--checkpoint", f->checkpoint, "Weights file (.safetensors) holding features.0.weight")->required();
+  cmd->add_option("--checkpoint", f->checkpoint, "Weights file (.safetensors) holding features.0.weight, or a run directory (its best, else last)")->required();
   cmd->add_option("--out", f->out, "The PNG to write")->capture_default_str();
   cmd->add_option("--scale", f->scale, "Integer upscaling of each kernel pixel")
       ->capture_default_str()
-      ->check(CLI::Range(1, 64));
+      ->check(number_check(1, 64));
   cmd->add_option("--normalise", f->normalise,
                   "filter: each kernel stretched to its own min..max; global: one range for all kernels")
       ->capture_default_str()
-      ->check(CLI::IsMember({"filter", "global"}));
-  cmd->callback([f] { run_filters(*f); });
+      ->check(one_of({"filter", "global"}));
+  cmd->callback([f] {
+    f->checkpoint = resolve_checkpoint(f->checkpoint);
+    run_filters(*f);
+  });
 }
 
 }  // namespace alexnet::cli

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "train/progress.h"
 #include "model/spec_json.h"
 #include "cli/data_flags.h"
 
@@ -86,7 +87,7 @@ void run_data_info(const InfoFlags& f) {
       }
     }
   }
-  std::printf("  image sizes (%s):", main.has_float_images() ? "all" : "sample");
+  std::printf("  image sizes (width x height, %s):", main.has_float_images() ? "all" : "sample");
   for (const auto& [size, count] : sizes) std::printf(" %s (%d)", size.c_str(), count);
   std::printf("\n");
   if (f.json)
@@ -133,8 +134,9 @@ void run_info(const InfoFlags& f) {
   } else {
     std::printf("  CUDA backend: not compiled in\n");
   }
-  std::printf("  auto picks: %s; %s\n", chosen.device_note.c_str(), chosen.precision_note.c_str());
-  if (chosen.device == Device::CUDA) std::printf("    with --device cpu: %s\n", cpu_choice.precision_note.c_str());
+  std::printf("  auto picks: %s\n", wrap_columns(chosen.device_note + "; " + chosen.precision_note, 4, 14).c_str());
+  if (chosen.device == Device::CUDA)
+    std::printf("    with --device cpu: %s\n", wrap_columns(cpu_choice.precision_note, 6, 23).c_str());
   std::printf("  models: seed, paper, torchvision, cifar\n");
   if (f.json) print_json_line(out.dump());
 }
@@ -146,14 +148,17 @@ void add_info(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("info", "Show the build, the backends and the machine, describe a dataset (--data) or "
                                               "print a network's layer table (--model)");
   f->cmd = cmd;
-  cmd->add_flag("--json", f->json, "Print one JSON object on the last line");
+  cmd->add_flag("--json", f->json, "Print one JSON object on stdout; everything else goes to stderr");
   cmd->add_option("--data", f->data, "Describe this dataset instead: format, splits, images, classes, image sizes");
   f->limits.add(cmd);
   f->model.add(cmd, true);
   cmd->add_option("--hidden", f->hidden, "With --model: fully connected hidden size (0 = the variant's, times --width)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 1 << 20));
-  cmd->callback([f] { run_info(*f); });
+      ->check(number_check(0, 1 << 20));
+  cmd->callback([f] {
+    if (f->json) keep_stdout_for_json();
+    run_info(*f);
+  });
 }
 
 }  // namespace alexnet::cli

@@ -103,11 +103,11 @@ void add_predict(CLI::App& app) {
   auto f = std::make_shared<PredictFlags>();
   CLI::App* cmd = app.add_subcommand("predict", "Classify pictures with a checkpoint (top-5 with class names), or a "
                                                 "tensor of images with plain weights (logits)");
-  cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint written by alexnet train: model, classes and "
-                                                 "preprocessing come from it");
+  cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint written by alexnet train, or its run directory "
+                                                 "(best, else last): model, classes and preprocessing come from it");
   cmd->add_option("images", f->images, "Pictures to classify (JPEG or PNG), with --checkpoint");
-  cmd->add_option("--top", f->top, "How many classes to list per picture")->capture_default_str()->check(CLI::Range(1, 1000));
-  cmd->add_flag("--json", f->json, "Print the predictions as one JSON array on the last line");
+  cmd->add_option("--top", f->top, "How many classes to list per picture")->capture_default_str()->check(number_check(1, 1000));
+  cmd->add_flag("--json", f->json, "Print the predictions as one JSON array on stdout; everything else goes to stderr");
   f->model.add(cmd, false);
   f->device.add(cmd);
   f->limits.add(cmd);
@@ -115,8 +115,12 @@ void add_predict(CLI::App& app) {
   cmd->add_option("--input-tensor", f->input, "Tensor form: a .safetensors file with tensor 'input', F32 [N, 3, H, W], "
                                               "already normalised");
   cmd->add_option("--output", f->output, "Tensor form: where to write tensor 'logits', F32 [N, classes]");
-  cmd->add_option("-b,--batch-size", f->batch_size, "Images per forward pass")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->callback([f] { run_predict(*f); });
+  cmd->add_option("-b,--batch-size", f->batch_size, "Images per forward pass")->capture_default_str()->check(number_check(1, 1 << 16));
+  cmd->callback([f] {
+    if (f->json) keep_stdout_for_json();
+    if (!f->checkpoint.empty()) f->checkpoint = resolve_checkpoint(f->checkpoint);
+    run_predict(*f);
+  });
 }
 
 }  // namespace alexnet::cli

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unistd.h>
 #include <csignal>
+#include <limits>
 #include <map>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "cli/data_flags.h"
 #include "data/download.h"
 #include "dist/communicator.h"
+#include "train/progress.h"
 #include "train/run.h"
 
 namespace alexnet::cli {
@@ -28,7 +30,7 @@ struct TrainFlags {
   TrainConfig config;
   DeviceFlags device;
   DataLimitFlags limits;
-  std::string resume, download, gpus;
+  std::string resume, download, gpus, recipe;
   CLI::App* cmd = nullptr;
 };
 
@@ -166,7 +168,7 @@ std::string flag_names(const ConfigField& field, bool on_by_default) {
   const std::string name = long_flag(field).substr(2);
   if (on_by_default) return "!--no-" + name;
   static const std::map<std::string, std::string> aliases = {
-      {"batch-size", "-b,"}, {"workers", "-j,"}, {"print-freq", "-p,"}, {"weight-decay", "--wd,"}};
+      {"batch-size", "-b,"}, {"workers", "-j,"}, {"print-freq", "-p,"}, {"weight-decay", "--wd,"}, {"model", "-a,--arch,"}};
   const auto it = aliases.find(name);
   return (it == aliases.end() ? "" : it->second) + "--" + name;
 }
@@ -190,15 +192,14 @@ void add_config_flags(CLI::App* cmd, TrainConfig& c) {
             CLI::Option* o = cmd->add_option(flag_names(field, false), value, help);
             if constexpr (!std::is_same_v<T, std::string>) o->capture_default_str();
             else if (!value.empty()) o->capture_default_str();
-            if (field.choices) o->check(CLI::IsMember(field.choices()));
+            if (std::string_view(field.key) == "model") o->transform(model_check());  // may rename
+            else if (field.choices) o->check(one_of(field.choices()));
             if constexpr (std::is_arithmetic_v<T> || std::is_same_v<T, std::vector<int>>) {
               using N = std::conditional_t<std::is_same_v<T, std::vector<int>>, int, T>;
-              if (field.min_exclusive || (std::is_integral_v<N> && field.min == 1 && !std::isfinite(field.max)))
-                o->check(CLI::PositiveNumber);
-              else if (field.min == 0 && !std::isfinite(field.max))
-                o->check(CLI::NonNegativeNumber);
-              else if (std::isfinite(field.min) && std::isfinite(field.max))
-                o->check(CLI::Range(N(field.min), N(field.max)));
+              // The type's own limits close an open range (a float's largest value, an int's).
+              const double top = std::isfinite(field.max) ? field.max : double(std::numeric_limits<N>::max());
+              if (std::isfinite(field.min) || std::isfinite(field.max))
+                o->check(number_check(field.min, top, std::is_integral_v<N>, field.min_exclusive));
             }
           }
         },
@@ -206,7 +207,55 @@ void add_config_flags(CLI::App* cmd, TrainConfig& c) {
   }
 }
 
+// A recipe's settings as flags, one "--flag value" each: "--model cifar", "--nesterov", "--lr 0.05".
+std::vector<std::string> recipe_flags(const Recipe& r, const std::vector<std::string>& except = {}) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : r.settings) {
+    const std::string flag = long_flag(train_config_field(key));
+    if (std::find(except.begin(), except.end(), flag) != except.end()) continue;
+    out.push_back(flag + (std::string_view(value) == "true" ? "" : " " + std::string(value)));
+  }
+  return out;
+}
+
+// --recipe NAME: its settings, except those given on the command line, which win; says what it set.
+void apply_recipe(TrainFlags& f, bool say) {
+  if (f.recipe.empty()) return;
+  if (!f.resume.empty()) fail("--recipe starts a run and --resume continues one with its own settings: drop --recipe");
+  const Recipe& r = train_recipe(f.recipe);
+  std::vector<std::string> beside;
+  for (const auto& [key, value] : r.settings) {
+    const ConfigField& field = train_config_field(key);
+    if (given(f.cmd, long_flag(field).c_str())) beside.push_back(long_flag(field));
+    else set_field(field, f.config, value);
+  }
+  if (!say) return;
+  std::vector<std::string> words = recipe_flags(r, beside);
+  words.insert(words.begin(), "recipe " + f.recipe + ":");
+  if (!beside.empty()) {
+    words.push_back("(given beside it:");
+    for (size_t i = 0; i < beside.size(); ++i) words.push_back(beside[i] + (i + 1 < beside.size() ? "," : ")"));
+  }
+  std::fprintf(stderr, "%s\n", wrap_columns(words, 2).c_str());
+}
+
+// --resume takes a run directory, or a checkpoint file inside one: that run, from where it stopped.
+std::string resume_run_dir(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return path;
+  const fs::path dir = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  if (!fs::is_regular_file(dir / "last.safetensors", ec))
+    fail("--resume ", path, ": a file, and ", dir.string(), " is not a run directory (no last.safetensors); --resume "
+         "takes the run directory");
+  const bool last = fs::path(path).filename() == "last.safetensors";
+  std::fprintf(stderr, "--resume %s: resuming the run in %s%s\n", path.c_str(), dir.c_str(),
+               last ? "" : " from where it stopped (its last.safetensors)");
+  return dir.string();
+}
+
 int train_process(TrainFlags& f, Communicator& comm) {
+  apply_recipe(f, comm.is_root());
   f.device.apply_threads();
   f.limits.apply();
   TrainConfig c = f.config;
@@ -225,7 +274,7 @@ int train_process(TrainFlags& f, Communicator& comm) {
   if (!f.resume.empty()) {
     // The stored config wins; only the resumable settings (how long to train, where the data is, how
     // it is read, how often to print) and what computes it may change.
-    resume = std::make_unique<ResumeFrom>(open_resume(f.resume));
+    resume = std::make_unique<ResumeFrom>(open_resume(resume_run_dir(f.resume)));
     TrainConfig& stored = resume->config;
     for (const ConfigField& field : train_config_fields())
       if (field.resumable && given(f.cmd, long_flag(field).c_str()))
@@ -261,13 +310,29 @@ void add_train(CLI::App& app) {
   add_config_flags(cmd, f->config);
   cmd->add_option("--download", f->download, "When no data is found, download cifar10 or cifar100 into $ALEXNET_CACHE "
                                              "(default ~/.cache/alexnet)")
-      ->check(CLI::IsMember({"cifar10", "cifar100", "cifar-10", "cifar-100"}));
+      ->check(one_of({"cifar10", "cifar100", "cifar-10", "cifar-100"}));
   f->limits.add(cmd);
   f->device.add(cmd);
   cmd->add_option("--gpus", f->gpus, "Train on these GPUs, one process each (data parallel), as 0,1,2,3: starts the "
                                      "processes itself (mpirun -np N for several); under mpirun use --device cuda instead");
-  cmd->add_option("--resume", f->resume, "Continue the run in this directory exactly where it stopped (epochs, steps, "
-                                         "data, resize-float, workers, print-freq and the device may change)");
+  cmd->add_option("--resume", f->resume, "Continue the run in this directory (or of this checkpoint file) exactly where it "
+                                         "stopped (epochs, steps, data, resize-float, workers, print-freq and the device "
+                                         "may change)");
+  std::vector<std::string> recipe_names;
+  std::string recipes = "Recipes (--recipe NAME sets these flags; flags given beside it win):";
+  for (const Recipe& r : train_recipes()) {
+    recipe_names.push_back(r.name);
+    const std::string name = r.name;
+    recipes += "\n  " + name + std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') + wrap_columns(r.source, 16, 16) + "\n" +
+               std::string(16, ' ') + wrap_columns(recipe_flags(r), 16, 16);
+  }
+  cmd->add_option("--recipe", f->recipe, "A named group of flags: " + [&] {
+        std::string list;
+        for (const std::string& n : recipe_names) list += (list.empty() ? "" : ", ") + n;
+        return list;
+      }() + " (listed below; flags given beside it win)")
+      ->check(one_of(recipe_names));
+  cmd->footer(recipes);
   cmd->callback([f] { run_train(*f); });
 }
 

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backend/capabilities.h"
@@ -50,7 +51,33 @@ struct DeviceFlags {
 // Seconds since an arbitrary start, monotonic.
 double now_seconds();
 
-// Prints one JSON object on its own line (the last line of --json output).
+// --json: from here on stdout holds JSON only. Everything printed for people (printf included) goes
+// to stderr; print_json_line writes to the original stdout. Call it first thing in a command.
+void keep_stdout_for_json();
+
+// Prints one JSON object on its own line (to the original stdout after keep_stdout_for_json).
 void print_json_line(const std::string& json);
+
+// Checks a number flag and says what is wrong in words: "'abc' is not a number", "'1.5' is not a
+// whole number", "must be at least 1, not 0", "must be from 0 to 1, not 2". Bounds are inclusive
+// unless min_exclusive; an infinite bound is no bound.
+CLI::Validator number_check(double min, double max, bool whole, bool min_exclusive = false);
+template <typename T>
+CLI::Validator number_check(T min, T max) {
+  return number_check(double(min), double(max), std::is_integral_v<T>);
+}
+// Checks a word flag: "'x' is not one of a, b or c".
+CLI::Validator one_of(std::vector<std::string> choices);
+
+// --model's names (net_variants()), and pytorch/examples' `-a alexnet` taken as torchvision's, said.
+CLI::Validator model_check();
+
+// A --checkpoint argument: a file as given; a run directory gives its best.safetensors, else its
+// last.safetensors, and says which on stderr.
+std::string resolve_checkpoint(const std::string& path);
+
+// For a command line CLI11 refused: "; did you mean --lr?" for the spellings of PyTorch's scripts
+// (--learning-rate, --batch_size, --num-workers, ...), or "" when none applies.
+std::string flag_hint(const CLI::App& app, const std::vector<std::string>& args);
 
 }  // namespace alexnet::cli

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 
+#include "cli/common.h"
 #include "data/image_codec.h"
 
 namespace alexnet::cli {
@@ -17,7 +18,7 @@ struct DataLimitFlags {
                     "Refuse images of more pixels (H*W) than this, from their header, before decoding (0 = the "
                     "default, 8192*8192 = 67108864; at most 2^32)")
         ->capture_default_str()
-        ->check(CLI::Range(int64_t(0), kMaxImagePixelsCeiling));
+        ->check(number_check(int64_t(0), kMaxImagePixelsCeiling));
     cmd->add_flag("--ignore-exif-orientation", ignore_exif_orientation,
                   "Decode JPEGs as stored, ignoring the EXIF orientation tag that turns phone photos upright "
                   "(torchvision's behaviour)");

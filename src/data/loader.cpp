@@ -89,7 +89,8 @@ int first_image_side(const Dataset& dataset) {
        " are corrupt (set TransformConfig::source_size)");
 }
 
-std::string size_text(int h, int w) { return cat(h, "x", w); }
+// Image sizes are said width x height, as `alexnet info` and image viewers do.
+std::string size_text(int h, int w) { return cat(w, "x", h); }
 
 // ", or --input-size N for a model of their size" when the images are square.
 std::string input_size_hint(int h, int w) { return h == w ? cat(", or --input-size ", h, " for a model of their size") : ""; }
@@ -121,7 +122,7 @@ std::string check_model_input(const Dataset& dataset, const TransformConfig& tra
     return cat("input: the first images of ", dataset.describe(), " do not decode (they are skipped as corrupt)");
   const std::string found = size_text(first.height, first.width);
   if (format == BatchFormat::U8_NHWC)
-    return cat("input: images ", found, " (first sample), cropped and flipped at the source size (uint8 batches)");
+    return cat("input: images ", found, " (width x height, first sample), cropped and flipped at the source size (uint8 batches)");
   if (format == BatchFormat::U8_PLANNED) {
     if (transform.jitter.enabled())
       fail("colour jitter is done on the CPU only: it cannot go with batches transformed by the network's device "
@@ -130,11 +131,11 @@ std::string check_model_input(const Dataset& dataset, const TransformConfig& tra
       fail(dataset.sample_name(index), ": image is ", found, " but the model's input is ", S, "x", S,
            "; --augment none does not resize: use --augment seed, standard or paper to resize them",
            input_size_hint(first.height, first.width));
-    return cat("input: images ", found, " (first sample) sent as uint8 with each sample's transform (--augment ",
+    return cat("input: images ", found, " (width x height, first sample) sent as uint8 with each sample's transform (--augment ",
                transform.preset, ", to ", S, "x", S, "), done on the network's device");
   }
   if (first.height == S && first.width == S)
-    return cat("input: images ", found, " (first sample), the model's input size; --augment ", transform.preset);
+    return cat("input: images ", found, " (width x height, first sample), the model's input size; --augment ", transform.preset);
   if (preset == Preset::None)
     fail(dataset.sample_name(index), ": image is ", found, " but the model's input is ", S, "x", S,
          "; --augment none does not resize: use --augment seed, standard or paper to resize them",
@@ -145,7 +146,7 @@ std::string check_model_input(const Dataset& dataset, const TransformConfig& tra
   } catch (const CorruptSample& e) {
     fail(dataset.sample_name(index), ": ", e.what());
   }
-  return cat("input: images ", found, " (first sample) resized to ", S, "x", S, " by --augment ", transform.preset);
+  return cat("input: images ", found, " (width x height, first sample) resized to ", S, "x", S, " by --augment ", transform.preset);
 }
 
 // One ring slot: the buffers of one batch.
@@ -348,7 +349,7 @@ void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
         } else {
           const Image image = dataset_.image(index);
           if (pipeline_.preset() == Preset::None && (image.height != S || image.width != S))
-            fail(dataset_.sample_name(index), ": image is ", image.height, "x", image.width, " but the model's input is ",
+            fail(dataset_.sample_name(index), ": image is ", image.width, "x", image.height, " but the model's input is ",
                  S, "x", S, "; --augment none does not resize (use --augment seed, standard or paper)");
           pipeline_.to_float(image, rng, out);
         }
@@ -360,7 +361,7 @@ void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
         Image image = dataset_.image(index);
         if (image.height != S0 || image.width != S0) {
           if (pipeline_.preset() == Preset::None)
-            fail(dataset_.sample_name(index), ": image is ", image.height, "x", image.width, " but the first was ", S0,
+            fail(dataset_.sample_name(index), ": image is ", image.width, "x", image.height, " but the first was ", S0,
                  "x", S0, "; --augment none does not resize (use --augment seed, standard or paper)");
           image = center_crop(resize_shorter(image, S0), S0, S0);
         }

@@ -335,7 +335,7 @@ std::array<int, 2> shorter_side_size(int height, int width, int size) {
   const int64_t s = size, h = height, w = width;
   const int64_t longer = height <= width ? s * w / h : s * h / w;  // no overflow: int * int fits int64
   if (longer > kMaxResizedSide)
-    throw CorruptSample(cat("image ", height, "x", width, " is too elongated to resize its shorter side to ", size,
+    throw CorruptSample(cat("image ", width, "x", height, " (width x height) is too elongated to resize its shorter side to ", size,
                             " (the longer side would be ", longer, " pixels, more than ", kMaxResizedSide, ")"));
   if (height <= width) return {size, int(longer)};
   return {int(longer), size};

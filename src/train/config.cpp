@@ -38,7 +38,7 @@ const std::vector<ConfigField>& train_config_fields() {
       {.key = "num_classes", .member = &C::num_classes, .help = "Output classes (0 = the dataset's)", .min = 0, .max = 1000000},
       {.key = "width", .member = &C::width, .help = "Channel width multiplier (1 = the published network)", .min = 0.001, .max = 16},
       {.key = "hidden", .member = &C::hidden, .help = "Units of FC6 and FC7 (0 = the model's own)", .min = 0, .max = 65536},
-      {.key = "input_size", .member = &C::input_size, .help = "Input height and width (0 = the model's own)", .min = 0, .max = 4096},
+      {.key = "input_size", .member = &C::input_size, .help = "Input width and height, square (0 = the model's own)", .min = 0, .max = 4096},
       {.key = "dropout", .member = &C::dropout, .help = "Dropout probability in the classifier (negative = 0.5)", .min = -1, .max = 0.99},
       {.key = "init_scheme", .member = &C::init_scheme,
        .help = "Random initialisation: auto (the model's own: paper for paper, else pytorch), pytorch (nn.Conv2d/"
@@ -221,6 +221,62 @@ T config_value(const json& v, const char* key) {
 }
 
 }  // namespace
+
+void set_field(const ConfigField& field, TrainConfig& config, const std::string& text) {
+  std::visit(
+      [&](auto member) {
+        using T = std::decay_t<decltype(config.*member)>;
+        json v;
+        try {
+          if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, BackendKind> ||
+                        std::is_same_v<T, Precision>)
+            v = text;
+          else if constexpr (std::is_same_v<T, std::vector<int>>)
+            v = json::parse("[" + text + "]");
+          else
+            v = json::parse(text);
+          config.*member = config_value<T>(v, field.key);
+        } catch (const Error&) {
+          throw;
+        } catch (const std::exception&) {
+          fail(field.key, ": '", text, "' is not a value of this setting");
+        }
+      },
+      field.member);
+}
+
+const std::vector<Recipe>& train_recipes() {
+  // Each is what its source trains with; how long to train (--epochs) is part of the recipe only
+  // where the source fixes it.
+  static const std::vector<Recipe> recipes = {
+      {"seed", "the seed article's AlexNet: 224x224 by resizing, plain SGD, one epoch (the defaults)",
+       {{"model", "seed"}, {"augment", "seed"}, {"batch_size", "64"}, {"lr", "0.01"}, {"momentum", "0.9"},
+        {"weight_decay", "0"}, {"schedule", "constant"}, {"epochs", "1"}, {"print_freq", "100"}}},
+      {"cifar-fast", "the demo's (scripts/demo.sh): the small AlexNet on 32x32 images, 84% on CIFAR-10 in 20 epochs; "
+                     "20% held out as a test set (eval measures on it); choose the epochs",
+       {{"model", "cifar"}, {"holdout", "0.2"}, {"val_split", "0"}, {"augment", "standard"}, {"batch_size", "64"},
+        {"lr", "0.05"}, {"schedule", "onecycle"}, {"nesterov", "true"}, {"init_scheme", "kaiming"},
+        {"label_smoothing", "0.2"}, {"weight_decay", "5e-4"}, {"dropout", "0.25"}, {"print_freq", "100"}}},
+      {"paper", "the 2012 paper's ImageNet recipe: batch 128, momentum 0.9, weight decay 5e-4, lr 0.01 divided by "
+                "10 when validation stops improving, about 90 epochs",
+       {{"model", "paper"}, {"augment", "paper"}, {"init_scheme", "paper"}, {"batch_size", "128"}, {"lr", "0.01"},
+        {"momentum", "0.9"}, {"weight_decay", "5e-4"}, {"schedule", "plateau"}, {"epochs", "90"}}},
+      {"torchvision", "torchvision's reference for models.alexnet (references/classification): 256 images a step "
+                      "(8 GPUs x 32), lr 0.01 divided by 10 every 30 epochs, 90 epochs",
+       {{"model", "torchvision"}, {"augment", "standard"}, {"batch_size", "256"}, {"lr", "0.01"}, {"momentum", "0.9"},
+        {"weight_decay", "1e-4"}, {"schedule", "step"}, {"step_size", "30"}, {"gamma", "0.1"}, {"epochs", "90"}}},
+  };
+  return recipes;
+}
+
+const Recipe& train_recipe(const std::string& name) {
+  std::string names;
+  for (const Recipe& r : train_recipes()) {
+    if (name == r.name) return r;
+    names += (names.empty() ? "" : ", ") + std::string(r.name);
+  }
+  fail("no recipe named '", name, "' (", names, ")");
+}
 
 TrainConfig TrainConfig::from_json(const std::string& text) {
   TrainConfig c;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -99,5 +100,19 @@ const ConfigField& train_config_field(const std::string& key);  // throws alexne
 
 // Copies one field's value from `from` to `to`.
 void copy_field(const ConfigField& field, const TrainConfig& from, TrainConfig& to);
+
+// Sets one field from its text as on the command line ("0.05", "true", "cifar", "30,60,90"); throws
+// alexnet::Error when the text is not a value of the field's type.
+void set_field(const ConfigField& field, TrainConfig& config, const std::string& text);
+
+// A named group of settings (`alexnet train --recipe NAME`): rows of the table and their values as
+// text. Settings given beside a recipe win over it.
+struct Recipe {
+  const char* name;
+  const char* source;  // where it comes from, one line
+  std::vector<std::pair<const char*, const char*>> settings;  // (key of a row, value as text)
+};
+const std::vector<Recipe>& train_recipes();
+const Recipe& train_recipe(const std::string& name);  // throws alexnet::Error naming the recipes
 
 }  // namespace alexnet

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <sstream>
 #include <string>
 
 #include "core/error.h"
@@ -25,6 +26,63 @@ std::string format_duration(double s) {
   return cat(t, "s");
 }
 
+std::string wrap_columns(const std::vector<std::string>& words, size_t indent, size_t column) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    if (i > 0 && column + 1 + word.size() > 100) {
+      out += '\n';
+      out.append(indent, ' ');
+      column = indent;
+    } else if (i > 0) {
+      out += ' ';
+      ++column;
+    }
+    out += word;
+    column += word.size();
+  }
+  return out;
+}
+
+std::string wrap_columns(const std::string& text, size_t indent, size_t column) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) words.push_back(word);
+  return wrap_columns(words, indent, column);
+}
+
+namespace {
+// Three significant digits, the exponent without a leading zero: 0.05, 0.0125, 1.23e-5.
+std::string short_number(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  std::string s = buf;
+  for (const char* e : {"e-0", "e+0"})
+    if (const size_t at = s.find(e); at != std::string::npos) s.erase(at + 2, 1);
+  return s;
+}
+}  // namespace
+
+std::string format_step_line(const ProgressFigures& f) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "Epoch [%lld], Step [%lld], Loss: %.4f | avg %.3f, lr %s | %.0f img/s, %.0f%% wait, ETA %s",
+                (long long)f.epoch + 1, (long long)f.step_in_epoch, f.loss, f.mean_loss, short_number(f.lr).c_str(), f.img_s,
+                100 * f.wait_share, format_duration(f.eta_seconds).c_str());
+  return buf;
+}
+
+std::string format_progress_bar(const ProgressFigures& f) {
+  constexpr int kWidth = 24;
+  const int filled = int(kWidth * std::clamp<int64_t>(f.done_in_epoch, 0, f.steps_per_epoch) /
+                         std::max<int64_t>(1, f.steps_per_epoch));
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "epoch %lld [%s%s] %lld/%lld loss %.4f | %.0f img/s, ETA %s", (long long)f.epoch + 1,
+                std::string(size_t(filled), '=').c_str(), std::string(size_t(kWidth - filled), ' ').c_str(),
+                (long long)f.done_in_epoch, (long long)f.steps_per_epoch, f.loss, f.img_s,
+                format_duration(f.eta_seconds).c_str());
+  return buf;
+}
+
 Progress::Progress(ProgressOptions options, EpochSums epoch)
     : o_(options), tty_(::isatty(STDOUT_FILENO)), epoch_(epoch) {
   window_start_ = run_start_ = now_seconds();
@@ -39,18 +97,21 @@ std::optional<report::StepRecord> Progress::step(const StepReport& r) {
   epoch_.correct += r.correct, epoch_.samples += r.samples;
 
   const bool epoch_end = r.ends_epoch();
-  if (r.step_in_epoch % o_.print_freq != 0 && !epoch_end) {
-    if (tty_ && o_.print) {
-      const int64_t done = r.step_in_epoch + 1;
-      const int width = 30, filled = int(width * done / o_.steps_per_epoch);
-      std::printf("\r\033[Kepoch %lld [%s%s] %lld/%lld loss %.4f", (long long)r.epoch + 1,
-                  std::string(size_t(filled), '=').c_str(), std::string(size_t(width - filled), ' ').c_str(),
-                  (long long)done, (long long)o_.steps_per_epoch, r.loss);
-      std::fflush(stdout);
-    }
+  const bool line = r.step_in_epoch % o_.print_freq == 0 || epoch_end;
+  if (!line && !(tty_ && o_.print)) return std::nullopt;
+  const double now = now_seconds();
+  // Time left at the pace since this process started training.
+  const double eta = (now - run_start_) / double(r.step + 1 - o_.first_step) * double(o_.total_steps - r.step - 1);
+  ProgressFigures fig;
+  fig.epoch = r.epoch, fig.step_in_epoch = r.step_in_epoch;
+  fig.done_in_epoch = r.step_in_epoch + 1, fig.steps_per_epoch = o_.steps_per_epoch;
+  fig.loss = r.loss, fig.lr = r.lr, fig.eta_seconds = eta;
+  fig.img_s = double(window_samples_) / std::max(1e-9, now - window_start_);
+  if (!line) {
+    std::printf("\r\033[K%s", format_progress_bar(fig).c_str());
+    std::fflush(stdout);
     return std::nullopt;
   }
-  const double now = now_seconds();
   report::StepRecord rec;
   rec.epoch = r.epoch + 1;
   rec.step = double(r.step + 1);
@@ -62,21 +123,18 @@ std::optional<report::StepRecord> Progress::step(const StepReport& r) {
   rec.data_wait_s = window_wait_;
   rec.compute_s = window_compute_;
   if (o_.print) {
-    const double eta = (now - run_start_) / double(r.step + 1 - o_.first_step) * double(o_.total_steps - r.step - 1);
+    fig.mean_loss = rec.loss;
+    fig.wait_share = window_wait_ / std::max(1e-9, window_wait_ + window_compute_);
     if (tty_) std::printf("\r\033[K");
-    std::printf("Epoch [%lld], Step [%lld], Loss: %.4f | step %lld/%lld, mean loss %.4f, lr %.5g | %.1f img/s, "
-                "waiting for data %.0f%% | ETA %s\n",
-                (long long)r.epoch + 1, (long long)r.step_in_epoch, r.loss, (long long)r.step + 1,
-                (long long)o_.total_steps, rec.loss, r.lr, rec.img_s,
-                100 * window_wait_ / std::max(1e-9, window_wait_ + window_compute_), format_duration(eta).c_str());
+    std::printf("%s\n", format_step_line(fig).c_str());
     std::fflush(stdout);
     const double chance = std::log(double(o_.num_classes));
     const int64_t trained = r.step + 1 - o_.first_step;
     if (!warned_stuck_ && trained >= 300 && std::abs(rec.loss - chance) < 0.02 * chance) {
       warned_stuck_ = true;
-      std::fprintf(stderr, "warning: the loss has stayed near ln(%d) = %.3f (chance) for %lld steps: the network is "
-                           "not learning yet. AlexNet without normalisation often needs a smaller learning rate, a "
-                           "warm-up of an epoch or more steps to leave this plateau.\n",
+      std::fprintf(stderr, "warning: the loss has stayed near ln(%d) = %.3f (chance) for %lld steps: the network is\n"
+                           "  not learning yet. AlexNet without normalisation often needs a smaller learning rate, a\n"
+                           "  warm-up of an epoch or more steps to leave this plateau.\n",
                    o_.num_classes, chance, (long long)trained);
     }
   }
@@ -101,7 +159,14 @@ report::EpochRecord Progress::end_epoch(const StepReport& last) {
 }
 
 void RunConsole::note(const std::string& text) const {
-  if (print_) std::fprintf(stderr, "%s\n", text.c_str());
+  if (!print_) return;
+  size_t at = 0;  // each line wrapped at 100 columns, its continuation indented
+  while (at <= text.size()) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string line = text.substr(at, end - at);
+    std::fprintf(stderr, "%s\n", line.size() > 100 ? wrap_columns(line, 2).c_str() : line.c_str());
+    at = end + 1;
+  }
 }
 
 void RunConsole::validation(int64_t epoch, const EvalResult& r, double best_top1) const {

@@ -1,6 +1,6 @@
 // What a training run prints while it runs, and the numbers behind it: the seed article's loss line
 // every print_freq steps of an epoch (with our throughput, data-wait share and time left after `|`),
-// a progress bar between lines when stdout is a terminal, the end-of-epoch summary, and one warning
+// a progress bar with throughput and time left between lines when stdout is a terminal, the end-of-epoch summary, and one warning
 // when the loss sits at chance. Files are written by the caller (report/metrics.h) from the records
 // this returns.
 #pragma once
@@ -9,6 +9,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "report/metrics.h"
 #include "train/evaluate.h"
@@ -63,5 +64,25 @@ class RunConsole {
 
 // "1h2m", "3m7s", "12s"; "?" when unknown.
 std::string format_duration(double seconds);
+
+// `text` in lines of at most 100 columns (a longer word stays whole), starting at `column`; lines
+// after the first are indented by `indent` spaces. For every note a run prints.
+std::string wrap_columns(const std::string& text, size_t indent, size_t column = 0);
+// The same for words given one by one (a word may hold spaces: "--lr 0.05" stays on one line).
+std::string wrap_columns(const std::vector<std::string>& words, size_t indent, size_t column = 0);
+
+// What one progress line or bar shows.
+struct ProgressFigures {
+  int64_t epoch = 0, step_in_epoch = 0;  // 0-based
+  int64_t done_in_epoch = 0, steps_per_epoch = 1;
+  double loss = 0, mean_loss = 0, lr = 0, img_s = 0;
+  double wait_share = 0;   // of the interval's time, waiting for data (0 to 1)
+  double eta_seconds = -1;  // negative: unknown
+};
+// The periodic line: the seed article's "Epoch [E], Step [S], Loss: L", then ours after `|`. At
+// most 100 columns up to 999 epochs of 99999 steps, losses under 10, 99999 img/s and 99h59m left.
+std::string format_step_line(const ProgressFigures& f);
+// The live bar redrawn between lines on a terminal, as narrow.
+std::string format_progress_bar(const ProgressFigures& f);
 
 }  // namespace alexnet
