@@ -81,7 +81,8 @@ TEST(RunPlan, ScheduleAndOptimiser) {
 }
 
 TEST(RunPlan, ResumeOnAnotherNumberOfProcessesMapsTheStep) {
-  const ResumeFacts stopped{.dir = "runs/old", .step = 704 + 352, .stored_replicas = 1};  // half-way through epoch 2
+  // half-way through epoch 2
+  const ResumeFacts stopped{.dir = "runs/old", .step = 704 + 352, .stored_replicas = 1, .classes = cifar_like().classes};
   const WorldFacts two{.rank = 0, .replicas = 2, .processes = 2};
   const RunPlan p = plan_run(cifar_config(), cifar_like(), two, stopped);
   EXPECT_EQ(p.steps_per_epoch, 352);
@@ -90,6 +91,15 @@ TEST(RunPlan, ResumeOnAnotherNumberOfProcessesMapsTheStep) {
   EXPECT_EQ(p.run_dir, "runs/old");    // a resumed run writes where it was
   EXPECT_NE(describe(p).find("is step 528 of 2"), std::string::npos) << describe(p);
   EXPECT_EQ(plan_run(cifar_config(), cifar_like(), {}, stopped).start_step, 1056);  // the same world: as stored
+}
+
+TEST(RunPlan, AResumedRunRefusesDataOfOtherClasses) {
+  ResumeFacts stopped{.dir = "runs/old", .step = 10, .stored_replicas = 1, .classes = cifar_like().classes};
+  DataFacts other = cifar_like();
+  other.classes[3] = "kitten";
+  EXPECT_THROW(plan_run(cifar_config(), other, {}, stopped), Error);
+  stopped.classes.clear();  // a checkpoint that recorded no names: nothing to compare
+  EXPECT_EQ(plan_run(cifar_config(), other, {}, stopped).start_step, 10);
 }
 
 TEST(RunPlan, ValidationAndCheckpointsFallWhereTheConfigSays) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -218,6 +219,140 @@ TEST(RunDirectory, ResumeFromADamagedCheckpointIsOneError) {
     const auto r = testing::run_alexnet("train --resume " + run + " --epochs 2");
     expect_clean_error(r.exit_code, r.output, c.message);
   }
+}
+
+// One writer at a time: a second training with the same --out, or a resume of a run that is still
+// going, is refused naming the process; the lock dies with its process (kill -9 leaves none), and what
+// the dead writer left half-written is removed.
+TEST(RunDirectory, OneWriterAtATime) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 32);
+  const std::string run = dir / "run", args = "train " + kModel + "--data " + (dir / "d.safetensors");
+  Child first(args + " --epochs 100000 --save-every 1 --out " + run, dir / "log");
+  ASSERT_TRUE(wait_for_checkpoint(run, 1, 120)) << first.output();
+  const std::string holder = cat("is being written by process ", first.pid, " on ");
+  const auto second = testing::run_alexnet(args + " --epochs 1 --out " + run);
+  expect_clean_error(second.exit_code, second.output, holder);
+  const auto resume = testing::run_alexnet("train --resume " + run);
+  expect_clean_error(resume.exit_code, resume.output, holder);
+  kill(first.pid, SIGKILL);
+  first.wait_exit(60);
+  std::ofstream(run + "/last.safetensors.tmp.4194999") << "half a file";
+  const int64_t step = load_last_checkpoint(run).state.step;
+  const auto after = testing::run_alexnet("train --resume " + run + " --steps " + std::to_string(step + 1));
+  EXPECT_EQ(after.exit_code, 0) << after.output;
+  EXPECT_FALSE(fs::exists(run + "/last.safetensors.tmp.4194999"));
+  EXPECT_EQ(load_last_checkpoint(run).state.step, step + 1);
+}
+
+// --resume keeps what the run was: a setting that may change is applied and said; any other one given
+// with another value is refused naming the flag and both values, and so is data of other classes.
+TEST(RunDirectory, ResumeRefusesContradictingFlagsAndSaysWhatChanges) {
+  TempDir dir;
+  write_image_folder(dir / "images", 8);
+  const std::string run = dir / "run";
+  const auto first = testing::run_alexnet("train " + kModel + "--data " + (dir / "images") + " --epochs 1 --out " + run);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const int64_t epoch = load_last_checkpoint(run).state.step;
+  const std::string resume = "train --resume " + run + " ";
+  struct Case {
+    std::string flags, message;
+  };
+  const std::vector<Case> refused = {
+      {"--lr 0.5", "--lr 0.5 contradicts the run being resumed, which has 0.01"},
+      {"--seed 3", "--seed 3 contradicts the run being resumed, which has 0"},
+      {"--model seed", "--model \"seed\" contradicts the run being resumed, which has \"cifar\""},
+      {"--no-shuffle", "--shuffle false contradicts the run being resumed, which has true"},
+      {"--out " + (dir / "elsewhere"), "a resumed run writes in its own directory"},
+  };
+  for (const Case& c : refused) {
+    const auto r = testing::run_alexnet(resume + c.flags + " --epochs 2");
+    expect_clean_error(r.exit_code, r.output, c.message);
+    EXPECT_EQ(load_last_checkpoint(run).state.step, epoch) << c.flags << ": the run went on";
+  }
+  // Other class names (the same count): refused, with the way to fine-tune instead.
+  fs::create_directories(dir / "other");
+  fs::rename(dir / "images/c0", dir / "other/x0");
+  fs::rename(dir / "images/c1", dir / "other/x1");
+  const auto other = testing::run_alexnet(resume + "--data " + (dir / "other") + " --epochs 2");
+  expect_clean_error(other.exit_code, other.output, "the data's classes (x0, x1 (2 classes)) are not the run's (c0, c1");
+  EXPECT_NE(other.output.find("--init"), std::string::npos) << other.output;
+  // The same values, and settings that may change: applied and said.
+  const auto ok = testing::run_alexnet(resume + "--data " + (dir / "other") + " --lr 0.01 --epochs 2 -p 2");
+  expect_clean_error(ok.exit_code, ok.output, "are not the run's");  // still other classes
+  fs::rename(dir / "other/x0", dir / "images/c0");
+  fs::rename(dir / "other/x1", dir / "images/c1");
+  const auto go = testing::run_alexnet(resume + "--lr 0.01 --epochs 2 -p 2");
+  ASSERT_EQ(go.exit_code, 0) << go.output;
+  EXPECT_NE(go.output.find("resume: --epochs changed from 1 to 2"), std::string::npos) << go.output;
+  EXPECT_NE(go.output.find("resume: --print-freq changed from 1 to 2"), std::string::npos) << go.output;
+  EXPECT_EQ(go.output.find("--lr changed"), std::string::npos) << go.output;
+  EXPECT_EQ(load_last_checkpoint(run).state.step, 2 * epoch);
+}
+
+// Flipped bytes in a checkpoint or a state file, and a state file from another run, are one error
+// naming the file, for --resume and eval alike.
+TEST(RunDirectory, CorruptOrForeignFilesAreRefused) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 32);
+  const std::string args = "train " + kModel + "--data " + (dir / "d.safetensors") + " --epochs 1 --out ";
+  ASSERT_EQ(testing::run_alexnet(args + (dir / "a")).exit_code, 0);
+  ASSERT_EQ(testing::run_alexnet(args + (dir / "b") + " --seed 7").exit_code, 0);
+  const std::string last = dir / "a/last.safetensors", state = dir / "a/state-4.safetensors";
+  for (const std::string& file : {last, state}) {
+    const std::string keep = file + ".keep";
+    fs::copy_file(file, keep);
+    {
+      std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(-8, std::ios::end);
+      char bytes[8];
+      f.read(bytes, 8);
+      for (char& b : bytes) b = char(b ^ 0x5a);
+      f.seekp(-8, std::ios::end);
+      f.write(bytes, 8);
+    }
+    const auto r = testing::run_alexnet("train --resume " + (dir / "a") + " --epochs 2");
+    expect_clean_error(r.exit_code, r.output, file + ": the contents do not match the file's checksum");
+    if (file == last) {
+      const auto e = testing::run_alexnet("eval --checkpoint " + last + " --data " + (dir / "d.safetensors"));
+      expect_clean_error(e.exit_code, e.output, "the contents do not match the file's checksum");
+    }
+    fs::rename(keep, file);
+  }
+  fs::copy_file(dir / "b/state-4.safetensors", state, fs::copy_options::overwrite_existing);
+  const auto r = testing::run_alexnet("train --resume " + (dir / "a") + " --epochs 2");
+  expect_clean_error(r.exit_code, r.output, state + ": the optimiser state of another run");
+}
+
+// An epoch interrupted (SIGINT) and resumed reports the training loss and accuracy of the whole
+// epoch, as an uninterrupted run does: its running sums are in the checkpoint.
+TEST(RunDirectory, AResumedEpochReportsTheFiguresOfAnUninterruptedOne) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 400);
+  const std::string args = "train --model cifar --width 0.25 --augment seed --batch-size 2 --lr 0.01 --val-split 0 -p 1 "
+                           "--no-report --epochs 1 --data " + (dir / "d.safetensors") + " --out ";
+  const auto straight = testing::run_alexnet(args + (dir / "straight"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  Child child(args + (dir / "cut"), dir / "log");
+  // The event: a few progress records written; then the signal, which finishes the step and saves.
+  for (int i = 0; i < 1200; ++i) {
+    std::ifstream m(dir / "cut/metrics.jsonl");
+    const std::string text((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
+    if (std::count(text.begin(), text.end(), '\n') >= 3) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(child.pid, SIGINT);
+  ASSERT_EQ(child.wait_exit(120), 130) << child.output();
+  const int64_t cut = load_last_checkpoint(dir / "cut").state.step;
+  ASSERT_LT(cut, 200) << "the epoch ended before the signal";
+  const auto resumed = testing::run_alexnet("train --resume " + (dir / "cut"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  auto epoch_line = [](const std::string& out) {
+    const size_t at = out.find("epoch 1 done: ");
+    return at == std::string::npos ? std::string("(none)") : out.substr(at, out.find('\n', at) - at);
+  };
+  EXPECT_EQ(epoch_line(resumed.output), epoch_line(straight.output)) << "interrupted after step " << cut;
+  EXPECT_NE(epoch_line(straight.output), "(none)") << straight.output;
 }
 
 }  // namespace

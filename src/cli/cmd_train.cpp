@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 #include <omp.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
 #include "cli/common.h"
@@ -19,6 +20,7 @@
 #include "cli/data_flags.h"
 #include "data/download.h"
 #include "dist/communicator.h"
+#include "rundir/run_dir.h"
 #include "train/progress.h"
 #include "train/run.h"
 
@@ -254,6 +256,44 @@ std::string resume_run_dir(const std::string& path) {
   return dir.string();
 }
 
+// Whether the flag of a config field was given (as --key, or as --no-key for a setting on by default).
+bool field_given(const CLI::App* cmd, const ConfigField& field) {
+  const std::string name = long_flag(field);
+  for (const std::string& flag : {name, "--no-" + name.substr(2)})
+    if (const CLI::Option* o = cmd->get_option_no_throw(flag); o && o->count() > 0) return true;
+  return false;
+}
+
+// --resume: the stored settings win. A setting that may change (a resumable row of the table) and was
+// given applies, and the change is said; any other setting given must equal the stored one, or the
+// run is refused with one error naming the flag and both values.
+void apply_resume_flags(const TrainFlags& f, const TrainConfig& flags, const std::string& dir, TrainConfig& stored,
+                        bool say) {
+  namespace fs = std::filesystem;
+  const nlohmann::json was = nlohmann::json::parse(stored.to_json()), now = nlohmann::json::parse(flags.to_json());
+  std::string may_change;
+  for (const ConfigField& field : train_config_fields())
+    if (field.resumable) may_change += (may_change.empty() ? "" : ", ") + long_flag(field);
+  for (const ConfigField& field : train_config_fields()) {
+    if (!field.help || !field_given(f.cmd, field)) continue;
+    const std::string before = was.value(field.key, nlohmann::json()).dump(), after = now.value(field.key, nlohmann::json()).dump();
+    if (std::string_view(field.key) == "out") {  // a resumed run writes where it was
+      std::error_code e1, e2;
+      if (fs::weakly_canonical(flags.out, e1) != fs::weakly_canonical(dir, e2))
+        fail("--out ", flags.out, " with --resume ", dir, ": a resumed run writes in its own directory; to train on "
+             "from its weights elsewhere, start a new run with --init ", rundir::file(dir, rundir::kLast));
+      continue;
+    }
+    if (before == after) continue;
+    if (!field.resumable)
+      fail(long_flag(field), " ", after, " contradicts the run being resumed, which has ", before, " (", dir,
+           "); with --resume only ", may_change, " and the device may change. To train with other settings, start a "
+           "new run (--init ", rundir::file(dir, rundir::kLast), " starts from its weights)");
+    copy_field(field, flags, stored);
+    if (say) std::fprintf(stderr, "resume: %s changed from %s to %s\n", long_flag(field).c_str(), before.c_str(), after.c_str());
+  }
+}
+
 int train_process(TrainFlags& f, Communicator& comm) {
   apply_recipe(f, comm.is_root());
   f.device.apply_threads();
@@ -276,9 +316,7 @@ int train_process(TrainFlags& f, Communicator& comm) {
     // it is read, how often to print) and what computes it may change.
     resume = std::make_unique<ResumeFrom>(open_resume(resume_run_dir(f.resume)));
     TrainConfig& stored = resume->config;
-    for (const ConfigField& field : train_config_fields())
-      if (field.resumable && given(f.cmd, long_flag(field).c_str()))
-        copy_field(field, c, stored);
+    apply_resume_flags(f, c, resume->dir, stored, comm.is_root());
     if (given(f.cmd, "--epochs") && !given(f.cmd, "--steps")) stored.steps = 0;
     if (compute_given) stored.backend = c.backend, stored.precision = c.precision;
     // The columns are how the processes are arranged, not what is trained: a split run resumes in a

@@ -24,6 +24,14 @@ ModelInfo model_for(const TrainConfig& c, const DataFacts& data) {
   return m;
 }
 
+// "a, b, c, ... (10 classes)".
+std::string names_preview(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < 4; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > 4) out += ", ...";
+  return cat(out, " (", names.size(), names.size() == 1 ? " class)" : " classes)");
+}
+
 // The peak rate: --lr, or with the linear scaling rule --lr x global batch / lr_scale_batch.
 float peak_lr(const TrainConfig& c) {
   return c.lr_scale_batch > 0 ? float(double(c.lr) * c.batch_size * c.world_size / c.lr_scale_batch) : c.lr;
@@ -39,6 +47,10 @@ RunPlan plan_run(TrainConfig c, const DataFacts& data, const WorldFacts& world, 
     fail("the data has ", data.classes.size(), " classes but num_classes is ", c.num_classes);
   c.world_size = world.replicas;
   if (resume) c.out = resume->dir;
+  if (resume && !resume->classes.empty() && resume->classes != data.classes)
+    fail("the data's classes (", names_preview(data.classes), ") are not the run's (", names_preview(resume->classes),
+         "): a resumed run trains on data of the same classes; to train these classes from its weights, start a new run "
+         "with --init ", resume->dir, "/last.safetensors (a classifier of another size is re-initialised)");
   if (c.out.empty()) fail("the run needs a directory (out)");
   p.data = data;
   p.world = world;

@@ -42,6 +42,7 @@ struct ResumeFacts {
   std::string dir;
   int64_t step = 0;                // steps completed
   int stored_replicas = 1;         // the data-parallel processes that trained them
+  std::vector<std::string> classes;  // the checkpoint's class names (empty: not recorded)
 };
 
 struct RunPlan {

@@ -57,7 +57,8 @@ TrainResult run_training_impl(TrainConfig c, const ResumeFrom* resume, Communica
   if (c.data.empty()) fail("no training data given");
   const TrainingData data = open_training_data(c.data, c.val_split, c.seed, c.holdout);
   std::optional<ResumeFacts> resumed;
-  if (resume) resumed = ResumeFacts{resume->dir, resume->point.state.step, resume->config.world_size};
+  if (resume)
+    resumed = ResumeFacts{resume->dir, resume->point.state.step, resume->config.world_size, resume->point.model.classes};
   const bool default_out = !resume && c.out.empty();
   if (default_out) c.out = default_run_dir(c.model);
   const RunPlan plan = plan_run(c, facts_of(data), procs.facts, resumed);
