@@ -59,6 +59,7 @@ start=$SECONDS
 build/src/alexnet train --recipe cifar-fast ${data:+--data "$data"} "${download[@]}" --epochs "$epochs" --out "$run"
 trained=$((SECONDS - start))
 build/src/alexnet eval --checkpoint "$run/last.safetensors" ${data:+--data "$data"} --tta flip --json | tail -n 1 > "$run/eval.json"
+build/src/alexnet report "$run" > /dev/null  # the report again, now with the held-out results
 echo
 echo "held-out accuracy: $(python3 -c "import json;d=json.load(open('$run/eval.json'));print(f\"top-1 {d['top1']*100:.2f}%, top-5 {d['top5']*100:.2f}% on {d['n']} test images never trained or tuned on (flip TTA)\")")"
 echo "time: training $trained s, evaluation $((SECONDS - start - trained)) s   run directory: $run   report: $run/report.html"

@@ -662,6 +662,22 @@ TEST(ConfigJson, FloatSettingsReadAsGiven) {
 // ---------------------------------------------------------------------------------------------
 // alexnet filters
 
+// `alexnet report RUN_DIR` draws the page again: an eval.json written after the run shows up.
+TEST(ReportCommand, RedrawsTheReportWithTheRunsFiles) {
+  ScratchDir dir;
+  make_run(dir);
+  write_report_html(dir.str());
+  EXPECT_EQ(read_text(dir / "report.html").find("id=\"test\""), std::string::npos);
+  write_text(dir / "eval.json", R"({"n":200,"top1":0.8125,"top5":0.99,"loss":0.61,"per_class":[]})");
+  const RunResult r = run_alexnet(cat("report ", dir.str()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(dir / "report.html"), std::string::npos) << r.output;
+  EXPECT_NE(read_text(dir / "report.html").find("top-1 <b>81.25%</b>"), std::string::npos);
+  const RunResult missing = run_alexnet(cat("report ", dir / "nothing"));
+  EXPECT_EQ(missing.exit_code, 1) << missing.output;
+  EXPECT_NE(missing.output.find("error: "), std::string::npos) << missing.output;
+}
+
 TEST(FiltersCommand, WritesThePictureOfAWeightsFile) {
   ScratchDir dir;
   TensorFile f;

@@ -247,10 +247,10 @@ std::string resume_run_dir(const std::string& path) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return path;
   const fs::path dir = fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
-  if (!fs::is_regular_file(dir / "last.safetensors", ec))
+  if (!fs::is_regular_file(dir / rundir::kLast, ec))
     fail("--resume ", path, ": a file, and ", dir.string(), " is not a run directory (no last.safetensors); --resume "
          "takes the run directory");
-  const bool last = fs::path(path).filename() == "last.safetensors";
+  const bool last = fs::path(path).filename() == rundir::kLast;
   std::fprintf(stderr, "--resume %s: resuming the run in %s%s\n", path.c_str(), dir.c_str(),
                last ? "" : " from where it stopped (its last.safetensors)");
   return dir.string();

@@ -13,5 +13,6 @@ void add_info(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_filters(CLI::App& app);
 void add_export(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace alexnet::cli

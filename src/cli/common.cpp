@@ -15,6 +15,7 @@
 #include <cstdio>
 
 #include "core/error.h"
+#include "rundir/run_dir.h"
 #include "train/progress.h"
 
 namespace alexnet::cli {
@@ -206,11 +207,11 @@ std::string resolve_checkpoint(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return path;
-  for (const char* name : {"best.safetensors", "last.safetensors"}) {
+  for (const char* name : {rundir::kBest, rundir::kLast}) {
     const fs::path file = fs::path(path) / name;
     if (fs::is_regular_file(file, ec)) {
       std::fprintf(stderr, "checkpoint: %s (the run's %s)\n", file.c_str(),
-                   name[0] == 'b' ? "best, by validation top-1" : "last: it has no best.safetensors");
+                   name == rundir::kBest ? "best" : "last: it has no best.safetensors");
       return file.string();
     }
   }

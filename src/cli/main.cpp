@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   alexnet::cli::add_info(app);
   alexnet::cli::add_filters(app);
   alexnet::cli::add_export(app);
+  alexnet::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

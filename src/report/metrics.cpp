@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "report/charts.h"
 #include "report/tensorboard.h"
+#include "rundir/run_dir.h"
 
 namespace alexnet::report {
 
@@ -38,7 +39,7 @@ const char kCsvHeader[] = "kind,epoch,step,loss,lr,img_s,train_acc,val_loss,val_
 }  // namespace
 
 MetricsWriter::MetricsWriter(const std::string& run_dir, bool tensorboard)
-    : jsonl_((fs::path(run_dir) / "metrics.jsonl").string()), csv_((fs::path(run_dir) / "metrics.csv").string()) {
+    : jsonl_(rundir::file(run_dir, rundir::kMetricsJsonl)), csv_(rundir::file(run_dir, rundir::kMetricsCsv)) {
   if (!fs::exists(csv_)) append_line(csv_, kCsvHeader);
   if (!tensorboard || !tensorboard_built()) return;
   // The hparams dashboard shows a run's first settings: they are written once, by the run's first writer.
@@ -46,7 +47,7 @@ MetricsWriter::MetricsWriter(const std::string& run_dir, bool tensorboard)
   for (const auto& e : fs::directory_iterator(run_dir))
     first = first && e.path().filename().string().rfind("events.out.tfevents.", 0) != 0;
   tb_ = std::make_unique<TensorBoardWriter>(run_dir);
-  if (const fs::path config = fs::path(run_dir) / "config.json"; first && fs::exists(config)) {
+  if (const fs::path config = rundir::file(run_dir, rundir::kConfig); first && fs::exists(config)) {
     const json settings = json::parse(read_text_file(config.string()), nullptr, /*allow_exceptions=*/false);
     if (settings.is_object()) tb_->hparams(settings);  // a broken config.json is the report's to note
   }

@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "report/charts.h"
+#include "rundir/run_dir.h"
 #include "tensor/safetensors.h"
 
 namespace alexnet::report {
@@ -183,34 +184,6 @@ std::vector<Chart> run_charts(const RunMetrics& m) {
   return charts;
 }
 
-struct Confusion {
-  std::vector<std::string> classes;
-  std::vector<std::vector<double>> matrix;
-};
-
-// confusion.json: {"classes": [names...] (optional), "matrix": [[counts...], ...]}.
-Confusion read_confusion(const std::string& path) {
-  const json doc = json::parse(read_text_file(path), nullptr, false);
-  if (doc.is_discarded() || !doc.is_object()) fail(path, ": not a JSON object");
-  Confusion c;
-  const auto matrix = doc.find("matrix");
-  if (matrix == doc.end() || !matrix->is_array()) fail(path, ": no \"matrix\" array");
-  for (const json& row : *matrix) {
-    if (!row.is_array()) fail(path, ": \"matrix\" row ", c.matrix.size(), " is not an array");
-    std::vector<double> values;
-    for (const json& v : row) {
-      if (!v.is_number()) fail(path, ": \"matrix\" row ", c.matrix.size(), " holds a non-number");
-      values.push_back(v.get<double>());
-    }
-    c.matrix.push_back(std::move(values));
-  }
-  if (const auto classes = doc.find("classes"); classes != doc.end()) {
-    if (!classes->is_array()) fail(path, ": \"classes\" is not an array");
-    for (const json& n : *classes) c.classes.push_back(n.is_string() ? n.get<std::string>() : n.dump());
-  }
-  return c;
-}
-
 // eval.json, as `alexnet eval --json` prints it: {"n":..,"top1":..,"top5":..,"loss":..,
 // "per_class":[{"class":"cat","n":..,"top1":..},...]}.
 struct EvalSummary {
@@ -287,15 +260,15 @@ ReportResult write_report_html(const std::string& run_dir) {
   if (!fs::is_directory(run_dir)) fail(run_dir, ": not a directory (expected a training run directory)");
   const fs::path dir(run_dir);
   ReportResult result;
-  result.html_path = (dir / "report.html").string();
+  result.html_path = rundir::file(run_dir, rundir::kReport);
 
-  RunMetrics m = read_metrics((dir / "metrics.jsonl").string());
+  RunMetrics m = read_metrics(rundir::file(run_dir, rundir::kMetricsJsonl));
   std::vector<std::string>& notes = result.notes;
   notes = m.notes;
 
   // config.json
   json config;
-  if (const fs::path p = dir / "config.json"; fs::exists(p)) {
+  if (const fs::path p = rundir::file(run_dir, rundir::kConfig); fs::exists(p)) {
     try {
       config = json::parse(read_text_file(p.string()), nullptr, false);
       if (config.is_discarded() || !config.is_object()) {
@@ -311,7 +284,7 @@ ReportResult write_report_html(const std::string& run_dir) {
 
   // eval.json: the held-out test, when `alexnet eval --json` wrote it there.
   std::optional<EvalSummary> eval;
-  if (const fs::path p = dir / "eval.json"; fs::exists(p)) {
+  if (const fs::path p = rundir::file(run_dir, rundir::kEval); fs::exists(p)) {
     try {
       eval = read_eval(p.string());
     } catch (const Error& e) {
@@ -325,7 +298,7 @@ ReportResult write_report_html(const std::string& run_dir) {
 
   bool have_filters = false;
   std::string filters_caption;
-  if (const fs::path p = dir / "last.safetensors"; fs::exists(p)) {
+  if (const fs::path p = rundir::file(run_dir, rundir::kLast); fs::exists(p)) {
     try {
       const TensorFile weights = read_safetensors(p.string());
       const Tensor& w = weights.get("features.0.weight");
@@ -341,14 +314,15 @@ ReportResult write_report_html(const std::string& run_dir) {
   }
 
   bool have_confusion = false;
-  if (const fs::path p = dir / "confusion.json"; fs::exists(p)) {
-    try {
-      const Confusion c = read_confusion(p.string());
-      write_confusion_png((dir / "confusion.png").string(), c.matrix, c.classes);
+  try {
+    if (const std::optional<rundir::Confusion> c = rundir::read_confusion(run_dir)) {
+      std::vector<std::vector<double>> counts;
+      for (const auto& row : c->matrix) counts.emplace_back(row.begin(), row.end());
+      write_confusion_png((dir / "confusion.png").string(), counts, c->classes);
       have_confusion = true;
-    } catch (const Error& e) {
-      notes.push_back(cat("confusion.json: ", e.what(), "; confusion matrix left out"));
     }
+  } catch (const Error& e) {
+    notes.push_back(cat(e.what(), "; confusion matrix left out"));
   }
   for (const Chart& c : charts) result.pictures.push_back((dir / c.file).string());
   if (have_filters) result.pictures.push_back((dir / "filters.png").string());
@@ -468,7 +442,7 @@ ReportResult write_report_html(const std::string& run_dir) {
     for (const std::string& n : notes) h << "<li>" << html_escape(n) << "</li>\n";
     h << "</ul>\n";
   }
-  std::string sources = "metrics.jsonl";
+  std::string sources = rundir::kMetricsJsonl;
   if (config.is_object()) sources += ", config.json";
   if (have_filters) sources += ", last.safetensors";
   if (have_confusion) sources += ", confusion.json";

@@ -39,7 +39,7 @@ std::optional<Confusion> read_confusion(const std::string& dir) {
   Confusion c;
   try {
     const json j = json::parse(read_text_file(path));
-    c.classes = j.at("classes").get<std::vector<std::string>>();
+    if (j.contains("classes")) c.classes = j.at("classes").get<std::vector<std::string>>();
     c.matrix = j.at("matrix").get<std::vector<std::vector<int64_t>>>();
   } catch (const Error&) {
     throw;

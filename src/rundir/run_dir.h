@@ -38,7 +38,8 @@ std::optional<int64_t> state_step(const std::string& name);
 // dir/name.
 std::string file(const std::string& dir, const std::string& name);
 
-// The last validation's confusion matrix: [true class][predicted class] counts.
+// The last validation's confusion matrix: [true class][predicted class] counts, and the class names
+// (may be empty).
 struct Confusion {
   std::vector<std::string> classes;
   std::vector<std::vector<int64_t>> matrix;
