@@ -44,7 +44,6 @@ def find_alexnet(path):
     path = path or os.environ.get("ALEXNET_BINARY") or os.path.join(REPO, "build", "src", "alexnet")
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         sys.exit(f"error: no alexnet binary at '{path}' (build it, or pass --alexnet PATH)")
-    at.set_binary(path)  # the PyTorch modules are built from this binary's layer tables
     return path
 
 
