@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "model/net_spec.h"
 #include "nn/adaptive_avgpool2d.h"
 #include "nn/cross_entropy.h"
+#include "nn/dropout.h"
 #include "tensor/safetensors.h"
 #include "test_util.h"
 
@@ -258,6 +260,41 @@ TEST(GoldenAdaptiveAvgPool, ReferenceMathMatchesPyTorch) {
     EXPECT_TRUE(tensors_close(name + ".grad_input", din.data(), f.get(name + ".grad_input", DType::F32, input.shape()), 1e-6));
   }
   EXPECT_EQ(cases, 3);
+}
+
+// Dropout against PyTorch (tests/golden/dropout.safetensors, nn.Dropout(p) on 2^20 ones). The two
+// programs draw their masks from different generators, so the keep rate and the scale are compared:
+// the kept count, PyTorch's and ours for four (step, layer) keys, within 5 standard deviations of
+// n (1 - p) and of each other; every kept output and its input gradient PyTorch's value bit for bit;
+// every dropped one exactly 0. (Every backend draws the reference's masks: tests/layers/dropout_test.cpp.)
+TEST(GoldenDropout, KeepRateAndScaleMatchPyTorch) {
+  const TensorFile f = read_safetensors(golden_path("dropout.safetensors"));
+  const size_t n = size_t(std::stoull(meta(f, "n")));
+  for (const char* p_text : {"0.1", "0.25", "0.5", "0.75"}) {
+    SCOPED_TRACE(cat("p = ", p_text));
+    const std::string name = cat("p", p_text);
+    const float p = std::stof(p_text);
+    const double expected = double(n) * (1 - p), sigma = std::sqrt(double(n) * p * (1 - p));
+    const double torch_kept = double(f.get(name + ".kept", DType::I64, {1}).data<int64_t>()[0]);
+    const float kept_value = f.get(name + ".kept_value", DType::F32, {1}).data<float>()[0];
+    const float grad_kept_value = f.get(name + ".grad_kept_value", DType::F32, {1}).data<float>()[0];
+    EXPECT_LE(std::abs(torch_kept - expected), 5 * sigma);  // PyTorch keeps with probability 1 - p
+    const std::vector<float> ones(n, 1.f);
+    std::vector<float> out(n), mask(n), grad(n);
+    for (const auto& [step, layer] : {std::pair{0, 1}, {0, 4}, {1, 1}, {1000, 4}}) {
+      dropout_forward(out.data(), mask.data(), ones.data(), n, p, dropout_key(7, uint64_t(step), layer));
+      dropout_backward(grad.data(), ones.data(), mask.data(), n);
+      size_t kept = 0, wrong = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const bool keep = out[i] != 0;
+        kept += keep;
+        wrong += keep ? (out[i] != kept_value || grad[i] != grad_kept_value) : grad[i] != 0;
+      }
+      EXPECT_EQ(wrong, 0u) << "outputs or gradients other than 0 and PyTorch's " << kept_value;
+      EXPECT_LE(std::abs(double(kept) - expected), 5 * sigma) << kept << " of " << n << " kept";
+      EXPECT_LE(std::abs(double(kept) - torch_kept), 5 * std::sqrt(2.0) * sigma) << kept << " kept, PyTorch " << torch_kept;
+    }
+  }
 }
 
 }  // namespace
