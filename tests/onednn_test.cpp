@@ -150,6 +150,9 @@ TEST_P(OneDnnFullSize, SeedModel) {
   c.max_batch = 1;
   c.steps = 1;
   if (c.precision == Precision::BF16) c.grad_tol = 0.15;  // measured 0.05-0.09 above the last max-pool
+  // Below it, measured 0.05-0.23 (2026-12-08): bf16 ties in the pools reroute whole gradient elements,
+  // and the errors grow with depth. A loose bound, still far below a wrong or missing gradient (1 or more).
+  if (c.precision == Precision::BF16) c.bf16_below_pool_tol = 0.5;
   c.eval = false;
   compare_with_reference(BackendKind::OneDNN, make_net_spec("seed", o), c);
 }
