@@ -3,7 +3,7 @@
 // For each variant, from PyTorch's initial parameters and one batch: every layer's output, the loss,
 // every layer's output gradient, the input gradient, every parameter gradient, and the parameters after
 // three SGD steps (momentum, weight decay) on the same batch. Tensors are compared by relative norm
-// ||a - b|| / ||b|| against values computed in float64: at most 1e-4 in fp32. In bf16 at most
+// ||a - b|| / ||b|| against values computed in float64: at most 1e-5 in fp32. In bf16 at most
 // 2e-2 + 1.25 * e, where e is the error that bf16 rounding alone gives in PyTorch (make_golden.py
 // simulates it and records e per tensor): bf16 makes near-ties in max-pool windows exact ties, which
 // reroutes gradients, so gradients below a pool legitimately differ by 10-30% from the float64 values.
@@ -72,9 +72,13 @@ std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   return info.param.variant + "_" + backend_name(info.param.backend) + "_" + precision_name(info.param.precision);
 }
 
-double tolerance(Precision p) { return p == Precision::BF16 ? 2e-2 : 1e-4; }
+// fp32: about 10x the worst measured, 1.0e-6 (paper, oneDNN, grad.features.0.bias; 2026-12-08, AMD
+// EPYC). bf16: see Tolerances.
+double tolerance(Precision p) { return p == Precision::BF16 ? 2e-2 : 1e-5; }
 
-// Per-tensor tolerances: tolerance(p), widened in bf16 by the simulated bf16 error recorded in the file.
+// Per-tensor tolerances: tolerance(p), widened in bf16 by the simulated bf16 error e recorded in the
+// file. Measured, the oneDNN bf16 errors are within 0.015 of e (seed's update.features.0.bias; all
+// others within 0.002), e itself up to 0.29.
 class Tolerances {
  public:
   Tolerances(const TensorFile& f, Precision p) : precision_(p) {
@@ -167,6 +171,7 @@ TEST_P(GoldenNet, MatchesPyTorch) {
   const std::vector<float> want_after = params_from(f, table, "after3.");
   // The parameters, and the update itself: the update is ~1e-3 of a weight, and weight decay a few
   // percent of the update, so only the update shows an error in the optimiser at these tolerances.
+  // The fp32 update, a difference of nearly equal numbers: measured at most 2.1e-4, bound 1e-3.
   for (const ParamInfo& p : table.entries) {
     std::vector<float> got_update(p.numel), want_update(p.numel);
     for (size_t i = 0; i < p.numel; ++i) {
