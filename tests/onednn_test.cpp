@@ -68,9 +68,10 @@ TEST_P(OneDnnNetworks, SmallVariants) {
     o.hidden = 32;
     if (std::string(variant) != "cifar") o.input_size = 67;
     Case c = make_case();
-    // So few elements that one flipped bf16 max-pool or ReLU decision moves much of a gradient:
-    // bf16 is checked on the forward pass and the updated parameters here; gradients at full size.
-    if (c.precision == Precision::BF16) c.grad_tol = -1;
+    // So few elements that one flipped bf16 max-pool or ReLU decision moves much of a gradient below
+    // the last max-pool (measured up to 0.84): in bf16 those are compared at full size and in the
+    // layer tests. From the last pool up, measured at most 0.0046 (2026-12-08), the bound 10x that.
+    if (c.precision == Precision::BF16) c.grad_tol = 0.05, c.bf16_below_pool_tol = -1;
     compare_with_reference(BackendKind::OneDNN, make_net_spec(variant, o), c);
   }
 }
