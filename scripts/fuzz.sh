@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh [SECONDS_PER_HARNESS (default 20)] [BUILD_DIR (default build-fuzz)]
 #
 # FUZZ_ONLY="checkpoint_fuzz ..." runs only those harnesses; FUZZ_JOBS=N builds N objects at a time
-# (default: all at once). fuzz/corpus/<name>/ (committed) seeds each harness besides the generated
+# (default: all at once). A reused BUILD_DIR rebuilds only what changed; any failed compile or link
+# stops the script before fuzzing. fuzz/corpus/<name>/ (committed) seeds each harness besides the generated
 # seeds; docs/fuzzing.md has the longer campaign and its results.
 #
 # Needs clang and libclang-rt-14-dev (scripts/setup.sh installs both).
@@ -42,27 +43,70 @@ libs="-ljpeg -lpng -larchive -pthread -Wl,--gc-sections"
 
 mkdir -p "$out/obj" "$out/seeds"
 echo "fuzz: building with $cxx into $out"
-objects=()
+
+# Rebuild only what changed: a target is rebuilt when it is missing, when the compiler or flags
+# differ from the last build's, or when one of the files its dependency list (-MMD) names is newer.
+# A target is deleted before it is rebuilt, so a failed build never leaves an old one to be run.
+stamp="$cxx|$cxxflags|$plainflags|$libs"
+same_flags=0
+[ -f "$out/flags" ] && [ "$(cat "$out/flags")" = "$stamp" ] && same_flags=1
+stale() {  # stale TARGET [PREREQUISITE...]: true when TARGET must be rebuilt
+  local target=$1 dep
+  shift
+  [ "$same_flags" = 1 ] && [ -f "$target" ] && [ -f "$target.d" ] || return 0
+  for dep in $(sed -e 's/\\$//' -e '1s/^[^:]*://' "$target.d") "$@"; do
+    if [ ! -e "$dep" ] || [ "$dep" -nt "$target" ]; then return 0; fi
+  done
+  return 1
+}
+# Background builds: each is waited for by its pid and a failure stops the script.
+pids=()
+names=()
+failed=0
 jobs=${FUZZ_JOBS:-0}
-running=0
+reaped=0
+reap() {  # reap N: wait for the oldest builds until at most N are running
+  while [ $((${#pids[@]} - reaped)) -gt "$1" ]; do
+    if ! wait "${pids[$reaped]}"; then
+      echo "fuzz: building ${names[$reaped]} FAILED" >&2
+      failed=1
+    fi
+    reaped=$((reaped + 1))
+  done
+}
+build() {  # build TARGET COMMAND...: runs COMMAND in the background (after deleting TARGET)
+  local target=$1
+  shift
+  rm -f "$target"
+  "$@" &
+  pids+=($!)
+  names+=("$(basename "$target")")
+  if [ "$jobs" -gt 0 ]; then reap $((jobs - 1)); fi
+}
+objects=()
 for s in "${sources[@]}"; do
   o="$out/obj/$(basename "${s%.cpp}").o"
-  "$cxx" $cxxflags -fsanitize=fuzzer-no-link -c "$root/$s" -o "$o" &
   objects+=("$o")
-  running=$((running + 1))
-  if [ "$jobs" -gt 0 ] && [ "$running" -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
+  stale "$o" && build "$o" "$cxx" $cxxflags -fsanitize=fuzzer-no-link -MMD -MF "$o.d" -c "$root/$s" -o "$o"
 done
 for s in "${plain_sources[@]}"; do
   o="$out/obj/plain_$(basename "${s%.cpp}").o"
-  "$cxx" $plainflags -c "$root/$s" -o "$o" &
   objects+=("$o")
+  stale "$o" && build "$o" "$cxx" $plainflags -MMD -MF "$o.d" -c "$root/$s" -o "$o"
 done
-wait
-for h in "${harnesses[@]}"; do
-  "$cxx" $cxxflags -fsanitize=fuzzer "$root/fuzz/$h.cpp" "${objects[@]}" $libs -o "$out/$h" &
+reap 0
+[ "$failed" = 0 ] || { echo "fuzz: a compile failed; nothing is fuzzed" >&2; exit 1; }
+rebuilt=${#pids[@]}
+for h in "${harnesses[@]}" make_seeds; do
+  flags="-fsanitize=fuzzer"
+  [ "$h" = make_seeds ] && flags="-fsanitize=fuzzer-no-link"
+  stale "$out/$h" "${objects[@]}" &&
+    build "$out/$h" "$cxx" $cxxflags $flags -MMD -MF "$out/$h.d" "$root/fuzz/$h.cpp" "${objects[@]}" $libs -o "$out/$h"
 done
-"$cxx" $cxxflags -fsanitize=fuzzer-no-link "$root/fuzz/make_seeds.cpp" "${objects[@]}" $libs -o "$out/make_seeds"
-wait
+reap 0
+[ "$failed" = 0 ] || { echo "fuzz: a build failed; nothing is fuzzed" >&2; exit 1; }
+echo "$stamp" > "$out/flags"
+echo "fuzz: $rebuilt of ${#objects[@]} objects and $((${#pids[@]} - rebuilt)) programs rebuilt"
 rm -rf "$out/seeds"
 "$out/make_seeds" "$out/seeds"
 

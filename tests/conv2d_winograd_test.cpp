@@ -70,8 +70,9 @@ TEST_P(WinogradConv, MatchesTheConvolutionInDouble) {
   const auto [N, C, K, H, W, R, M] = GetParam();
   // F(2, 5) and F(4, 3) evaluate at ±2 (their matrices hold 4, 8 or 16 and fractions down to 1/24;
   // F(2, 3)'s entries are 0, ±1 and 1/2): their rounding error is 3-10x the direct convolution's
-  // (measured 0.4-6.2e-6 here for F(2, 5)), the bound 5x that.
-  const double bound = R == 3 && M == 2 ? 1e-5 : 3e-5;
+  // (measured 0.4-6.2e-6 here for F(2, 5)), the bound 5x that. F(2, 3): measured at most 3.3e-7,
+  // the bound about 10x that.
+  const double bound = R == 3 && M == 2 ? 3e-6 : 3e-5;
   Rng rng(3);
   const std::vector<double> x = random(size_t(N) * C * H * W, rng), w = random(size_t(K) * C * R * R, rng),
                             b = random(size_t(K), rng), dy = random(size_t(N) * K * H * W, rng);

@@ -4,11 +4,14 @@
 // was built without MPI.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
+#include "backend/capabilities.h"
 #include "backend/net.h"
 #include "core/rng.h"
 #include "dist/communicator.h"
@@ -99,19 +102,24 @@ TEST(Dist, ResumedStepsKeepTheEpochAndItsFraction) {
   EXPECT_EQ(map_resumed_step(7, 6, 3), 3);
 }
 
+// One process is rank 0 of 1, its all-reduce leaves every value as it is (a sum over one process),
+// and a configuration that differs between processes would be caught: fingerprint is FNV-1a, checked
+// against the published test vectors.
 TEST(Dist, ASingleProcessIsRankZeroOfOne) {
   auto c = make_single_process_communicator();
   EXPECT_EQ(c->rank(), 0);
   EXPECT_EQ(c->size(), 1);
-  std::vector<float> v{1.f, 2.f};
+  std::vector<float> v{1.f, -2.5f, 3e-8f};
   c->allreduce_sum(std::span<float>(v));
-  EXPECT_EQ(v[1], 2.f);
-  EXPECT_NO_THROW(require_same_everywhere(*c, "x", "anything"));
-  EXPECT_NE(fingerprint("lr 0.01"), fingerprint("lr 0.02"));
+  EXPECT_EQ(v, (std::vector<float>{1.f, -2.5f, 3e-8f}));
+  EXPECT_EQ(fingerprint(""), 0xcbf29ce484222325ull);
+  EXPECT_EQ(fingerprint("a"), 0xaf63dc4c8601ec8cull);
+  EXPECT_EQ(fingerprint("foobar"), 0x85944171f73967e8ull);
 }
 
-// The CPU backends keep their gradients in host memory: nothing for a device all-reduce. A build
-// without NCCL says so in one line.
+// The CPU backends keep their gradients in host memory: nothing for a device all-reduce. Asking
+// for NCCL's where it cannot work (a build without NCCL, or a machine without a GPU) is one clear
+// error naming NCCL, not a crash.
 TEST(Dist, HostNetsHaveNoDeviceGradients) {
   NetOptions o;
   o.num_classes = 4;
@@ -119,9 +127,15 @@ TEST(Dist, HostNetsHaveNoDeviceGradients) {
   auto net = make_net(BackendKind::OneDNN, make_net_spec("cifar", o), BuildOptions{});
   EXPECT_EQ(net->device_grads().data, nullptr);
   EXPECT_FALSE(net->host_grads().empty());
-  if (!nccl_compiled_in()) {
-    auto single = make_single_process_communicator();
-    EXPECT_THROW(make_nccl_allreduce(*single), Error);
+  if (nccl_compiled_in() && gpu_capabilities().count > 0) return;  // NCCL may work here: tests/cuda_test.cpp
+  auto single = make_single_process_communicator();
+  try {
+    make_nccl_allreduce(*single);
+    ADD_FAILURE() << "an NCCL all-reduce without " << (nccl_compiled_in() ? "a GPU" : "NCCL");
+  } catch (const Error& e) {
+    std::string message = e.what();
+    std::transform(message.begin(), message.end(), message.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
+    EXPECT_NE(message.find("nccl"), std::string::npos) << e.what();
   }
 }
 
@@ -203,20 +217,21 @@ TEST(Dist, TwoProcessesGiveTheWeightsOfOneWithTheGlobalBatch) {
   EXPECT_EQ(two.output.find("epoch 2 done", two.output.find("epoch 2 done") + 1), std::string::npos) << two.output;
   EXPECT_EQ(load_last_checkpoint(dir / "two").state.step, 6);
   const auto [rel, name] = worst_relative_error(dir / "two/last.safetensors", dir / "one/last.safetensors");
-  EXPECT_LE(rel, 1e-5) << "worst tensor " << name;
+  // Measured 6.3e-8 (2026-12-08, AMD EPYC, and in the issue that set this bound); about 15x that.
+  EXPECT_LE(rel, 1e-6) << "worst tensor " << name;
   std::printf("2 processes x batch 8 vs 1 x batch 16 after 6 steps: worst relative error %.3g (%s)\n", rel, name.c_str());
   // Validation: 16 held-out images, split over the two processes and each counted once.
   EXPECT_NE(two.output.find("on 16 images"), std::string::npos) << two.output;
   EXPECT_NE(one.output.find("on 16 images"), std::string::npos) << one.output;
   // The gradients all-reduced in many small buckets while backward runs, or all at once after it:
-  // each element is the same sum of the same two values, so the weights agree to the last bits (a
-  // bucket lost, reduced twice or scaled wrongly moves them by far more than 1e-6).
+  // each element is the same sum of the same two values, so the weights agree to the last bit
+  // (measured: exactly 0 for both).
   for (const char* bucket : {"0.01", "0"}) {
     const std::string out = dir / (std::string("bucket-") + bucket);
     const auto r = testing::run_command(mpirun(2) + common + "--batch-size 8 --bucket-mb " + bucket + " --out " + out);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto [brel, bname] = worst_relative_error(out + "/last.safetensors", dir / "two/last.safetensors");
-    EXPECT_LE(brel, 1e-6) << "--bucket-mb " << bucket << ": worst tensor " << bname;
+    EXPECT_EQ(brel, 0.0) << "--bucket-mb " << bucket << ": worst tensor " << bname;
     std::printf("--bucket-mb %s against the default buckets: worst relative error %.3g\n", bucket, brel);
   }
 }
@@ -296,7 +311,8 @@ TEST(Dist, SplitColumnsTrainTheNetworkOfOneProcessAndResumeEitherWay) {
       << two.output;
   EXPECT_EQ(two.output.find("parallel: 2 processes"), std::string::npos) << "one replica, not data parallel\n" << two.output;
   const auto [rel, name] = worst_relative_error(dir / "two/last.safetensors", dir / "one/last.safetensors");
-  EXPECT_LE(rel, 1e-4) << "worst tensor " << name;
+  // Split runs: measured 3.3-4.2e-7 (2026-12-08, AMD EPYC; 4.2e-7 in the issue); about 10x that.
+  EXPECT_LE(rel, 4e-6) << "worst tensor " << name;
   std::printf("--split 2 over 2 processes vs 1 process after 3 steps, dropout on: worst relative error %.3g (%s)\n", rel,
               name.c_str());
   // Split -> one process, and one process -> split, 3 more steps each: the same 6 steps.
@@ -308,7 +324,7 @@ TEST(Dist, SplitColumnsTrainTheNetworkOfOneProcessAndResumeEitherWay) {
   ASSERT_EQ(b.exit_code, 0) << b.output;
   EXPECT_EQ(load_last_checkpoint(dir / "one").state.step, 6);
   const auto [rel6, name6] = worst_relative_error(dir / "one/last.safetensors", dir / "two/last.safetensors");
-  EXPECT_LE(rel6, 1e-4) << "worst tensor " << name6;
+  EXPECT_LE(rel6, 4e-6) << "worst tensor " << name6;
   std::printf("6 steps, split then one process vs one process then split: worst relative error %.3g (%s)\n", rel6,
               name6.c_str());
 }
@@ -327,7 +343,8 @@ TEST(Dist, SplitAndDataParallelCombine) {
   EXPECT_NE(four.output.find("parallel: 2 processes"), std::string::npos) << four.output;
   EXPECT_NE(four.output.find("effective batch 8"), std::string::npos) << four.output;
   const auto [rel, name] = worst_relative_error(dir / "four/last.safetensors", dir / "one/last.safetensors");
-  EXPECT_LE(rel, 1e-4) << "worst tensor " << name;
+  // Measured 2.3e-7 (2026-12-08, AMD EPYC); about 10x the split runs' worst (4.2e-7).
+  EXPECT_LE(rel, 4e-6) << "worst tensor " << name;
   std::printf("2 replicas x 2 columns x batch 4 vs 1 process x batch 8: worst relative error %.3g (%s)\n", rel, name.c_str());
 }
 

@@ -68,9 +68,10 @@ TEST_P(OneDnnNetworks, SmallVariants) {
     o.hidden = 32;
     if (std::string(variant) != "cifar") o.input_size = 67;
     Case c = make_case();
-    // So few elements that one flipped bf16 max-pool or ReLU decision moves much of a gradient:
-    // bf16 is checked on the forward pass and the updated parameters here; gradients at full size.
-    if (c.precision == Precision::BF16) c.grad_tol = -1;
+    // So few elements that one flipped bf16 max-pool or ReLU decision moves much of a gradient below
+    // the last max-pool (measured up to 0.84): in bf16 those are compared at full size and in the
+    // layer tests. From the last pool up, measured at most 0.0046 (2026-12-08), the bound 10x that.
+    if (c.precision == Precision::BF16) c.grad_tol = 0.05, c.bf16_below_pool_tol = -1;
     compare_with_reference(BackendKind::OneDNN, make_net_spec(variant, o), c);
   }
 }
@@ -150,6 +151,9 @@ TEST_P(OneDnnFullSize, SeedModel) {
   c.max_batch = 1;
   c.steps = 1;
   if (c.precision == Precision::BF16) c.grad_tol = 0.15;  // measured 0.05-0.09 above the last max-pool
+  // Below it, measured 0.05-0.23 (2026-12-08): bf16 ties in the pools reroute whole gradient elements,
+  // and the errors grow with depth. A loose bound, still far below a wrong or missing gradient (1 or more).
+  if (c.precision == Precision::BF16) c.bf16_below_pool_tol = 0.5;
   c.eval = false;
   compare_with_reference(BackendKind::OneDNN, make_net_spec("seed", o), c);
 }
@@ -345,16 +349,20 @@ TEST(OneDnnBenchmark, DISABLED_SeedBatch64) {
 // `--precision auto` on a native-bf16 CPU times one convolution step in both precisions and takes
 // bf16 only where it is faster (on this suite's machines: 1.5x faster on an AMD EPYC, 2x slower on
 // an Intel Xeon without AMX). ctest sets ALEXNET_PRECISION_PROBE=0 for every other test.
+// The choice follows the probe, and the note says which precision was taken and the two times the
+// probe measured (the times themselves are whatever this machine gives, so not checked).
 TEST(Capabilities, Bf16ProbeDecidesAuto) {
   ALEXNET_SKIP_UNLESS_SUPPORTED(BackendKind::OneDNN, Precision::BF16);
   ::unsetenv("ALEXNET_PRECISION_PROBE");
   const Bf16Probe& probe = bf16_probe();
-  EXPECT_GT(probe.fp32_ms, 0);
-  EXPECT_GT(probe.bf16_ms, 0);
-  EXPECT_EQ(probe.bf16_faster, probe.bf16_ms < 0.9 * probe.fp32_ms);
   const ComputeChoice c = choose_compute("cpu", "", "auto");
   EXPECT_EQ(c.precision, probe.bf16_faster ? Precision::BF16 : Precision::F32) << c.precision_note;
-  EXPECT_NE(c.precision_note.find("ms in bf16 against"), std::string::npos) << c.precision_note;
+  const std::string taken = c.precision == Precision::BF16 ? "precision: bf16 " : "precision: fp32 ";
+  EXPECT_EQ(c.precision_note.rfind(taken, 0), 0u) << c.precision_note;
+  EXPECT_NE(c.precision_note.find(cat(std::lround(probe.bf16_ms * 10) / 10.0, " ms in bf16 against ",
+                                      std::lround(probe.fp32_ms * 10) / 10.0, " ms in fp32")),
+            std::string::npos)
+      << c.precision_note;
   std::printf("%s\n", c.precision_note.c_str());
   ::setenv("ALEXNET_PRECISION_PROBE", "0", 1);
   EXPECT_EQ(choose_compute("cpu", "", "auto").precision, Precision::BF16);

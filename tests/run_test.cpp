@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -118,11 +119,11 @@ TEST(Run, ResumeOfSomethingThatIsNotARunDirectory) {
   EXPECT_LT(r.exit_code, 128) << r.output;
 }
 
-// Starts `alexnet ARGS` and returns its pid (stdout/stderr to /dev/null).
-pid_t spawn(const std::string& args) {
+// Starts `alexnet ARGS` and returns its pid (stdout and stderr to `log`).
+pid_t spawn(const std::string& args, const std::string& log = "/dev/null") {
   const pid_t pid = fork();
   if (pid == 0) {
-    const std::string cmd = "exec " + std::string(ALEXNET_BINARY) + " " + args + " > /dev/null 2>&1";
+    const std::string cmd = "exec " + std::string(ALEXNET_BINARY) + " " + args + " > " + log + " 2>&1";
     execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -167,19 +168,39 @@ TEST(Run, KilledAtAnyInstantLeavesALoadableCheckpoint) {
   EXPECT_EQ(advanced, 5) << "a resumed run did not get as far as a new checkpoint";
 }
 
+// SIGINT finishes the step, saves a checkpoint of that step and exits 130. The signal is sent once
+// a step has been logged (the handlers are in place by then), in the middle of a 50-step epoch, so
+// the checkpoint can only come from the interruption.
 TEST(Run, SigintSavesACheckpointAndExits130) {
   TempDir dir;
-  testing::write_toy_dataset(dir / "d.safetensors");
+  testing::write_toy_dataset(dir / "d.safetensors", 800);
   const std::string run = dir / "run";
-  const pid_t pid = spawn("train " + kModel + "--val-split 0 --data " + (dir / "d.safetensors") + " --epochs 1000 --out " + run);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const std::string log = dir / "log.txt";
+  const pid_t pid = spawn("train " + kModel + "--val-split 0 --print-freq 1 --data " + (dir / "d.safetensors") +
+                          " --epochs 1000 --out " + run, log);
+  const fs::path metrics = fs::path(run) / "metrics.jsonl";
+  auto logged_a_step = [&] {
+    std::ifstream in(metrics);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return text.find("\"kind\":\"step\"") != std::string::npos;
+  };
+  for (int i = 0; i < 1200 && !logged_a_step(); ++i)  // a hang guard: up to 120 s on a loaded machine
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(logged_a_step()) << "no step logged within 120 s";
+  EXPECT_FALSE(fs::exists(fs::path(run) / "last.safetensors")) << "a checkpoint before the interruption";
   kill(pid, SIGINT);
   int status = 0;
   waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::ifstream in(log);
+  const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  const size_t at = output.find("interrupted: stopped after step ");
+  ASSERT_NE(at, std::string::npos) << output;
+  const long step = std::strtol(output.c_str() + at + std::strlen("interrupted: stopped after step "), nullptr, 10);
+  EXPECT_GT(step, 0) << output;
   const ResumePoint p = load_last_checkpoint(run);
-  EXPECT_GT(p.state.step, 0);
+  EXPECT_EQ(p.state.step, step) << output;
 }
 
 TEST(Run, AFullDiskGivesAClearErrorAndKeepsThePreviousCheckpoint) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -138,30 +139,72 @@ TEST(SamplePlan, TheComparisonCatchesAWrongPlan) {
   EXPECT_GT(worst_in_pixel_range(out, per_pixel(big, p), p), 1e-3);
 }
 
-// A plan draws exactly what to_float draws, in the same order: to_float from a generator equals
-// execute(plan) from a copy of it, and both leave the generator in the same state.
-TEST(SamplePlan, ToFloatIsThePlanCarriedOut) {
+// The paper preset in training, worked out from the pixels alone: on an image whose shorter side is
+// already the resize side (37 for S = 32), to_float must give an S x S window of the image at some
+// offset, mirrored or not, normalised with a per-channel colour shift (the PCA draw):
+// out * std + mean - byte / 255 is one constant per channel. The window, mirror and shift found must
+// be the plan's (drawn from a copy of the generator), and over 8 samples both mirrors and several
+// windows occur.
+TEST(SamplePlan, PaperTrainingIsARandomWindowMirrorAndColourShift) {
+  TransformConfig config;
+  config.preset = "paper";
+  config.input_size = 32;
+  config.pca = some_pca();
+  const Pipeline pipeline(config, true);
+  const int S = 32, H = 37, W = 45;
+  const Image image = noise_image(H, W, 9);
+  auto byte = [&](int c, int y, int x) { return image.pixels[(size_t(y) * size_t(W) + size_t(x)) * 3 + size_t(c)]; };
+  std::vector<std::array<int, 3>> found;  // (top, left, mirrored)
+  for (uint64_t index = 0; index < 8; ++index) {
+    SampleRng a(2, 3, index), b(2, 3, index);
+    std::vector<float> x(size_t(3) * S * S);
+    pipeline.to_float(image, a, x.data());
+    const SamplePlan plan = pipeline.plan(H, W, b);
+    int matches = 0;
+    for (int top = 0; top + S <= H; ++top)
+      for (int left = 0; left + S <= W; ++left)
+        for (int mirrored = 0; mirrored < 2; ++mirrored) {
+          bool constant = true;
+          float shift[3];
+          for (int c = 0; c < 3 && constant; ++c)
+            for (int y = 0; y < S && constant; ++y)
+              for (int q = 0; q < S && constant; ++q) {
+                const int col = left + (mirrored ? S - 1 - q : q);
+                const float out = x[(size_t(c) * S + size_t(y)) * S + size_t(q)];
+                const float d = out * config.std[size_t(c)] + config.mean[size_t(c)] - byte(c, top + y, col) / 255.f;
+                if (y == 0 && q == 0) shift[c] = d;
+                constant = std::abs(d - shift[c]) < 1e-4f;
+              }
+          if (!constant) continue;
+          ++matches;
+          found.push_back({top, left, mirrored});
+          EXPECT_EQ(plan.rows.window, top) << index;
+          EXPECT_EQ(plan.cols.window, left) << index;
+          EXPECT_EQ(plan.cols.flip_out, mirrored == 1) << index;
+          for (int c = 0; c < 3; ++c)  // the plan's affine map: byte * scale + shift
+            EXPECT_NEAR(shift[c], (plan.shift[c] * config.std[size_t(c)] + config.mean[size_t(c)]), 1e-4f) << index;
+        }
+    EXPECT_EQ(matches, 1) << "sample " << index << ": not one window, mirror and colour shift";
+  }
+  int mirrored = 0;
+  for (const auto& f : found) mirrored += f[2];
+  EXPECT_GT(mirrored, 0);
+  EXPECT_LT(mirrored, int(found.size()));
+  std::sort(found.begin(), found.end());
+  EXPECT_GE(std::unique(found.begin(), found.end()) - found.begin(), 4);
+}
+
+// Colour jitter is drawn in training only, and left to the CPU (sample_pixel does not do it).
+TEST(SamplePlan, JitterIsPlannedInTrainingOnly) {
   TransformConfig config;
   config.preset = "paper";
   config.input_size = 32;
   config.pca = some_pca();
   config.jitter.brightness = 0.4f;
   config.jitter.contrast = 0.4f;
-  const Pipeline pipeline(config, true);
-  const Image image = noise_image(45, 38, 9);
-  for (uint64_t index = 0; index < 8; ++index) {
-    SampleRng a(2, 3, index), b(2, 3, index);
-    std::vector<float> x(size_t(3) * 32 * 32), y(x.size());
-    pipeline.to_float(image, a, x.data());
-    const SamplePlan plan = pipeline.plan(image.height, image.width, b);
-    EXPECT_TRUE(plan.jitter);  // jitter is the CPU's: sample_pixel does not do it
-    Pipeline::execute(image, plan, y.data());
-    EXPECT_EQ(x, y);
-    EXPECT_EQ(a.next_u64(), b.next_u64());
-  }
-  // Evaluation never jitters.
-  SampleRng rng(2, 3, 0);
-  EXPECT_FALSE(Pipeline(config, false).plan(45, 38, rng).jitter);
+  SampleRng a(2, 3, 0), b(2, 3, 0);
+  EXPECT_TRUE(Pipeline(config, true).plan(45, 38, a).jitter);
+  EXPECT_FALSE(Pipeline(config, false).plan(45, 38, b).jitter);
 }
 
 // Plans that do not fit a batch, or need the CPU (colour jitter), are refused before anything is

@@ -195,8 +195,9 @@ bool have_open_mpi() {
   return testing::run_command("mpirun --version").output.find("Open MPI") != std::string::npos;
 }
 
-// Run by TwoColumnsGiveTheWholeNetwork inside `mpirun -np 2`: each process is one column of the
-// split network and also builds the whole network, and the two are trained side by side.
+// Run by TwoColumnsGiveTheWholeNetwork inside `mpirun -np 2` (a *Child suite: CTest does not list
+// it): each process is one column of the split network and also builds the whole network, and the
+// two are trained side by side.
 TEST(SplitChild, ColumnAgainstTheWholeNetwork) {
   if (!std::getenv("ALEXNET_SPLIT_CHILD")) GTEST_SKIP() << "runs inside mpirun (SplitMpi.TwoColumnsGiveTheWholeNetwork)";
   static std::unique_ptr<Communicator> world = make_communicator();  // finalised at exit
@@ -211,9 +212,11 @@ TEST(SplitChild, ColumnAgainstTheWholeNetwork) {
                   "exchanged in the last step\n",
                   world->rank(), backend_name(backend), classes, e.logits, e.loss, e.params,
                   split_exchange(*split).bytes);
-      EXPECT_LE(e.logits, 1e-5) << backend_name(backend);
-      EXPECT_LE(e.loss, 1e-5) << backend_name(backend);
-      EXPECT_LE(e.params, 1e-4) << backend_name(backend);
+      // 10x the worst measured (2026-12-08, AMD EPYC, both backends, 10 and 7 classes): logits
+      // 1.0-4.3e-8, loss 0, weights and momentum 4.8-7.8e-7 (8.2e-7 on another run).
+      EXPECT_LE(e.logits, 5e-7) << backend_name(backend);
+      EXPECT_LE(e.loss, 5e-7) << backend_name(backend);
+      EXPECT_LE(e.params, 1e-5) << backend_name(backend);
       EXPECT_GT(split_exchange(*split).bytes, 0u);
     }
   }

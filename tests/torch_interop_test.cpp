@@ -1,4 +1,5 @@
-// The `alexnet` program against PyTorch itself: weights moving both ways (tools/torch_interop.py)
+// The `alexnet` program against PyTorch itself: its layer tables against the modules written from
+// each variant's source (tools/check_tables.py), weights moving both ways (tools/torch_interop.py)
 // and the full-size networks' logits and SGD steps (tools/check_full_size.py). The checks are Python
 // scripts run with Debian's PyTorch; they are skipped, saying why, when /usr/bin/python3 (or
 // $ALEXNET_PYTHON) cannot import torch. Each script prints its own per-tensor table, shown on failure.
@@ -41,6 +42,15 @@ testing::RunResult run_script(const std::string& script, const std::string& args
   if (!python_has("torch"))                                                                             \
   GTEST_SKIP() << python() << " cannot import torch (Debian: apt install python3-torch); "              \
                              "the PyTorch comparison is not run"
+
+// Our layer tables against the PyTorch modules written from each variant's source (tools/alexnet_torch.py
+// builds them without reading our table): every layer, hyper-parameter, output shape and parameter.
+TEST(TorchInterop, LayerTablesMatchTheModulesFromTheirSources) {
+  SKIP_WITHOUT_TORCH();
+  const testing::RunResult r = run_script("check_tables.py");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("16 of 16 checks passed"), std::string::npos) << r.output;
+}
 
 TEST(TorchInterop, WeightsMoveBothWays) {
   SKIP_WITHOUT_TORCH();

@@ -43,7 +43,10 @@ def run(kind, precision, batch, mode, steps, warmup, table=None):
     fmt = torch.channels_last if bf16 else torch.contiguous_format
     torch.manual_seed(0)
     dev = torch.device("cuda")
-    net = at.make_net("seed", num_classes=10, table=table).to(dev).to(memory_format=fmt)
+    net = at.make_net("seed", num_classes=10)
+    if table is not None and at.table_differences(net, table):
+        raise ValueError("the seed module differs from the C++ table: " + "; ".join(at.table_differences(net, table)))
+    net = net.to(dev).to(memory_format=fmt)
     size = net.input_size
     host_x = torch.randn(batch, 3, size, size)  # pageable
     x = host_x.to(dev).contiguous(memory_format=fmt)
@@ -93,7 +96,7 @@ def main():
     p.add_argument("--workloads", default=DEFAULT_WORKLOADS, help="kind:precision:batch, comma-separated")
     p.add_argument("--modes", default="resident,upload")
     p.add_argument("--table", help="the seed model's layer table, as `alexnet info --model seed --num-classes 10 "
-                   "--json` prints it (default: ask the alexnet binary)")
+                   "--json` prints it: the module is checked against it before timing")
     a = p.parse_args()
     table = None
     if a.table:

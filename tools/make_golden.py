@@ -37,6 +37,13 @@ output), NAME.loss, NAME.grad_input, and for the convolution NAME.weight, NAME.b
 NAME.grad_bias. Inputs and weights are bf16-representable, so that a bf16 backend starts from the same
 values; inputs are distinct after rounding, so no max-pool window has a tie.
 
+tests/golden/dropout.safetensors: nn.Dropout(p) in training mode on 2^20 ones, for each p of
+DROPOUT_PS, with the gradient of sum(output): pP.kept (I64 [1], how many were kept), pP.kept_value
+and pP.grad_kept_value (F32 [1], the one value every kept output and its input gradient take; the
+script checks that dropped elements are exactly 0 in both and that a random input's kept outputs are
+input * kept_value). The masks of two programs cannot be compared element by element (PyTorch draws
+from its own generator); their keep rate and scale can.
+
 Parameters are initialised and inputs drawn in float32 with fixed seeds; everything after that is
 computed in float64 and stored as float32, so the reference carries no float32 rounding of its own
 and does not depend on the machine's BLAS or thread count.
@@ -76,6 +83,11 @@ POOL_CASES = [
     ("4x4", (1, 2, 4, 4), (6, 6)),
 ]
 
+
+# Dropout probabilities for tests/golden/dropout.safetensors: the default 0.5, the demo's 0.25, and
+# rates on either side; 2^20 draws each.
+DROPOUT_PS = (0.1, 0.25, 0.5, 0.75)
+DROPOUT_N = 1 << 20
 
 # (name, input shape, layer) for tests/golden/layers.safetensors; tests/layers/ builds the same layers
 # under the same names.
@@ -232,6 +244,29 @@ def make_adaptive_pool():
     return tensors, {"torch_version": torch.__version__, "generator": "tools/make_golden.py"}
 
 
+def make_dropout():
+    torch.manual_seed(SEED + 5)
+    tensors = {}
+    for p in DROPOUT_PS:
+        name = f"p{p}"
+        x = torch.ones(DROPOUT_N, requires_grad=True)
+        y = torch.nn.Dropout(p)(x)  # a new module is in training mode
+        y.backward(torch.ones_like(y))
+        kept = y != 0
+        values, grads = y[kept].unique(), x.grad[kept].unique()
+        assert len(values) == 1 and len(grads) == 1, f"{name}: more than one kept value"
+        assert torch.all(x.grad[~kept] == 0), f"{name}: a dropped element has a gradient"
+        z = torch.randn(4096)  # kept outputs are input * the same scale
+        out = torch.nn.Dropout(p)(z)
+        assert torch.equal(out[out != 0], z[out != 0] * values[0]), f"{name}: kept outputs are not input * scale"
+        tensors[name + ".kept"] = kept.sum().reshape(1).to(torch.int64)
+        tensors[name + ".kept_value"] = values.reshape(1)
+        tensors[name + ".grad_kept_value"] = grads.reshape(1)
+    metadata = {"n": DROPOUT_N, "ps": ",".join(repr(p) for p in DROPOUT_PS), "torch_version": torch.__version__,
+                "generator": "tools/make_golden.py"}
+    return tensors, metadata
+
+
 def bf16_representable(t):
     return t.to(torch.bfloat16).to(torch.float32)
 
@@ -318,6 +353,8 @@ def main():
         write("adaptive_avgpool.safetensors", *make_adaptive_pool())
     if wanted("layers.safetensors"):
         write("layers.safetensors", *make_layers())
+    if wanted("dropout.safetensors"):
+        write("dropout.safetensors", *make_dropout())
     print(f"total {total / 1024:.0f} KiB")
 
 

@@ -13,7 +13,7 @@
     torchvision.models.alexnet.
 
 Logits are compared by relative norm, ||ours - torch|| / ||torch||, with PyTorch computing in float64
-from the same float32 weights and inputs; the limit is 1e-4. Prints one row per check and exits 1 if
+from the same float32 weights and inputs; the limit is 6e-6, about 10x the worst measured (6.1e-7). Prints one row per check and exits 1 if
 any check fails (2 on a usage error). The torchvision checks are skipped, with a message, when
 torchvision is not installed.
 
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import alexnet_torch as at  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LOGITS_TOL = 1e-4
+LOGITS_TOL = 6e-6  # about 10x the worst measured: 6.1e-7 (paper, PyTorch -> alexnet, docs/pytorch.md)
 SEED = 20250401
 
 
@@ -44,7 +44,6 @@ def find_alexnet(path):
     path = path or os.environ.get("ALEXNET_BINARY") or os.path.join(REPO, "build", "src", "alexnet")
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         sys.exit(f"error: no alexnet binary at '{path}' (build it, or pass --alexnet PATH)")
-    at.set_binary(path)  # the PyTorch modules are built from this binary's layer tables
     return path
 
 

@@ -13,9 +13,9 @@
 // unless Case::grad_tol says otherwise. In bf16 both start from bf16-representable inputs and
 // parameters, so that only the computation rounds. bf16 through a max-pool: where two window entries
 // are closer than bf16's resolution, the bf16 forward may pick the other one as the maximum, and that
-// output's whole gradient moves (about a quarter of a gradient's norm in small nets). With
-// Case::bf16_grads_above_last_pool, gradients of a bf16 network are then compared from the last
-// max-pool up only; the layers below are covered one by one by the layer tests.
+// output's whole gradient moves. With Case::bf16_grads_above_last_pool, gradients of a bf16 network
+// from the last max-pool up are held to the gradient tolerance, and those below it (activation,
+// input and parameter gradients, the update and the momentum) to Case::bf16_below_pool_tol.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -56,6 +56,10 @@ struct Case {
   // gradients, the update and the momentum are not compared.
   double grad_tol = 0;
   bool bf16_grads_above_last_pool = true;  // see the top of the file
+  // Gradients below the last max-pool in bf16 (see the top): measured at most 0.022 in the layer tests
+  // and the full-width blocks (2026-12-08, AMD EPYC with AVX-512 BF16), about 10x that. Negative: not
+  // compared.
+  double bf16_below_pool_tol = 0.2;
   bool eval = true;  // finish with an evaluation-mode forward on the updated parameters
 };
 
@@ -72,10 +76,12 @@ inline void compare_with_reference(BackendKind backend, const NetSpec& spec, con
   ro.label_smoothing = c.label_smoothing;
   BuildOptions bo = ro;
   bo.precision = c.precision;
-  size_t grad_from = 0;  // gradients of layers below are not compared
+  size_t grad_from = 0;  // gradients of layers below are compared at c.bf16_below_pool_tol
   if (bf16 && c.bf16_grads_above_last_pool)
     for (size_t i = 1; i < spec.layers.size(); ++i)
       if (std::holds_alternative<MaxPool2d>(spec.layers[i].op)) grad_from = i;
+  // The gradient tolerance of layer i's output and parameters.
+  auto grad_tol = [&](size_t i) { return i < grad_from ? c.bf16_below_pool_tol : gtol; };
   auto ref = make_net(BackendKind::Reference, spec, ro);
   auto net = make_net(backend, spec, bo);
   ASSERT_EQ(net->backend(), backend);
@@ -117,21 +123,22 @@ inline void compare_with_reference(BackendKind backend, const NetSpec& spec, con
     const float loss = net->backward(labels.data());
     EXPECT_NEAR(loss, loss_ref, (bf16 ? 1e-2 : c.precision == Precision::TF32 ? tol : 1e-5) * std::max(1.f, std::abs(loss_ref)))
         << "loss";
-    for (size_t i = grad_from; check_grads && i < L; ++i)
+    for (size_t i = 0; check_grads && i < L; ++i) {
+      if (grad_tol(i) < 0) continue;
       EXPECT_TRUE(tensors_close("activation_grad " + spec.layers[i].name, net->activation_grad(int(i)),
-                                ref->activation_grad(int(i)), gtol));
-    if (check_grads && grad_from == 0) {
-      EXPECT_TRUE(tensors_close("input_grad", net->input_grad(), ref->input_grad(), gtol));
+                                ref->activation_grad(int(i)), grad_tol(i)));
+    }
+    if (check_grads && (grad_from ? c.bf16_below_pool_tol : gtol) >= 0) {
+      EXPECT_TRUE(tensors_close("input_grad", net->input_grad(), ref->input_grad(), grad_from ? c.bf16_below_pool_tol : gtol));
     }
 
     std::vector<float> gr(params.size()), gn(params.size());
     ref->get_grads(gr);
     net->get_grads(gn);
-    auto compared = [&](const ParamInfo& p) { return check_grads && (grad_from == 0 || size_t(p.layer) > grad_from); };
     for (const ParamInfo& p : ref->params().entries) {
-      if (!compared(p)) continue;
-      EXPECT_TRUE(spans_close("grad " + p.name, {gn.data() + p.offset, p.numel}, {gr.data() + p.offset, p.numel}, gtol,
-                              p.shape));
+      if (!check_grads || grad_tol(size_t(p.layer)) < 0) continue;
+      EXPECT_TRUE(spans_close("grad " + p.name, {gn.data() + p.offset, p.numel}, {gr.data() + p.offset, p.numel},
+                              grad_tol(size_t(p.layer)), p.shape));
     }
 
     std::vector<float> before_ref(params.size()), before(params.size());
@@ -148,20 +155,26 @@ inline void compare_with_reference(BackendKind backend, const NetSpec& spec, con
       EXPECT_TRUE(spans_close("params after sgd", pn, pr, bf16 ? 1e-3 : 1e-6));
     }
     // The update itself (parameters move by ~lr * grad: only the update shows an optimiser's error).
+    // It is lr times the gradient plus decay and momentum, so it carries the gradient's error and is
+    // held to the gradient's tolerance (fp32 full-width updates measured within 8e-7).
     for (const ParamInfo& p : ref->params().entries) {
-      if (!compared(p)) continue;
+      if (!check_grads || grad_tol(size_t(p.layer)) < 0) continue;
       std::vector<float> ur(p.numel), un(p.numel);
       for (size_t j = 0; j < p.numel; ++j) {
         ur[j] = pr[p.offset + j] - before_ref[p.offset + j];
         un[j] = pn[p.offset + j] - before[p.offset + j];
       }
-      EXPECT_TRUE(spans_close("update " + p.name, un, ur, std::max(gtol, 1e-3), p.shape));
+      EXPECT_TRUE(spans_close("update " + p.name, un, ur, grad_tol(size_t(p.layer)), p.shape));
     }
-    if (check_grads && grad_from == 0) {
+    if (check_grads) {
       std::vector<float> mr(params.size()), mn(params.size());
       ref->get_momentum(mr);
       net->get_momentum(mn);
-      EXPECT_TRUE(spans_close("momentum after sgd", mn, mr, gtol));
+      for (const ParamInfo& p : ref->params().entries) {
+        if (grad_tol(size_t(p.layer)) < 0) continue;
+        EXPECT_TRUE(spans_close("momentum " + p.name, {mn.data() + p.offset, p.numel}, {mr.data() + p.offset, p.numel},
+                                grad_tol(size_t(p.layer)), p.shape));
+      }
     }
     if (::testing::Test::HasFailure()) return;
   }
