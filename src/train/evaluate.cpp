@@ -33,6 +33,100 @@ void softmax(float* z, int C) {
   for (int c = 0; c < C; ++c) z[c] /= s;
 }
 
+// The network's logits of the batch it has just run, mirrored left-right when `plans` is null: the
+// float batch flipped, else one more mirror in each plan.
+void forward_mirrored(Net& net, const Batch& b, int S, std::vector<float>& scratch, std::vector<SamplePlan>& plans) {
+  const int n = int(b.size);
+  if (b.plans) {
+    plans.assign(b.plans, b.plans + n);
+    for (SamplePlan& p : plans) p.cols.flip_out = !p.cols.flip_out;
+    net.forward_planned(b.images_u8, b.height, b.width, plans.data(), n, Mode::Eval);
+    return;
+  }
+  scratch.resize(size_t(n) * 3 * S * S);  // x[.., h, w] -> x[.., h, S-1-w]
+  for (size_t row = 0; row < size_t(n) * 3 * S; ++row) {
+    const float* src = b.images_f32 + row * size_t(S);
+    std::reverse_copy(src, src + S, scratch.data() + row * size_t(S));
+  }
+  net.forward(scratch.data(), n, Mode::Eval);
+}
+
+// Batches from the loader (the preset's evaluation transform), with their mirror images when asked.
+void evaluate_batches(Net& net, const Dataset& data, const EvalOptions& options, EvalResult& r) {
+  const int C = net.spec().num_classes, S = options.transform.input_size;
+  LoaderOptions lo;
+  lo.batch_size = options.batch_size;
+  lo.threads = options.threads;
+  lo.shuffle = false;
+  lo.drop_last = false;
+  lo.train = false;
+  lo.transform = options.transform;
+  lo.resize_float_images = options.resize_float_images;
+  if (options.planned) lo.format = BatchFormat::U8_PLANNED;
+  Loader loader(data, lo);
+  loader.start_epoch(0);
+  std::vector<float> logits(size_t(options.batch_size) * C), mirrored, mirrored_logits;
+  std::vector<SamplePlan> mirrored_plans;
+  while (const Batch* b = loader.next()) {
+    const int n = int(b->size);
+    if (b->plans)
+      net.forward_planned(b->images_u8, b->height, b->width, b->plans, n, Mode::Eval);
+    else
+      net.forward(b->images_f32, n, Mode::Eval);
+    net.get_logits(logits.data());
+    if (options.flip) {
+      mirrored_logits.resize(size_t(n) * C);
+      forward_mirrored(net, *b, S, mirrored, mirrored_plans);
+      net.get_logits(mirrored_logits.data());
+    }
+    for (int i = 0; i < n; ++i) {
+      float* z = logits.data() + size_t(i) * C;
+      if (b->labels[i] < 0 || b->labels[i] >= C)
+        fail("label ", b->labels[i], " of sample ", b->indices[i], " is out of range for a ", C, "-class network");
+      softmax(z, C);
+      if (options.flip) {
+        float* m = mirrored_logits.data() + size_t(i) * C;
+        softmax(m, C);
+        for (int c = 0; c < C; ++c) z[c] = 0.5f * (z[c] + m[c]);
+      }
+      count(r, z, C, b->labels[i]);
+    }
+    if (options.progress) options.progress(r.n, int64_t(data.size()));
+  }
+}
+
+// The paper's 10 crops of every image, their softmax averaged.
+void evaluate_ten_crop(Net& net, const Dataset& data, const EvalOptions& options, EvalResult& r) {
+  if (data.has_float_images())
+    fail(data.sample_name(0), ": holds float images; 10-crop evaluation needs decoded images (use --tta none)");
+  const int C = net.spec().num_classes;
+  const int64_t total = int64_t(data.size());
+  const Pipeline pipeline(options.transform, false);
+  const int S = options.transform.input_size;
+  const int per_batch = std::max(1, options.batch_size / 10);
+  std::vector<float> crops(size_t(per_batch) * 10 * 3 * S * S), logits(size_t(per_batch) * 10 * C);
+  std::vector<int64_t> labels(static_cast<size_t>(per_batch));
+  for (int64_t at = 0; at < total; at += per_batch) {
+    const int n = int(std::min<int64_t>(per_batch, total - at));
+    for (int i = 0; i < n; ++i) {
+      pipeline.to_float_ten_crop(data.image(size_t(at + i)), crops.data() + size_t(i) * 10 * 3 * S * S);
+      labels[size_t(i)] = data.label(size_t(at + i));
+    }
+    net.forward(crops.data(), n * 10, Mode::Eval);
+    net.get_logits(logits.data());
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> mean(static_cast<size_t>(C), 0.f);
+      for (int k = 0; k < 10; ++k) {
+        float* z = logits.data() + (size_t(i) * 10 + k) * C;
+        softmax(z, C);
+        for (int c = 0; c < C; ++c) mean[size_t(c)] += z[c] / 10.f;
+      }
+      count(r, mean.data(), C, labels[size_t(i)]);
+    }
+    if (options.progress) options.progress(r.n, total);
+  }
+}
+
 }  // namespace
 
 std::string EvalResult::json(const std::vector<std::string>& classes) const {
@@ -50,90 +144,10 @@ EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options) {
   r.class_total.assign(size_t(C), 0);
   r.class_correct.assign(size_t(C), 0);
   r.confusion.assign(size_t(C), std::vector<int64_t>(size_t(C), 0));
-  const int64_t total = int64_t(data.size());
-  std::vector<float> logits;
-  if (!options.ten_crop) {
-    LoaderOptions lo;
-    lo.batch_size = options.batch_size;
-    lo.threads = options.threads;
-    lo.shuffle = false;
-    lo.drop_last = false;
-    lo.train = false;
-    lo.transform = options.transform;
-    lo.resize_float_images = options.resize_float_images;
-    if (options.planned) lo.format = BatchFormat::U8_PLANNED;
-    Loader loader(data, lo);
-    loader.start_epoch(0);
-    logits.resize(size_t(options.batch_size) * C);
-    std::vector<float> mirrored, mirrored_logits;
-    std::vector<SamplePlan> mirrored_plans;
-    const int S = options.transform.input_size;
-    while (const Batch* b = loader.next()) {
-      const int n = int(b->size);
-      if (b->plans)
-        net.forward_planned(b->images_u8, b->height, b->width, b->plans, n, Mode::Eval);
-      else
-        net.forward(b->images_f32, n, Mode::Eval);
-      net.get_logits(logits.data());
-      if (options.flip) {  // the same batch mirrored left-right: x[.., h, w] -> x[.., h, S-1-w]
-        mirrored_logits.resize(size_t(n) * C);
-        if (b->plans) {  // the mirror is one more step of each plan
-          mirrored_plans.assign(b->plans, b->plans + n);
-          for (SamplePlan& p : mirrored_plans) p.cols.flip_out = !p.cols.flip_out;
-          net.forward_planned(b->images_u8, b->height, b->width, mirrored_plans.data(), n, Mode::Eval);
-        } else {
-          mirrored.resize(size_t(n) * 3 * S * S);
-          for (size_t row = 0; row < size_t(n) * 3 * S; ++row) {
-            const float* src = b->images_f32 + row * size_t(S);
-            std::reverse_copy(src, src + S, mirrored.data() + row * size_t(S));
-          }
-          net.forward(mirrored.data(), n, Mode::Eval);
-        }
-        net.get_logits(mirrored_logits.data());
-      }
-      for (int i = 0; i < n; ++i) {
-        float* z = logits.data() + size_t(i) * C;
-        if (b->labels[i] < 0 || b->labels[i] >= C)
-          fail("label ", b->labels[i], " of sample ", b->indices[i], " is out of range for a ", C, "-class network");
-        softmax(z, C);
-        if (options.flip) {
-          float* m = mirrored_logits.data() + size_t(i) * C;
-          softmax(m, C);
-          for (int c = 0; c < C; ++c) z[c] = 0.5f * (z[c] + m[c]);
-        }
-        count(r, z, C, b->labels[i]);
-      }
-      if (options.progress) options.progress(r.n, total);
-    }
-  } else {
-    if (data.has_float_images())
-      fail(data.sample_name(0), ": holds float images; 10-crop evaluation needs decoded images (use --tta none)");
-    const Pipeline pipeline(options.transform, false);
-    const int S = options.transform.input_size;
-    const int per_batch = std::max(1, options.batch_size / 10);
-    std::vector<float> crops(size_t(per_batch) * 10 * 3 * S * S);
-    logits.resize(size_t(per_batch) * 10 * C);
-    std::vector<int64_t> labels(static_cast<size_t>(per_batch));
-    for (int64_t at = 0; at < total; at += per_batch) {
-      const int n = int(std::min<int64_t>(per_batch, total - at));
-      for (int i = 0; i < n; ++i) {
-        pipeline.to_float_ten_crop(data.image(size_t(at + i)), crops.data() + size_t(i) * 10 * 3 * S * S);
-        labels[size_t(i)] = data.label(size_t(at + i));
-      }
-      net.forward(crops.data(), n * 10, Mode::Eval);
-      net.get_logits(logits.data());
-      for (int i = 0; i < n; ++i) {
-        std::vector<float> mean(static_cast<size_t>(C), 0.f);
-        for (int k = 0; k < 10; ++k) {
-          float* z = logits.data() + (size_t(i) * 10 + k) * C;
-          softmax(z, C);
-          for (int c = 0; c < C; ++c) mean[size_t(c)] += z[c] / 10.f;
-        }
-        count(r, mean.data(), C, labels[size_t(i)]);
-      }
-      if (options.progress) options.progress(r.n, total);
-    }
-  }
+  if (options.ten_crop)
+    evaluate_ten_crop(net, data, options, r);
+  else
+    evaluate_batches(net, data, options, r);
   if (r.n) {
     r.loss /= double(r.n);
     r.top1 /= double(r.n);

@@ -37,6 +37,47 @@ float peak_lr(const TrainConfig& c) {
   return c.lr_scale_batch > 0 ? float(double(c.lr) * c.batch_size * c.world_size / c.lr_scale_batch) : c.lr;
 }
 
+LoaderOptions loader_options(const TrainConfig& c, const TransformConfig& t, const WorldFacts& world) {
+  LoaderOptions lo;
+  lo.batch_size = c.batch_size;
+  lo.threads = c.workers;
+  lo.shuffle = c.shuffle;
+  lo.drop_last = false;
+  lo.train = true;
+  lo.seed = c.seed;
+  lo.transform = t;
+  lo.rank = world.rank;
+  lo.world_size = world.replicas;
+  lo.resize_float_images = c.resize_float;
+  return lo;
+}
+
+NetRequest training_net(const TrainConfig& c, const WorldFacts& world) {
+  NetRequest r;
+  r.backend = c.backend;
+  r.precision = c.precision;
+  r.max_batch = c.batch_size;
+  // Dropout masks derive from (seed, step, layer, index in the batch): each replica draws its own
+  // (the columns of one replica the same).
+  r.seed = world.rank == 0 ? c.seed : fingerprint(cat("dropout seed ", c.seed, " rank ", world.rank));
+  r.label_smoothing = c.label_smoothing;
+  r.local_rank = world.local_rank;
+  return r;
+}
+
+ScheduleConfig schedule_for(const TrainConfig& c, int64_t total_steps, int64_t steps_per_epoch) {
+  ScheduleConfig s;
+  s.kind = c.schedule;
+  s.lr = peak_lr(c);
+  s.total_steps = total_steps;
+  s.steps_per_epoch = steps_per_epoch;
+  s.warmup_steps = int64_t(std::llround(c.warmup_epochs * double(steps_per_epoch)));
+  s.milestones = c.milestones;
+  s.step_size = c.step_size;
+  s.gamma = c.gamma;
+  return s;
+}
+
 }  // namespace
 
 RunPlan plan_run(TrainConfig c, const DataFacts& data, const WorldFacts& world, const std::optional<ResumeFacts>& resume) {
@@ -67,27 +108,9 @@ RunPlan plan_run(TrainConfig c, const DataFacts& data, const WorldFacts& world, 
   // keep the CPU pipeline.
   p.transform_on_device = c.backend == BackendKind::CUDA && !p.transform.jitter.enabled() && !data.float_images;
 
-  LoaderOptions& lo = p.loader;
-  lo.batch_size = c.batch_size;
-  lo.threads = c.workers;
-  lo.shuffle = c.shuffle;
-  lo.drop_last = false;
-  lo.train = true;
-  lo.seed = c.seed;
-  lo.transform = p.transform;
-  lo.rank = world.rank;
-  lo.world_size = world.replicas;
-  lo.resize_float_images = c.resize_float;
-  if (p.transform_on_device) lo.format = BatchFormat::U8_PLANNED;
-
-  p.net.backend = c.backend;
-  p.net.precision = c.precision;
-  p.net.max_batch = c.batch_size;
-  // Dropout masks derive from (seed, step, layer, index in the batch): each replica draws its own
-  // (the columns of one replica the same).
-  p.net.seed = world.rank == 0 ? c.seed : fingerprint(cat("dropout seed ", c.seed, " rank ", world.rank));
-  p.net.label_smoothing = c.label_smoothing;
-  p.net.local_rank = world.local_rank;
+  p.loader = loader_options(c, p.transform, world);
+  if (p.transform_on_device) p.loader.format = BatchFormat::U8_PLANNED;
+  p.net = training_net(c, world);
 
   // Steps. Steps per epoch depend on the number of processes: a run resumed on another number
   // continues in the same epoch, at the same fraction of it (exact at epoch ends).
@@ -101,15 +124,7 @@ RunPlan plan_run(TrainConfig c, const DataFacts& data, const WorldFacts& world, 
     }
   }
 
-  ScheduleConfig& s = p.schedule;
-  s.kind = c.schedule;
-  s.lr = peak_lr(c);
-  s.total_steps = p.total_steps;
-  s.steps_per_epoch = p.steps_per_epoch;
-  s.warmup_steps = int64_t(std::llround(c.warmup_epochs * double(p.steps_per_epoch)));
-  s.milestones = c.milestones;
-  s.step_size = c.step_size;
-  s.gamma = c.gamma;
+  p.schedule = schedule_for(c, p.total_steps, p.steps_per_epoch);
 
   TrainLoopOptions& loop = p.loop;
   loop.batch_size = c.batch_size;
@@ -129,7 +144,7 @@ RunPlan plan_run(TrainConfig c, const DataFacts& data, const WorldFacts& world, 
 }
 
 bool RunPlan::epoch_ends_after(int64_t step, int64_t step_in_epoch) const {
-  return step_in_epoch + 1 == steps_per_epoch || step + 1 == total_steps;
+  return is_epoch_end(step, step_in_epoch, steps_per_epoch, total_steps);
 }
 
 bool RunPlan::validates_after(int64_t step, int64_t epoch, int64_t step_in_epoch) const {
