@@ -351,6 +351,15 @@ TEST(OneDnnBenchmark, DISABLED_SeedBatch64) {
 // an Intel Xeon without AMX). ctest sets ALEXNET_PRECISION_PROBE=0 for every other test.
 // The choice follows the probe, and the note says which precision was taken and the two times the
 // probe measured (the times themselves are whatever this machine gives, so not checked).
+// The rule by hand-worked times: bf16 needs a 10% lead.
+TEST(Capabilities, Bf16NeedsATenPercentLead) {
+  EXPECT_TRUE(bf16_measured_faster(10.0, 8.9));
+  EXPECT_FALSE(bf16_measured_faster(10.0, 9.0));   // exactly 0.9x: not enough
+  EXPECT_FALSE(bf16_measured_faster(10.0, 9.5));   // faster, within the noise
+  EXPECT_FALSE(bf16_measured_faster(10.0, 19.4));  // twice as slow (a Xeon without AMX, measured)
+  EXPECT_TRUE(bf16_measured_faster(100.0, 45.0));
+}
+
 TEST(Capabilities, Bf16ProbeDecidesAuto) {
   ALEXNET_SKIP_UNLESS_SUPPORTED(BackendKind::OneDNN, Precision::BF16);
   ::unsetenv("ALEXNET_PRECISION_PROBE");

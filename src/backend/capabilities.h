@@ -37,6 +37,9 @@ struct Bf16Probe {
   bool bf16_faster = false;  // bf16 under 0.9 x fp32
 };
 const Bf16Probe& bf16_probe();
+// The probe's rule: bf16 only when it measured at least 10% faster (under 0.9 x the fp32 time), so
+// that noise between two close times does not pick the less exact precision.
+bool bf16_measured_faster(double fp32_ms, double bf16_ms);
 
 struct GpuCapabilities {
   bool compiled = false;           // the build has the CUDA backend
