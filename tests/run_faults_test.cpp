@@ -355,5 +355,28 @@ TEST(RunDirectory, AResumedEpochReportsTheFiguresOfAnUninterruptedOne) {
   EXPECT_NE(epoch_line(straight.output), "(none)") << straight.output;
 }
 
+// A resume computes with the CPU threads the run was trained with (its config records them), so its
+// steps are bitwise those of an uninterrupted run whatever the environment says; --threads changes it.
+TEST(RunDirectory, AResumeTakesTheRunsThreadCount) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 32);
+  const std::string args = "train " + kModel + "--no-report --data " + (dir / "d.safetensors") + " --threads 2 --out ";
+  ASSERT_EQ(testing::run_alexnet(args + (dir / "straight") + " --epochs 2").exit_code, 0);
+  ASSERT_EQ(testing::run_alexnet(args + (dir / "cut") + " --epochs 1").exit_code, 0);
+  const auto resumed = testing::run_command("OMP_NUM_THREADS=1 " + std::string(ALEXNET_BINARY) + " train --resume " +
+                                            (dir / "cut") + " --epochs 2");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("resume: 2 CPU threads, as the run was trained"), std::string::npos) << resumed.output;
+  auto tensors = [](const std::string& path) {
+    std::vector<float> all;
+    for (const auto& [name, t] : read_safetensors(path).tensors) all.insert(all.end(), t.data<float>(), t.data<float>() + t.numel());
+    return all;
+  };
+  EXPECT_TRUE(tensors(dir / "straight/last.safetensors") == tensors(dir / "cut/last.safetensors"));
+  const auto other = testing::run_alexnet("train --resume " + (dir / "cut") + " --epochs 3 --threads 1");
+  ASSERT_EQ(other.exit_code, 0) << other.output;
+  EXPECT_NE(other.output.find("resume: --threads changed from 2 to 1"), std::string::npos) << other.output;
+}
+
 }  // namespace
 }  // namespace alexnet

@@ -294,11 +294,28 @@ void apply_resume_flags(const TrainFlags& f, const TrainConfig& flags, const std
   }
 }
 
+// The CPU threads of a resumed run: as it was trained unless --threads says otherwise (the sums inside
+// the kernels are ordered by thread, so another count gives other last bits).
+void resume_threads(const TrainFlags& f, int threads, TrainConfig& stored, bool say) {
+  if (f.device.threads > 0 || stored.threads == 0) {
+    if (say && stored.threads > 0 && stored.threads != threads)
+      std::fprintf(stderr, "resume: --threads changed from %d to %d (the steps are then not bitwise those of an "
+                           "uninterrupted run)\n", stored.threads, threads);
+    stored.threads = threads;
+    return;
+  }
+  if (stored.threads == threads) return;
+  omp_set_num_threads(stored.threads);
+  if (say)
+    std::fprintf(stderr, "resume: %d CPU threads, as the run was trained (--threads N changes it)\n", stored.threads);
+}
+
 int train_process(TrainFlags& f, Communicator& comm) {
   apply_recipe(f, comm.is_root());
-  f.device.apply_threads();
+  const int threads = f.device.apply_threads();
   f.limits.apply();
   TrainConfig c = f.config;
+  c.threads = threads;
   const bool compute_given = given(f.cmd, "--device") || given(f.cmd, "--precision") || given(f.cmd, "--backend");
   if (f.resume.empty() || compute_given) {
     const ComputeChoice compute = comm.is_root() ? f.device.resolve_and_say() : f.device.resolve();
@@ -322,6 +339,7 @@ int train_process(TrainFlags& f, Communicator& comm) {
     // The columns are how the processes are arranged, not what is trained: a split run resumes in a
     // process count its split does not divide (one process, say) as an unsplit one, and back.
     if (!given(f.cmd, "--split") && comm.size() % stored.split) stored.split = 1;
+    resume_threads(f, threads, stored, comm.is_root());
     c = stored;
   }
   c.data = resolve_data_path(c.data);

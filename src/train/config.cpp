@@ -121,6 +121,7 @@ const std::vector<ConfigField>& train_config_fields() {
       {.key = "eval_every", .member = &C::eval_every, .help = "Validate every this many epochs (0: never)", .min = 0},
       {.key = "report", .member = &C::report, .help = "Draw no pictures and no report.html at the end"},
       {.key = "world_size", .member = &C::world_size, .min = 1},  // recorded: the data-parallel processes that trained
+      {.key = "threads", .member = &C::threads, .min = 0, .max = 65536},  // recorded: the CPU threads that computed
   };
   return fields;
 }

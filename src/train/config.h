@@ -66,6 +66,9 @@ struct TrainConfig {
   // recorded, not chosen: the data-parallel processes (replicas of the model) that trained; resume
   // maps steps when it changes
   int world_size = 1;
+  // recorded: the CPU threads that computed (0: not recorded); a resume takes the same number, so
+  // that its steps are bitwise those of an uninterrupted run
+  int threads = 0;
 
   std::string to_json() const;
   // Parses what to_json wrote (config.json, a checkpoint's "config" metadata) and validates it.
