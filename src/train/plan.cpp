@@ -116,16 +116,11 @@ RunPlan plan_run(TrainConfig c, const DataFacts& data, const WorldFacts& world, 
   // continues in the same epoch, at the same fraction of it (exact at epoch ends).
   p.steps_per_epoch = batches_per_epoch(data.train_size, world.replicas, c.batch_size, false);
   p.total_steps = c.steps > 0 ? c.steps : p.steps_per_epoch * c.epochs;
-  if (resume) {
-    p.start_step = resume->step;
-    if (resume->stored_replicas != world.replicas) {
-      const int64_t old_per_epoch = batches_per_epoch(data.train_size, resume->stored_replicas, c.batch_size, false);
-      p.start_step = map_resumed_step(resume->step, old_per_epoch, p.steps_per_epoch);
-    }
-  }
+  if (resume)
+    p.start_step = map_resumed_step(resume->step, batches_per_epoch(data.train_size, resume->stored_replicas, c.batch_size, false),
+                                    p.steps_per_epoch);
 
   p.schedule = schedule_for(c, p.total_steps, p.steps_per_epoch);
-
   TrainLoopOptions& loop = p.loop;
   loop.batch_size = c.batch_size;
   loop.total_steps = p.total_steps;
