@@ -378,5 +378,20 @@ TEST(RunDirectory, AResumeTakesTheRunsThreadCount) {
   EXPECT_NE(other.output.find("resume: --threads changed from 2 to 1"), std::string::npos) << other.output;
 }
 
+// eval without --data (nor $ALEXNET_DATA or ./data) measures the run's own held-out part, and says so.
+TEST(RunDirectory, EvalWithoutDataTakesTheRunsOwn) {
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 40);
+  const std::string run = dir / "run";
+  ASSERT_EQ(testing::run_alexnet("train --model cifar --width 0.25 --augment seed --batch-size 8 --val-split 0.25 "
+                                 "--no-report --epochs 1 --data " + (dir / "d.safetensors") + " --out " + run).exit_code, 0);
+  const auto r = testing::run_command("cd " + dir.str() + " && env -u ALEXNET_DATA " + ALEXNET_BINARY + " eval --checkpoint " +
+                                      run + "/best.safetensors --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("data: " + (dir / "d.safetensors") + ", the data " + run + "/best.safetensors was trained on"),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"n\":10"), std::string::npos) << r.output;  // the validation quarter, as in training
+}
+
 }  // namespace
 }  // namespace alexnet

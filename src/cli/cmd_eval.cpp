@@ -43,7 +43,12 @@ bool runs_own_data(const std::string& path, const TrainConfig& cfg) {
 // that `alexnet train` validated on (from the checkpoint's config), or all of it when training held
 // nothing out (--val-split 0). A run with --holdout is measured on its test set.
 std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet& c, std::string& note) {
-  const std::string path = resolve_data_path(f.data);
+  std::string path = resolve_data_path(f.data);
+  if (path.empty() && !c.config.data.empty() && std::filesystem::exists(c.config.data)) {
+    path = c.config.data;  // the data the run trained on: its held-out part
+    std::fprintf(stderr, "data: %s, the data %s was trained on (--data to give other data)\n", path.c_str(),
+                 f.checkpoint.c_str());
+  }
   if (path.empty()) fail("no data: pass --data PATH or set ALEXNET_DATA");
   if (f.split == "validation") {  // what training validated on, found again from the checkpoint's config
     const TrainConfig& cfg = c.config;
@@ -126,7 +131,8 @@ void add_eval(CLI::App& app) {
   auto f = std::make_shared<EvalFlags>();
   CLI::App* cmd = app.add_subcommand("eval", "Measure a checkpoint's accuracy on a dataset");
   cmd->add_option("--checkpoint", f->checkpoint, "A checkpoint written by alexnet train, or its run directory (then its best.safetensors, else last)")->required();
-  cmd->add_option("--data", f->data, "The data (any format train reads; default $ALEXNET_DATA, then ./data)");
+  cmd->add_option("--data", f->data, "The data (any format train reads; default $ALEXNET_DATA, then ./data, then the data the checkpoint "
+                                     "was trained on)");
   cmd->add_option("--split", f->split, "auto (the data's test split, else the run's --holdout test set, else the part training validated on), "
                                          "validation (the part training validated on), train, val or test")
       ->capture_default_str()->check(one_of({"auto", "validation", "train", "val", "test"}));
