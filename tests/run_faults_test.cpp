@@ -388,7 +388,8 @@ TEST(RunDirectory, EvalWithoutDataTakesTheRunsOwn) {
   const auto r = testing::run_command("cd " + dir.str() + " && env -u ALEXNET_DATA " + ALEXNET_BINARY + " eval --checkpoint " +
                                       run + "/best.safetensors --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("data: " + (dir / "d.safetensors") + ", the data " + run + "/best.safetensors was trained on"),
+  EXPECT_NE(testing::unwrapped(r.output).find("data: " + (dir / "d.safetensors") + ", the data " + run +
+                                              "/best.safetensors was trained on"),
             std::string::npos) << r.output;
   EXPECT_NE(r.output.find("\"n\":10"), std::string::npos) << r.output;  // the validation quarter, as in training
 }

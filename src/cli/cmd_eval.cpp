@@ -46,8 +46,9 @@ std::shared_ptr<const Dataset> eval_data(const EvalFlags& f, const CheckpointNet
   std::string path = resolve_data_path(f.data);
   if (path.empty() && !c.config.data.empty() && std::filesystem::exists(c.config.data)) {
     path = c.config.data;  // the data the run trained on: its held-out part
-    std::fprintf(stderr, "data: %s, the data %s was trained on (--data to give other data)\n", path.c_str(),
-                 f.checkpoint.c_str());
+    std::fprintf(stderr, "%s\n",
+                 wrap_columns(cat("data: ", path, ", the data ", f.checkpoint, " was trained on (--data to give other data)"), 2)
+                     .c_str());
   }
   if (path.empty()) fail("no data: pass --data PATH or set ALEXNET_DATA");
   if (f.split == "validation") {  // what training validated on, found again from the checkpoint's config
