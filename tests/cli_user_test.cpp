@@ -191,8 +191,9 @@ void expect_json_stdout(const SplitRun& r, const std::string& what) {
   ASSERT_EQ(r.exit_code, 0) << what << "\n" << r.err;
   const std::vector<std::string> l = lines_of(r.out);
   ASSERT_FALSE(l.empty()) << what << ": nothing on stdout";
-  for (const std::string& line : l) {
-    EXPECT_TRUE(nlohmann::json::accept(line)) << what << ": stdout line is not JSON: " << line;
+  for (const std::string& line : l) {  // JSON Lines: each line one object
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_TRUE(!j.is_discarded() && j.is_object()) << what << ": stdout line is not a JSON object: " << line;
   }
 }
 
@@ -208,7 +209,7 @@ TEST(JsonStdout, EveryCommandWithJsonPrintsOnlyJsonOnStdout) {
         std::string("bench --device cpu --matmul 8 --steps 1 --warmup 0 --json"),
         "bench --loader-only -b 2 --data " + data + " --seconds 0.1 --json",
         "eval --device cpu --checkpoint " + ckpt + " --data " + data + " --json",
-        "predict --device cpu --checkpoint " + ckpt + " --json " + photo})
+        "predict --device cpu --checkpoint " + ckpt + " --json " + photo + " " + photo})
     expect_json_stdout(run_split(dir, args), args);
 }
 

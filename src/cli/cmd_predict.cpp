@@ -33,7 +33,6 @@ struct PredictFlags {
 void run_predict_images(const PredictFlags& f) {
   f.device.apply_threads();
   Classifier clf = Classifier::load(f.checkpoint, f.device.device, f.device.precision, 1);
-  nlohmann::json all = nlohmann::json::array();
   int failures = 0;
   for (const std::string& path : f.images) {
     std::vector<Prediction> top;
@@ -50,9 +49,8 @@ void run_predict_images(const PredictFlags& f) {
       std::printf("  %6.2f%%  %s\n", 100.0 * p.probability, p.name.c_str());
       entry["top"].push_back({{"class", p.name}, {"index", p.index}, {"probability", p.probability}});
     }
-    all.push_back(entry);
+    if (f.json) print_json_line(entry.dump());  // JSON Lines: one object per picture, as it is classified
   }
-  if (f.json) print_json_line(all.dump());
   if (failures) fail(failures, " of ", f.images.size(), " images could not be read");
 }
 
@@ -107,7 +105,7 @@ void add_predict(CLI::App& app) {
                                                  "(best, else last): model, classes and preprocessing come from it");
   cmd->add_option("images", f->images, "Pictures to classify (JPEG or PNG), with --checkpoint");
   cmd->add_option("--top", f->top, "How many classes to list per picture")->capture_default_str()->check(number_check(1, 1000));
-  cmd->add_flag("--json", f->json, "Print the predictions as one JSON array on stdout; everything else goes to stderr");
+  cmd->add_flag("--json", f->json, "Print each picture's predictions as one JSON object per line on stdout (JSON Lines); everything else goes to stderr");
   f->model.add(cmd, false);
   f->device.add(cmd);
   f->limits.add(cmd);
