@@ -145,21 +145,6 @@ void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
-// Every JSON value printed on a line of its own, predictions flattened: image -> class index -> probability.
-std::map<std::string, std::map<int, double>> predictions(const std::string& output) {
-  std::map<std::string, std::map<int, double>> out;
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty() || (line[0] != '[' && line[0] != '{')) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded()) continue;
-    if (j.is_object()) j = nlohmann::json::array({j});
-    for (const auto& entry : j)
-      if (entry.is_object() && entry.contains("top"))
-        for (const auto& t : entry["top"]) out[entry["image"].get<std::string>()][t["index"].get<int>()] = t["probability"].get<double>();
-  }
-  return out;
-}
 
 TEST(ExifOrientationCli, InfoReportsTheUprightSize) {
   TempDir dir;
@@ -205,7 +190,7 @@ TEST(ExifOrientationCli, PredictSeesTheUprightPicture) {
     const testing::RunResult r = run_alexnet(cmd + (ignore ? "--ignore-exif-orientation " : "") + (dir / "phone.jpg") +
                                              " " + (dir / "upright.png") + " " + (dir / "stored.png"));
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    auto p = predictions(r.output);
+    auto p = testing::predictions_of(r.output);
     const auto& phone = p[dir / "phone.jpg"];
     const auto& same = p[dir / (ignore ? "stored.png" : "upright.png")];
     const auto& other = p[dir / (ignore ? "upright.png" : "stored.png")];

@@ -48,20 +48,7 @@ std::string shell_quote(const std::string& s) { return "'" + s + "'"; }
 // The Python that imports onnxruntime, or "" (with the reason in `why`).
 const std::string& onnx_python(std::string* why = nullptr) {
   static std::string reason;
-  static const std::string python = [] {
-    std::vector<std::string> candidates;
-    if (const char* env = std::getenv("ALEXNET_PYTHON")) candidates.emplace_back(env);
-    if (const char* venv = std::getenv("ALEXNET_VENV")) candidates.push_back(std::string(venv) + "/bin/python3");
-    candidates.emplace_back("/opt/alexnet-venv/bin/python3");
-    candidates.emplace_back("python3");
-    for (const std::string& py : candidates) {
-      const RunResult r = run_command(shell_quote(py) + " -c 'import numpy, onnxruntime'");
-      if (r.exit_code == 0) return py;
-    }
-    reason = "onnxruntime cannot be imported by $ALEXNET_PYTHON, $ALEXNET_VENV/bin/python3, "
-             "/opt/alexnet-venv/bin/python3 or python3 (scripts/setup.sh installs it from PyPI)";
-    return std::string();
-  }();
+  static const std::string python = testing::python_with("numpy, onnxruntime", &reason);
   if (why) *why = reason;
   return python;
 }
@@ -346,22 +333,6 @@ Image photo(int height, int width, uint64_t seed) {
   return im;
 }
 
-// Every prediction printed as JSON, one object or array per line: image -> class index -> probability.
-std::map<std::string, std::map<int, double>> probabilities(const std::string& output) {
-  std::map<std::string, std::map<int, double>> out;
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.empty() || (line[0] != '[' && line[0] != '{')) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded()) continue;
-    if (j.is_object()) j = nlohmann::json::array({j});
-    for (const auto& entry : j)
-      if (entry.is_object() && entry.contains("top"))
-        for (const auto& t : entry["top"])
-          out[entry["image"].get<std::string>()][t["index"].get<int>()] = t["probability"].get<double>();
-  }
-  return out;
-}
 
 struct DeployCase {
   std::string variant;
@@ -420,7 +391,7 @@ TEST_P(OnnxDeploy, PythonProgramGivesPredictsProbabilities) {
     const RunResult theirs = run_command(shell_quote(onnx_python()) + " " ALEXNET_SOURCE_DIR "/tools/onnx_predict.py " +
                                          (dir / "m.onnx") + " --json --top " + std::to_string(kClasses) + images);
     ASSERT_EQ(theirs.exit_code, 0) << theirs.output;
-    const auto want = probabilities(ours.output), got = probabilities(theirs.output);
+    const auto want = testing::predictions_of(ours.output), got = testing::predictions_of(theirs.output);
     ASSERT_EQ(want.size(), 9u) << ours.output;
     ASSERT_EQ(got.size(), 9u) << theirs.output;
     double worst = 0;

@@ -66,19 +66,7 @@ TEST(TensorBoard, RecordFraming) {
 // The Python that imports tensorboard, or "" (with the reason in `why`).
 const std::string& tensorboard_python(std::string* why) {
   static std::string reason;
-  static const std::string python = [] {
-    std::vector<std::string> candidates;
-    if (const char* env = std::getenv("ALEXNET_PYTHON")) candidates.emplace_back(env);
-    if (const char* venv = std::getenv("ALEXNET_VENV")) candidates.push_back(std::string(venv) + "/bin/python3");
-    candidates.emplace_back("/opt/alexnet-venv/bin/python3");
-    candidates.emplace_back("python3");
-    for (const std::string& py : candidates)
-      if (run_command("'" + py + "' -c 'import tensorboard.backend.event_processing.event_accumulator'").exit_code == 0)
-        return py;
-    reason = "the tensorboard package cannot be imported by $ALEXNET_PYTHON, $ALEXNET_VENV/bin/python3, "
-             "/opt/alexnet-venv/bin/python3 or python3 (scripts/setup.sh installs it from PyPI)";
-    return std::string();
-  }();
+  static const std::string python = testing::python_with("tensorboard.backend.event_processing.event_accumulator", &reason);
   *why = reason;
   return python;
 }

@@ -5,7 +5,11 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +38,41 @@ inline RunResult run_command(const std::string& command) {
 }
 
 inline RunResult run_alexnet(const std::string& args) { return run_command(std::string(ALEXNET_BINARY) + " " + args); }
+
+// The first Python that can `import <modules>` among $ALEXNET_PYTHON, $ALEXNET_VENV/bin/python3, the
+// test venv scripts/setup.sh makes (/opt/alexnet-venv) and python3; "" when none can, with the reason
+// in `why` (the caller skips, saying it).
+inline std::string python_with(const std::string& modules, std::string* why = nullptr) {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("ALEXNET_PYTHON")) candidates.emplace_back(env);
+  if (const char* venv = std::getenv("ALEXNET_VENV")) candidates.push_back(std::string(venv) + "/bin/python3");
+  candidates.emplace_back("/opt/alexnet-venv/bin/python3");
+  candidates.emplace_back("python3");
+  for (const std::string& py : candidates)
+    if (run_command("'" + py + "' -c 'import " + modules + "'").exit_code == 0) return py;
+  if (why)
+    *why = modules + " cannot be imported by $ALEXNET_PYTHON, $ALEXNET_VENV/bin/python3, /opt/alexnet-venv/bin/python3 "
+                     "or python3 (scripts/setup.sh installs it from PyPI)";
+  return "";
+}
+
+// What `alexnet predict --json` printed (one object per picture and line; a line holding an array of
+// them is read too): picture -> class index -> probability. Other lines are passed over.
+inline std::map<std::string, std::map<int, double>> predictions_of(const std::string& output) {
+  std::map<std::string, std::map<int, double>> out;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || (line[0] != '[' && line[0] != '{')) continue;
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    if (j.is_object()) j = nlohmann::json::array({j});
+    for (const auto& entry : j)
+      if (entry.is_object() && entry.contains("top"))
+        for (const auto& t : entry["top"])
+          out[entry["image"].get<std::string>()][t["index"].get<int>()] = t["probability"].get<double>();
+  }
+  return out;
+}
 
 // The output with the program's wrapped lines joined again (a break and the continuation's two-space
 // indent become one space), to find a phrase that a 100-column terminal would see broken.
