@@ -360,7 +360,7 @@ TEST(RunDirectory, AResumedEpochReportsTheFiguresOfAnUninterruptedOne) {
 TEST(RunDirectory, AResumeTakesTheRunsThreadCount) {
   TempDir dir;
   testing::write_toy_dataset(dir / "d.safetensors", 32);
-  const std::string args = "train " + kModel + "--no-report --data " + (dir / "d.safetensors") + " --threads 2 --out ";
+  const std::string args = "train " + kModel + "--precision fp32 --no-report --data " + (dir / "d.safetensors") + " --threads 2 --out ";
   ASSERT_EQ(testing::run_alexnet(args + (dir / "straight") + " --epochs 2").exit_code, 0);
   ASSERT_EQ(testing::run_alexnet(args + (dir / "cut") + " --epochs 1").exit_code, 0);
   const auto resumed = testing::run_command("OMP_NUM_THREADS=1 " + std::string(ALEXNET_BINARY) + " train --resume " +

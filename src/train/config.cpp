@@ -26,105 +26,106 @@ std::vector<std::string> init_schemes() {
   return s;
 }
 
+using C = TrainConfig;
+
+// The settings, a row each (config.h). Data, read only after main() starts.
+const std::vector<ConfigField> kConfigFields = {
+  {.key = "model", .member = &C::model,
+   .help = "Network: seed (the article's AlexNet, 224x224), paper (the 2012 paper's: groups=2 + LRN, 227x227), "
+           "torchvision (torchvision.models.alexnet), cifar (small, 32x32)",
+   .choices = net_variants},
+  {.key = "num_classes", .member = &C::num_classes, .help = "Output classes (0 = the dataset's)", .min = 0, .max = 1000000},
+  {.key = "width", .member = &C::width, .help = "Channel width multiplier (1 = the published network)", .min = 0.001, .max = 16},
+  {.key = "hidden", .member = &C::hidden, .help = "Units of FC6 and FC7 (0 = the model's own)", .min = 0, .max = 65536},
+  {.key = "input_size", .member = &C::input_size, .help = "Input width and height, square (0 = the model's own)", .min = 0, .max = 4096},
+  {.key = "dropout", .member = &C::dropout, .help = "Dropout probability in the classifier (negative = 0.5)", .min = -1, .max = 0.99},
+  {.key = "init_scheme", .member = &C::init_scheme,
+   .help = "Random initialisation: auto (the model's own: paper for paper, else pytorch), pytorch (nn.Conv2d/"
+           "nn.Linear's default), paper (N(0, 0.01), biases 1 as the 2012 paper), kaiming (He et al.: "
+           "N(0, 2/fan_in), zero biases; no plateau at chance at the start of training)",
+   .choices = init_schemes},
+  {.key = "data", .member = &C::data,
+   .help = "Training data: CIFAR-10/100 binary (folder or .tar.gz), an ImageFolder (folder, .tar, .tar.gz) or a "
+           ".safetensors tensor dataset",
+   .resumable = true},
+  {.key = "augment", .member = &C::augment,
+   .help = "Augmentation: none, seed (resize + normalise, as the article), standard (pad-4 crop + flip, or "
+           "random-resized crop + flip), paper (256-resize, random crops, flips, PCA colour)",
+   .choices = augment_presets},
+  {.key = "color_jitter", .member = &C::color_jitter,
+   .help = "Colour augmentation on top of the preset: brightness, contrast and saturation each scaled by a random "
+           "factor in [1-x, 1+x], in a random order (torchvision's ColorJitter(x, x, x); 0 = off; on the CPU)",
+   .min = 0, .max = 1},
+  {.key = "resize_float", .member = &C::resize_float,
+   .help = "Resize float tensor images of another size than the model's input (shorter side, centre crop) instead "
+           "of refusing them",
+   .resumable = true},
+  {.key = "val_split", .member = &C::val_split,
+   .help = "Hold out this fraction of the training data for validation (negative: the dataset's test split if it "
+           "has one, else 0.1; 0: none)",
+   .min = -1, .max = 0.9},
+  {.key = "holdout", .member = &C::holdout,
+   .help = "Set aside this fraction of the training data as a test set that training and validation never see "
+           "(the same images whatever the seed); eval then measures on it",
+   .min = 0, .max = 0.9},
+  {.key = "workers", .member = &C::workers, .help = "Data loader threads", .min = 1, .max = 256, .resumable = true},
+  {.key = "shuffle", .member = &C::shuffle,
+   .help = "Visit samples in dataset order (batch s holds samples s*B .. s*B+B-1) instead of shuffling"},
+  {.key = "batch_size", .member = &C::batch_size, .help = "Images per step (per process)", .min = 1, .max = 1 << 20},
+  {.key = "lr", .member = &C::lr, .help = "Learning rate (the peak rate for onecycle)", .min = 0,
+   .max = double(std::numeric_limits<float>::max()), .min_exclusive = true},
+  {.key = "lr_scale_batch", .member = &C::lr_scale_batch,
+   .help = "Linear scaling rule (Goyal et al.): the rate used is lr x (batch size x processes) / this; 0 = lr as "
+           "given. With --lr 0.05 --lr-scale-batch 64, batch 256 trains at 0.2",
+   .min = 0, .max = 1 << 20},
+  {.key = "momentum", .member = &C::momentum, .help = "SGD momentum", .min = 0, .max = 1},
+  {.key = "weight_decay", .member = &C::weight_decay, .help = "L2 weight decay (all parameters, as torch.optim.SGD)", .min = 0, .max = 1},
+  {.key = "nesterov", .member = &C::nesterov, .help = "Nesterov momentum"},
+  {.key = "label_smoothing", .member = &C::label_smoothing, .help = "Cross-entropy label smoothing", .min = 0, .max = 0.999},
+  {.key = "ema", .member = &C::ema,
+   .help = "Also keep an exponential moving average of the weights with this decay per step (e.g. 0.999; 0 = none): "
+           "validated and saved as ema.safetensors beside the raw weights",
+   .min = 0, .max = 0.99999},
+  {.key = "epochs", .member = &C::epochs, .help = "Passes over the training data", .min = 1, .resumable = true},
+  {.key = "steps", .member = &C::steps, .help = "Train exactly this many steps instead of the epochs (0 = by epochs)",
+   .min = 0, .resumable = true},
+  {.key = "schedule", .member = &C::schedule,
+   .help = "Learning-rate schedule: constant, step, multistep, cosine, onecycle, plateau", .choices = LrSchedule::kinds},
+  {.key = "warmup_epochs", .member = &C::warmup_epochs,
+   .help = "Linear learning-rate warm-up, in epochs (fractions allowed)", .min = 0, .max = 1000},
+  {.key = "milestones", .member = &C::milestones, .help = "multistep: epochs at which the rate is multiplied by gamma", .min = 0},
+  {.key = "step_size", .member = &C::step_size, .help = "step: epochs between decays", .min = 1},
+  {.key = "gamma", .member = &C::gamma, .help = "step/multistep: decay factor", .min = 0, .max = 1},
+  {.key = "backend", .member = &C::backend},      // chosen from the device and precision
+  {.key = "precision", .member = &C::precision},
+  {.key = "seed", .member = &C::seed, .help = "Seed of initialisation, shuffling, dropout and augmentation"},
+  {.key = "bucket_mb", .member = &C::bucket_mb,
+   .help = "Data parallel: all-reduce the gradients in buckets of this many MiB while backward runs, the last "
+           "layers' first (0: all at once after backward)",
+   .min = 0, .max = 4096, .resumable = true},
+  {.key = "split", .member = &C::split,
+   .help = "Model parallel: split every layer into this many columns, one process each, as the 2012 paper's two "
+           "GPUs (mpirun -np 2 alexnet train --model paper --split 2); N processes train N/split data-parallel "
+           "copies of the split model. CPU backends only",
+   .min = 1, .max = 64, .resumable = true},
+  {.key = "out", .member = &C::out, .help = "Run directory (default runs/<model>-<date-time>)"},
+  {.key = "save", .member = &C::save, .help = "Also write the final weights to this file"},
+  {.key = "init", .member = &C::init,
+   .help = "Start from these weights (.safetensors); tensors whose shape differs (a classifier with another class "
+           "count) are re-initialised, and the program says so"},
+  {.key = "print_freq", .member = &C::print_freq, .help = "Print a progress line every this many steps", .min = 1,
+   .resumable = true},
+  {.key = "save_every", .member = &C::save_every,
+   .help = "Also checkpoint every this many steps (0: at the end of each epoch only)", .min = 0},
+  {.key = "eval_every", .member = &C::eval_every, .help = "Validate every this many epochs (0: never)", .min = 0},
+  {.key = "report", .member = &C::report, .help = "Draw no pictures and no report.html at the end"},
+  {.key = "world_size", .member = &C::world_size, .min = 1},  // recorded: the data-parallel processes that trained
+  {.key = "threads", .member = &C::threads, .min = 0, .max = 65536},  // recorded: the CPU threads that computed
+};
+
 }  // namespace
 
-const std::vector<ConfigField>& train_config_fields() {
-  using C = TrainConfig;
-  static const std::vector<ConfigField> fields = {
-      {.key = "model", .member = &C::model,
-       .help = "Network: seed (the article's AlexNet, 224x224), paper (the 2012 paper's: groups=2 + LRN, 227x227), "
-               "torchvision (torchvision.models.alexnet), cifar (small, 32x32)",
-       .choices = net_variants},
-      {.key = "num_classes", .member = &C::num_classes, .help = "Output classes (0 = the dataset's)", .min = 0, .max = 1000000},
-      {.key = "width", .member = &C::width, .help = "Channel width multiplier (1 = the published network)", .min = 0.001, .max = 16},
-      {.key = "hidden", .member = &C::hidden, .help = "Units of FC6 and FC7 (0 = the model's own)", .min = 0, .max = 65536},
-      {.key = "input_size", .member = &C::input_size, .help = "Input width and height, square (0 = the model's own)", .min = 0, .max = 4096},
-      {.key = "dropout", .member = &C::dropout, .help = "Dropout probability in the classifier (negative = 0.5)", .min = -1, .max = 0.99},
-      {.key = "init_scheme", .member = &C::init_scheme,
-       .help = "Random initialisation: auto (the model's own: paper for paper, else pytorch), pytorch (nn.Conv2d/"
-               "nn.Linear's default), paper (N(0, 0.01), biases 1 as the 2012 paper), kaiming (He et al.: "
-               "N(0, 2/fan_in), zero biases; no plateau at chance at the start of training)",
-       .choices = init_schemes},
-      {.key = "data", .member = &C::data,
-       .help = "Training data: CIFAR-10/100 binary (folder or .tar.gz), an ImageFolder (folder, .tar, .tar.gz) or a "
-               ".safetensors tensor dataset",
-       .resumable = true},
-      {.key = "augment", .member = &C::augment,
-       .help = "Augmentation: none, seed (resize + normalise, as the article), standard (pad-4 crop + flip, or "
-               "random-resized crop + flip), paper (256-resize, random crops, flips, PCA colour)",
-       .choices = augment_presets},
-      {.key = "color_jitter", .member = &C::color_jitter,
-       .help = "Colour augmentation on top of the preset: brightness, contrast and saturation each scaled by a random "
-               "factor in [1-x, 1+x], in a random order (torchvision's ColorJitter(x, x, x); 0 = off; on the CPU)",
-       .min = 0, .max = 1},
-      {.key = "resize_float", .member = &C::resize_float,
-       .help = "Resize float tensor images of another size than the model's input (shorter side, centre crop) instead "
-               "of refusing them",
-       .resumable = true},
-      {.key = "val_split", .member = &C::val_split,
-       .help = "Hold out this fraction of the training data for validation (negative: the dataset's test split if it "
-               "has one, else 0.1; 0: none)",
-       .min = -1, .max = 0.9},
-      {.key = "holdout", .member = &C::holdout,
-       .help = "Set aside this fraction of the training data as a test set that training and validation never see "
-               "(the same images whatever the seed); eval then measures on it",
-       .min = 0, .max = 0.9},
-      {.key = "workers", .member = &C::workers, .help = "Data loader threads", .min = 1, .max = 256, .resumable = true},
-      {.key = "shuffle", .member = &C::shuffle,
-       .help = "Visit samples in dataset order (batch s holds samples s*B .. s*B+B-1) instead of shuffling"},
-      {.key = "batch_size", .member = &C::batch_size, .help = "Images per step (per process)", .min = 1, .max = 1 << 20},
-      {.key = "lr", .member = &C::lr, .help = "Learning rate (the peak rate for onecycle)", .min = 0,
-       .max = double(std::numeric_limits<float>::max()), .min_exclusive = true},
-      {.key = "lr_scale_batch", .member = &C::lr_scale_batch,
-       .help = "Linear scaling rule (Goyal et al.): the rate used is lr x (batch size x processes) / this; 0 = lr as "
-               "given. With --lr 0.05 --lr-scale-batch 64, batch 256 trains at 0.2",
-       .min = 0, .max = 1 << 20},
-      {.key = "momentum", .member = &C::momentum, .help = "SGD momentum", .min = 0, .max = 1},
-      {.key = "weight_decay", .member = &C::weight_decay, .help = "L2 weight decay (all parameters, as torch.optim.SGD)", .min = 0, .max = 1},
-      {.key = "nesterov", .member = &C::nesterov, .help = "Nesterov momentum"},
-      {.key = "label_smoothing", .member = &C::label_smoothing, .help = "Cross-entropy label smoothing", .min = 0, .max = 0.999},
-      {.key = "ema", .member = &C::ema,
-       .help = "Also keep an exponential moving average of the weights with this decay per step (e.g. 0.999; 0 = none): "
-               "validated and saved as ema.safetensors beside the raw weights",
-       .min = 0, .max = 0.99999},
-      {.key = "epochs", .member = &C::epochs, .help = "Passes over the training data", .min = 1, .resumable = true},
-      {.key = "steps", .member = &C::steps, .help = "Train exactly this many steps instead of the epochs (0 = by epochs)",
-       .min = 0, .resumable = true},
-      {.key = "schedule", .member = &C::schedule,
-       .help = "Learning-rate schedule: constant, step, multistep, cosine, onecycle, plateau", .choices = LrSchedule::kinds},
-      {.key = "warmup_epochs", .member = &C::warmup_epochs,
-       .help = "Linear learning-rate warm-up, in epochs (fractions allowed)", .min = 0, .max = 1000},
-      {.key = "milestones", .member = &C::milestones, .help = "multistep: epochs at which the rate is multiplied by gamma", .min = 0},
-      {.key = "step_size", .member = &C::step_size, .help = "step: epochs between decays", .min = 1},
-      {.key = "gamma", .member = &C::gamma, .help = "step/multistep: decay factor", .min = 0, .max = 1},
-      {.key = "backend", .member = &C::backend},      // chosen from the device and precision
-      {.key = "precision", .member = &C::precision},
-      {.key = "seed", .member = &C::seed, .help = "Seed of initialisation, shuffling, dropout and augmentation"},
-      {.key = "bucket_mb", .member = &C::bucket_mb,
-       .help = "Data parallel: all-reduce the gradients in buckets of this many MiB while backward runs, the last "
-               "layers' first (0: all at once after backward)",
-       .min = 0, .max = 4096, .resumable = true},
-      {.key = "split", .member = &C::split,
-       .help = "Model parallel: split every layer into this many columns, one process each, as the 2012 paper's two "
-               "GPUs (mpirun -np 2 alexnet train --model paper --split 2); N processes train N/split data-parallel "
-               "copies of the split model. CPU backends only",
-       .min = 1, .max = 64, .resumable = true},
-      {.key = "out", .member = &C::out, .help = "Run directory (default runs/<model>-<date-time>)"},
-      {.key = "save", .member = &C::save, .help = "Also write the final weights to this file"},
-      {.key = "init", .member = &C::init,
-       .help = "Start from these weights (.safetensors); tensors whose shape differs (a classifier with another class "
-               "count) are re-initialised, and the program says so"},
-      {.key = "print_freq", .member = &C::print_freq, .help = "Print a progress line every this many steps", .min = 1,
-       .resumable = true},
-      {.key = "save_every", .member = &C::save_every,
-       .help = "Also checkpoint every this many steps (0: at the end of each epoch only)", .min = 0},
-      {.key = "eval_every", .member = &C::eval_every, .help = "Validate every this many epochs (0: never)", .min = 0},
-      {.key = "report", .member = &C::report, .help = "Draw no pictures and no report.html at the end"},
-      {.key = "world_size", .member = &C::world_size, .min = 1},  // recorded: the data-parallel processes that trained
-      {.key = "threads", .member = &C::threads, .min = 0, .max = 65536},  // recorded: the CPU threads that computed
-  };
-  return fields;
-}
+const std::vector<ConfigField>& train_config_fields() { return kConfigFields; }
 
 const ConfigField& train_config_field(const std::string& key) {
   for (const ConfigField& f : train_config_fields())
