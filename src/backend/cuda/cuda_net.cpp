@@ -33,6 +33,7 @@
 #include "backend/cuda/ops/maxpool2d.h"
 #include "backend/cuda/ops/op.h"
 #include "backend/cuda/ops/relu.h"
+#include "backend/cuda/switches.h"
 #include "tensor/bf16.h"
 
 namespace alexnet {
@@ -50,6 +51,7 @@ bool is_weighted(const LayerOp& op) { return std::holds_alternative<Conv2d>(op) 
 class CudaNet final : public Net {
  public:
   CudaNet(const NetSpec& spec, const BuildOptions& options) : Net(spec, options) {
+    switches_ = cuda::read_cuda_switches();  // a bad value is an error, with or without a device
     int devices = 0;
     const cudaError_t e = cudaGetDeviceCount(&devices);
     if (e != cudaSuccess || devices == 0)
@@ -120,6 +122,7 @@ class CudaNet final : public Net {
     ctx_.grads = grads_.as<float>();
     ctx_.mirror = mirror_.as<uint16_t>();
     ctx_.seed = options.seed;
+    ctx_.vector = switches_.vector;
 
     // Each layer's offsets in the parameter buffer.
     std::vector<size_t> weight_at(L, 0), bias_at(L, 0);
@@ -245,7 +248,7 @@ class CudaNet final : public Net {
     if (!grads_ready_) fail("sgd_step() needs gradients: run forward and backward first");
     const cuda::SgdArgs a{lr, sgd.momentum, sgd.weight_decay, sgd.dampening, sgd.nesterov, !momentum_ready_};
     cuda::sgd_update(params_.as<float>(), grads_.as<float>(), momentum_.as<float>(), mirror_.get(), table_.total, a,
-                     stream_.get());
+                     switches_.vector, stream_.get());
     momentum_ready_ = true;
     weights_dirty_ = true;
   }
@@ -289,9 +292,9 @@ class CudaNet final : public Net {
     return i ? shapes_[i - 1] : ActShape{spec_.in_channels, spec_.input_size, spec_.input_size};
   }
   int stored_channels(size_t i) const { return i ? shapes_[i - 1].c : in_c_; }
-  // A ReLU right after a Conv2d/Linear runs in that layer's bias kernel.
+  // A ReLU right after a Conv2d/Linear runs in that layer's bias kernel (unless ALEXNET_CUDA_FUSED=0).
   bool relu_fused(size_t i) const {
-    return i > 0 && std::holds_alternative<ReLU>(spec_.layers[i].op) && is_weighted(spec_.layers[i - 1].op);
+    return switches_.fused && i > 0 && std::holds_alternative<ReLU>(spec_.layers[i].op) && is_weighted(spec_.layers[i - 1].op);
   }
   void sync() const { CUDA_CHECK(cudaStreamSynchronize(stream_.get())); }
   void synchronize() const override { sync(); }
@@ -387,6 +390,7 @@ class CudaNet final : public Net {
     return t;
   }
 
+  cuda::CudaSwitches switches_;  // the fast paths in use (switches.h)
   Elem elem_ = Elem::F32;
   size_t esize_ = 4;
   cublasComputeType_t blas_compute_ = CUBLAS_COMPUTE_32F_PEDANTIC;
@@ -438,8 +442,13 @@ std::vector<std::string> cuda_device_summary() {
   cudaRuntimeGetVersion(&runtime);
   cudaDriverGetVersion(&driver);
   const size_t cudnn = cudnnGetVersion();
+  int blas[3] = {0, 0, 0};
+  cublasGetProperty(MAJOR_VERSION, &blas[0]);
+  cublasGetProperty(MINOR_VERSION, &blas[1]);
+  cublasGetProperty(PATCH_LEVEL, &blas[2]);
   out.push_back(cat("CUDA runtime ", runtime / 1000, ".", (runtime % 1000) / 10, ", driver supports ", driver / 1000, ".",
-                    (driver % 1000) / 10, ", cuDNN ", cudnn / 10000, ".", (cudnn % 10000) / 100, ".", cudnn % 100));
+                    (driver % 1000) / 10, ", cuDNN ", cudnn / 10000, ".", (cudnn % 10000) / 100, ".", cudnn % 100,
+                    ", cuBLAS ", blas[0], ".", blas[1], ".", blas[2]));
   int devices = 0;
   const cudaError_t e = cudaGetDeviceCount(&devices);
   if (e != cudaSuccess || devices == 0) {

@@ -115,21 +115,26 @@ constexpr int kSumCols = 32;   // columns per block (one warp wide: coalesced ro
 constexpr int kSumLanes = 8;   // rows read at once per block
 constexpr int kSumRows = 256;  // rows per block
 
-// partial[chunk, k] = sum of in[chunk*kSumRows .. +kSumRows, k]
+// partial[chunk, k] = sum of in[chunk*kSumRows .. +kSumRows, k]. The grid's y extent is capped at
+// 65,535 (CUDA's limit), so each block row takes every gridDim.y-th chunk.
 template <class T>
 __global__ void column_partial_kernel(float* partial, const T* in, int64_t M, int K) {
   __shared__ float acc[kSumLanes][kSumCols];
   const int k = int(blockIdx.x) * kSumCols + int(threadIdx.x);
-  const int64_t r0 = int64_t(blockIdx.y) * kSumRows;
-  const int64_t r1 = min(M, r0 + kSumRows);
-  float sum = 0.f;
-  if (k < K)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += kSumLanes) sum += load(in, r * K + k);
-  acc[threadIdx.y][threadIdx.x] = sum;
-  __syncthreads();
-  if (threadIdx.y == 0 && k < K) {
-    for (int l = 1; l < kSumLanes; ++l) sum += acc[l][threadIdx.x];
-    partial[int64_t(blockIdx.y) * K + k] = sum;
+  const int64_t chunks = (M + kSumRows - 1) / kSumRows;
+  for (int64_t chunk = blockIdx.y; chunk < chunks; chunk += gridDim.y) {
+    const int64_t r0 = chunk * kSumRows;
+    const int64_t r1 = min(M, r0 + kSumRows);
+    float sum = 0.f;
+    if (k < K)
+      for (int64_t r = r0 + threadIdx.y; r < r1; r += kSumLanes) sum += load(in, r * K + k);
+    acc[threadIdx.y][threadIdx.x] = sum;
+    __syncthreads();
+    if (threadIdx.y == 0 && k < K) {
+      for (int l = 1; l < kSumLanes; ++l) sum += acc[l][threadIdx.x];
+      partial[chunk * K + k] = sum;
+    }
+    __syncthreads();  // acc is reused by the next chunk
   }
 }
 
@@ -245,8 +250,8 @@ void nhwc_to_nchw_f32(float* out, const void* in, Elem e, int N, int C, int Cpad
   CUDA_CHECK_LAUNCH("nhwc_to_nchw_kernel");
 }
 
-void bias_add(void* y, void* relu_out, Elem e, const float* bias, int64_t M, int K, cudaStream_t s) {
-  if (e == Elem::BF16 && K % 2 == 0) {
+void bias_add(void* y, void* relu_out, Elem e, const float* bias, int64_t M, int K, bool vector, cudaStream_t s) {
+  if (vector && e == Elem::BF16 && K % 2 == 0) {
     const int64_t pairs = M * K / 2;
     bias_add_bf16x2_kernel<<<blocks_for(pairs), kThreads, 0, s>>>(
         static_cast<__nv_bfloat162*>(y), static_cast<__nv_bfloat162*>(relu_out), bias, pairs, K / 2);
@@ -277,9 +282,15 @@ void mean_loss(float* loss, const float* row_loss, int N, cudaStream_t s) {
 
 size_t column_sums_scratch(int64_t M, int K) { return size_t((M + kSumRows - 1) / kSumRows) * size_t(K); }
 
+ColumnSumsLaunch column_sums_launch(int64_t M, int K) {
+  const int64_t chunks = (M + kSumRows - 1) / kSumRows;
+  return {unsigned((K + kSumCols - 1) / kSumCols), unsigned(std::clamp<int64_t>(chunks, 1, kMaxGridY)), chunks};
+}
+
 void column_sums(float* out, const void* in, Elem e, int64_t M, int K, float* partial, cudaStream_t s) {
-  const int chunks = int((M + kSumRows - 1) / kSumRows);
-  const dim3 grid(unsigned((K + kSumCols - 1) / kSumCols), unsigned(chunks));
+  const ColumnSumsLaunch l = column_sums_launch(M, K);
+  const int chunks = int(l.chunks);
+  const dim3 grid(l.grid_x, l.grid_y);
   const dim3 block(kSumCols, kSumLanes);
   dispatch(e, [&](auto tag) {
     using T = ELEM_T;
@@ -314,9 +325,9 @@ void to_bf16(void* out, const float* in, size_t n, cudaStream_t s) {
 }
 
 void sgd_update(float* params, const float* grads, float* momentum, void* mirror, size_t n, const SgdArgs& a,
-                cudaStream_t s) {
+                bool vector, cudaStream_t s) {
   // The vector kernel needs 16-byte aligned buffers (cudaMalloc gives 256) and, for the mirror, 8-byte.
-  const int64_t n4 = int64_t(n / 4);
+  const int64_t n4 = vector ? int64_t(n / 4) : 0;
   if (n4 > 0) {
     sgd_vec4_kernel<<<blocks_for(n4), kThreads, 0, s>>>(reinterpret_cast<float4*>(params),
                                                         reinterpret_cast<const float4*>(grads),
@@ -325,7 +336,9 @@ void sgd_update(float* params, const float* grads, float* momentum, void* mirror
     CUDA_CHECK_LAUNCH("sgd_vec4_kernel");
   }
   if (int64_t(n) > n4 * 4) {
-    sgd_scalar_kernel<<<1, 32, 0, s>>>(params, grads, momentum, static_cast<bf16_t*>(mirror), n4 * 4, int64_t(n), a);
+    sgd_scalar_kernel<<<blocks_for(int64_t(n) - n4 * 4), kThreads, 0, s>>>(params, grads, momentum,
+                                                                           static_cast<bf16_t*>(mirror), n4 * 4,
+                                                                           int64_t(n), a);
     CUDA_CHECK_LAUNCH("sgd_scalar_kernel");
   }
 }
