@@ -14,6 +14,8 @@
 
 #include <cuda_runtime.h>
 
+#include "backend/cuda/kernel_math.h"
+
 namespace alexnet::cuda {
 
 enum class Elem : uint8_t { F32, BF16 };
@@ -55,12 +57,9 @@ void conv_grad_to_kcrs(float* out, const void* dw, Elem e, int K, int Cg, int Cp
 // out (bf16) = in (fp32), n elements.
 void to_bf16(void* out, const float* in, size_t n, cudaStream_t s);
 
-// torch.optim.SGD over the whole buffer in one pass (see nn/sgd.h); when mirror is set, it also
-// receives the new parameters in bf16 (the bf16 compute copy of the fully connected weights).
-struct SgdArgs {
-  float lr, momentum, weight_decay, dampening;
-  bool nesterov, first_step;
-};
+// torch.optim.SGD over the whole buffer in one pass (see nn/sgd.h; SgdArgs and the per-parameter
+// arithmetic in kernel_math.h); when mirror is set, it also receives the new parameters in bf16 (the
+// bf16 compute copy of the fully connected weights).
 // `vector`: four parameters per thread (else one).
 void sgd_update(float* params, const float* grads, float* momentum, void* mirror, size_t n, const SgdArgs& a,
                 bool vector, cudaStream_t s);
