@@ -63,6 +63,10 @@ class CudaNet final : public Net {
     cudaStream_t stream = nullptr;
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     stream_.reset(stream);
+    forward_begin_ = cuda::make_event();
+    forward_end_ = cuda::make_event();
+    backward_begin_ = cuda::make_event();
+    backward_end_ = cuda::make_event();
     cudnnHandle_t dnn = nullptr;
     CUDNN_CHECK(cudnnCreate(&dnn));
     cudnn_.reset(dnn);
@@ -269,6 +273,8 @@ class CudaNet final : public Net {
     // The first convolution's input gradient is not needed for training: computed here, on request.
     if (is_conv(spec_.layers[0].op) && !input_grad_done_) {
       ops_[0]->backward_data();
+      // The backward pass's device time (device_times) then includes it (and the host's launch gap).
+      CUDA_CHECK(cudaEventRecord(backward_end_.get(), stream_.get()));
       input_grad_done_ = true;
     }
     return to_host(dinput_, in_shape(0), in_c_);
@@ -279,10 +285,13 @@ class CudaNet final : public Net {
   void backprop() {
     // The first convolution's input gradient is not needed for training: input_grad() computes it.
     const bool skip_first_data = is_conv(spec_.layers[0].op);
+    CUDA_CHECK(cudaEventRecord(backward_begin_.get(), stream_.get()));
     for (size_t i = ops_.size(); i-- > 0;) {
       ops_[i]->backward_params();
       if (i > 0 || !skip_first_data) ops_[i]->backward_data();
     }
+    CUDA_CHECK(cudaEventRecord(backward_end_.get(), stream_.get()));
+    backward_timed_ = true;
     backward_done_ = grads_ready_ = true;
     sync();
   }
@@ -298,6 +307,19 @@ class CudaNet final : public Net {
   }
   void sync() const { CUDA_CHECK(cudaStreamSynchronize(stream_.get())); }
   void synchronize() const override { sync(); }
+  PassTimes device_times() const override {
+    PassTimes t;
+    float ms = 0;
+    if (forward_timed_) {
+      CUDA_CHECK(cudaEventElapsedTime(&ms, forward_begin_.get(), forward_end_.get()));
+      t.forward_ms = ms;
+    }
+    if (backward_timed_) {
+      CUDA_CHECK(cudaEventElapsedTime(&ms, backward_begin_.get(), backward_end_.get()));
+      t.backward_ms = ms;
+    }
+    return t;
+  }
 
   // Layer i's op: the layer table's entry, dispatched to its file in ops/.
   std::unique_ptr<cuda::Op> make_op(size_t i, size_t weight_at, size_t bias_at) const {
@@ -348,10 +370,13 @@ class CudaNet final : public Net {
   // needed then).
   void run_forward(int n) {
     const bool fresh = !planned_.count(n);
+    CUDA_CHECK(cudaEventRecord(forward_begin_.get(), stream_.get()));
     for (const auto& op : ops_) {
       if (fresh) op->plan(n);
       op->forward();
     }
+    CUDA_CHECK(cudaEventRecord(forward_end_.get(), stream_.get()));
+    forward_timed_ = true;
     if (fresh) planned_.insert(n);
   }
 
@@ -407,6 +432,9 @@ class CudaNet final : public Net {
   DeviceMemory labels_, row_loss_, loss_;            // int64 [max_batch], fp32 [max_batch], fp32 [1]
   DeviceMemory column_scratch_;                      // partial bias-gradient sums
   std::unique_ptr<cuda::PinnedMemory> host_loss_;
+  // Around the layers' work of the last forward and backward (device_times); recorded at least once.
+  cuda::Event forward_begin_, forward_end_, backward_begin_, backward_end_;
+  bool forward_timed_ = false, backward_timed_ = false;
   cuda::Context ctx_;                                // what the ops read: handles, buffers, the current step
   std::vector<std::unique_ptr<cuda::Op>> ops_;       // one per layer
   std::set<int> planned_;                            // the batch sizes every op has been planned for
