@@ -2,7 +2,7 @@
 # Prepares the GPU check. Runs on the build machine (no GPU needed): builds the CUDA programs and gathers
 # them, with every shared library they need that is not part of CUDA, into .device/ (git-ignored), packed
 # as .device/bundle.tar.xz (about 25 MiB; unpacked ~100 MiB, more than may travel):
-#   bin/    alexnet, cuda_test, layers_test (stripped)
+#   bin/    alexnet, cuda_test, layers_test (stripped), and golden/ (tests/golden: the PyTorch references)
 #   lib/    non-CUDA shared libraries (oneDNN, libstdc++, libgomp, libarchive's and libcurl's dependencies, ...)
 #   glibc/  this machine's C library and loader, used only if the GPU machine's is older
 # and .device/MANIFEST (commit, date, files).
@@ -26,8 +26,11 @@ if [ -f ../shared/data/cifar10-jpeg-train.tar.gz ]; then mkdir -p .device/data &
 for b in "$BUILD/src/alexnet" "$BUILD/tests/cuda_test" "$BUILD/tests/layers_test"; do
   strip -o ".device/bin/$(basename "$b")" "$b"
 done
+# The golden files next to the test programs, where they look for them (tests/test_util.h), and
+# where gpu_check.sh points ALEXNET_GOLDEN_DIR.
+cp -r tests/golden .device/bin/golden
 
-ldd .device/bin/* | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u | while read -r name path; do
+ldd .device/bin/alexnet .device/bin/cuda_test .device/bin/layers_test | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u | while read -r name path; do
   case "$name" in
     libcuda.so* | libcudart* | libcublas* | libcudnn* | libnvrtc* | libnvJitLink*) ;;  # the GPU machine's own
     libc.so* | libm.so* | libpthread.so* | libdl.so* | librt.so* | libresolv.so*) cp -L "$path" .device/glibc/ ;;

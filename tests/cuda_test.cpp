@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <variant>
 #include <vector>
@@ -34,6 +35,9 @@
 
 #include "backend/cuda/augment.h"
 #include "backend/cuda/device_memory.h"
+#include "backend/cuda/kernels.h"
+#include "backend/cuda/ops/conv2d.h"
+#include "backend/cuda/switches.h"
 #include "data/transforms.h"
 #include "plan_test_util.h"
 #endif
@@ -299,16 +303,24 @@ TEST(CudaAugment, KernelEqualsTheCpuPipeline) {
               const size_t out_elems = size_t(N) * size_t(S) * size_t(S) * size_t(Cpad);
               cuda::DeviceMemory src(batch.size()), dplans(sizeof(SamplePlan) * plans.size()),
                   out(out_elems * cuda::elem_size(e));
-              ASSERT_EQ(cudaMemcpy(src.get(), batch.data(), batch.size(), cudaMemcpyHostToDevice), cudaSuccess);
-              ASSERT_EQ(cudaMemcpy(dplans.get(), plans.data(), dplans.bytes(), cudaMemcpyHostToDevice), cudaSuccess);
+              // On the kernel's own stream: a non-blocking stream does not wait for the legacy stream,
+              // and a pageable cudaMemcpy may return before its copy has reached the device.
+              ASSERT_EQ(cudaMemcpyAsync(src.get(), batch.data(), batch.size(), cudaMemcpyHostToDevice, stream),
+                        cudaSuccess);
+              ASSERT_EQ(cudaMemcpyAsync(dplans.get(), plans.data(), dplans.bytes(), cudaMemcpyHostToDevice, stream),
+                        cudaSuccess);
               cuda::augment_batch(out.get(), e, Cpad, src.as<uint8_t>(), H, W, dplans.as<SamplePlan>(), N, S, stream);
               ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
               std::vector<float> got(out_elems);
               if (e == cuda::Elem::F32) {
-                ASSERT_EQ(cudaMemcpy(got.data(), out.get(), out_elems * 4, cudaMemcpyDeviceToHost), cudaSuccess);
+                ASSERT_EQ(cudaMemcpyAsync(got.data(), out.get(), out_elems * 4, cudaMemcpyDeviceToHost, stream),
+                          cudaSuccess);
+                ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
               } else {
                 std::vector<bf16> raw(out_elems);
-                ASSERT_EQ(cudaMemcpy(raw.data(), out.get(), out_elems * 2, cudaMemcpyDeviceToHost), cudaSuccess);
+                ASSERT_EQ(cudaMemcpyAsync(raw.data(), out.get(), out_elems * 2, cudaMemcpyDeviceToHost, stream),
+                          cudaSuccess);
+                ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
                 for (size_t i = 0; i < out_elems; ++i) got[i] = bf16_to_float(raw[i]);
               }
               double worst = 0;
@@ -348,6 +360,142 @@ TEST(CudaAugment, ForwardPlannedEqualsForward) {
     // bf16: both round the same input to bf16, up to a last-bit difference where the fp32 values differ.
     EXPECT_TRUE(spans_close("logits", l.planned, l.forward, p == Precision::F32 ? 1e-4 : 2e-2));
   }
+}
+
+// The fast paths against the plain path (switches.h): each switch set to 0 alone, and all of them,
+// the network trained one step both ways from the same parameters and batch; the logits, the loss,
+// the gradients and the updated parameters agree. Then the plain path against the reference backend.
+// When a fast path is wrong, this names it.
+struct OneStep {
+  std::vector<float> logits, grads, params;
+  float loss = 0;
+};
+
+OneStep train_one_step(const NetSpec& spec, Precision p, const std::vector<std::pair<const char*, const char*>>& env) {
+  for (const auto& [name, value] : env) setenv(name, value, 1);
+  BuildOptions b;
+  b.max_batch = 4;
+  b.precision = p;
+  b.seed = 7;
+  std::unique_ptr<Net> net;
+  try {
+    net = make_net(BackendKind::CUDA, spec, b);
+  } catch (...) {
+    for (const auto& [name, value] : env) unsetenv(name);
+    throw;
+  }
+  for (const auto& [name, value] : env) unsetenv(name);
+  std::vector<float> params(net->params().total);
+  init_params(spec, net->params(), params, 4);
+  net->set_params(params);
+  Rng rng(8);
+  std::vector<float> x(size_t(4) * spec.in_channels * spec.input_size * spec.input_size);
+  for (float& v : x) v = float(rng.normal());
+  const int64_t labels[4] = {0, 3, 1, 2};
+  OneStep r;
+  net->forward(x.data(), 4, Mode::Train, 0);
+  r.logits.resize(size_t(4) * spec.num_classes);
+  net->get_logits(r.logits.data());
+  r.loss = net->backward(labels);
+  r.grads.resize(params.size());
+  net->get_grads(r.grads);
+  net->sgd_step(SgdOptions{0.9f, 5e-4f, 0.f, false}, 0.1f);
+  r.params.resize(params.size());
+  net->get_params(r.params);
+  return r;
+}
+
+class CudaFastPaths : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(CudaFastPaths, EachAgainstThePlainPath) {
+  REQUIRE_GPU();
+  const Precision p = GetParam();
+  const NetSpec spec = variant_spec("seed");
+  // Two nets may pick different convolution algorithms (each measures its own): not bit for bit.
+  const double tol = p == Precision::F32 ? 1e-4 : p == Precision::TF32 ? 5e-3 : 2e-2;
+  const OneStep fast = train_one_step(spec, p, {});
+  const std::vector<std::vector<std::pair<const char*, const char*>>> plain = {
+      {{"ALEXNET_CUDA_FUSED", "0"}},
+      {{"ALEXNET_CUDA_VECTOR", "0"}},
+      {{"ALEXNET_CUDA_FUSED", "0"}, {"ALEXNET_CUDA_VECTOR", "0"}}};
+  for (const auto& env : plain) {
+    std::string what;
+    for (const auto& [name, value] : env) what += cat(name, "=", value, " ");
+    SCOPED_TRACE(what);
+    const OneStep slow = train_one_step(spec, p, env);
+    EXPECT_TRUE(spans_close("logits", fast.logits, slow.logits, tol));
+    EXPECT_TRUE(spans_close("loss", {&fast.loss, 1}, {&slow.loss, 1}, tol));
+    EXPECT_TRUE(spans_close("gradients", fast.grads, slow.grads, p == Precision::F32 ? 1e-4 : 5e-2));
+    EXPECT_TRUE(spans_close("parameters after SGD", fast.params, slow.params, tol));
+  }
+}
+
+TEST_P(CudaFastPaths, PlainPathMatchesReference) {
+  REQUIRE_GPU();
+  Case c = cuda_case(GetParam());
+  if (c.precision == Precision::TF32) c.grad_tol = 3e-2;
+  if (c.precision == Precision::BF16) c.grad_tol = 2e-1;
+  setenv("ALEXNET_CUDA_FUSED", "0", 1);
+  setenv("ALEXNET_CUDA_VECTOR", "0", 1);
+  compare_with_reference(BackendKind::CUDA, variant_spec("seed"), c);
+  unsetenv("ALEXNET_CUDA_FUSED");
+  unsetenv("ALEXNET_CUDA_VECTOR");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPrecisions, CudaFastPaths,
+                         ::testing::Values(Precision::F32, Precision::TF32, Precision::BF16), precision_case);
+
+// Runs everywhere (host code only). Strict fp32 takes an algorithm cuDNN reports with the default
+// math type (it may report FMA algorithms so) and refuses only the tensor-op types.
+TEST(CudaConv, StrictFp32RefusesOnlyTensorOpMath) {
+  EXPECT_TRUE(cuda::conv_math_allowed(Precision::F32, CUDNN_DEFAULT_MATH));
+  EXPECT_TRUE(cuda::conv_math_allowed(Precision::F32, CUDNN_FMA_MATH));
+  EXPECT_FALSE(cuda::conv_math_allowed(Precision::F32, CUDNN_TENSOR_OP_MATH));
+  EXPECT_FALSE(cuda::conv_math_allowed(Precision::F32, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION));
+  for (Precision p : {Precision::TF32, Precision::BF16})
+    for (cudnnMathType_t m : {CUDNN_DEFAULT_MATH, CUDNN_TENSOR_OP_MATH, CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION, CUDNN_FMA_MATH})
+      EXPECT_TRUE(cuda::conv_math_allowed(p, m)) << precision_name(p) << " math " << int(m);
+}
+
+// Runs everywhere. The bias-gradient column sums' grid stays within CUDA's 65,535 block rows at any
+// batch (conv1 of the seed model: 55 x 55 positions per sample, so 10,000 samples are 118,165
+// chunks of 256 rows), and its block rows still cover every chunk.
+TEST(CudaKernels, ColumnSumsGridFitsAtAnyBatch) {
+  for (int64_t n : {1, 2, 256, 5000, 6000, 10000, 100000}) {
+    const int64_t M = n * 55 * 55;
+    const cuda::ColumnSumsLaunch l = cuda::column_sums_launch(M, 64);
+    EXPECT_LE(int64_t(l.grid_y), cuda::kMaxGridY) << "batch " << n;
+    EXPECT_GE(l.grid_y, 1u);
+    EXPECT_EQ(l.chunks, (M + 255) / 256) << "batch " << n;
+    EXPECT_EQ(l.grid_x, 2u);
+    EXPECT_EQ(cuda::column_sums_scratch(M, 64), size_t(l.chunks) * 64);
+  }
+}
+
+// Runs everywhere. The switches: unset gives every fast path; 0 the plain one; another value is an
+// error that names the variable.
+TEST(CudaSwitches, ReadFromTheEnvironment) {
+  const char* names[] = {"ALEXNET_CUDA_FUSED", "ALEXNET_CUDA_VECTOR", "ALEXNET_CUDA_SYNC"};
+  for (const char* n : names) unsetenv(n);
+  cuda::CudaSwitches s = cuda::read_cuda_switches();
+  EXPECT_TRUE(s.fused);
+  EXPECT_TRUE(s.vector);
+  EXPECT_FALSE(s.sync);
+  setenv("ALEXNET_CUDA_FUSED", "0", 1);
+  setenv("ALEXNET_CUDA_VECTOR", "0", 1);
+  setenv("ALEXNET_CUDA_SYNC", "1", 1);
+  s = cuda::read_cuda_switches();
+  EXPECT_FALSE(s.fused);
+  EXPECT_FALSE(s.vector);
+  EXPECT_TRUE(s.sync);
+  setenv("ALEXNET_CUDA_FUSED", "off", 1);
+  try {
+    cuda::read_cuda_switches();
+    ADD_FAILURE() << "ALEXNET_CUDA_FUSED=off was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ALEXNET_CUDA_FUSED must be 0 or 1"), std::string::npos) << e.what();
+  }
+  for (const char* n : names) unsetenv(n);
 }
 
 // Runs everywhere: without a device, make_net says so (and does not crash).

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <filesystem>
 #include <span>
 #include <string>
 
@@ -29,7 +31,6 @@ namespace alexnet::test {
     if (!alexnet_why_.empty()) GTEST_SKIP() << "not run on this machine: " << alexnet_why_;       \
   } while (0)
 
-// A file under tests/golden/ of the source tree.
 // Build options by position, as the tests use them (an aggregate initialiser would have to name
 // every member).
 inline BuildOptions build_options(int max_batch, Precision precision = Precision::F32, uint64_t seed = 0) {
@@ -40,7 +41,18 @@ inline BuildOptions build_options(int max_batch, Precision precision = Precision
   return o;
 }
 
-inline std::string golden_path(const std::string& name) { return std::string(ALEXNET_SOURCE_DIR) + "/tests/golden/" + name; }
+// The golden files' folder, found at run time so that test programs carried to another machine (the GPU
+// check's bundle) still find them: $ALEXNET_GOLDEN_DIR when set, else golden/ next to the running
+// program (where scripts/gpu_prepare.sh puts them), else the source tree's tests/golden/.
+inline std::string golden_dir() {
+  if (const char* env = std::getenv("ALEXNET_GOLDEN_DIR"); env && *env) return env;
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec && std::filesystem::is_directory(self.parent_path() / "golden", ec)) return (self.parent_path() / "golden").string();
+  return std::string(ALEXNET_SOURCE_DIR) + "/tests/golden";
+}
+
+inline std::string golden_path(const std::string& name) { return golden_dir() + "/" + name; }
 
 // "[1, 0, 3, 2]": the multi-index of flat element `i` in `shape` (or "[i]" without a shape).
 inline std::string index_str(size_t i, const Shape& shape) {

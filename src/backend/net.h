@@ -115,6 +115,15 @@ class Net {
   // work is done (nothing to wait for); the CUDA backend waits for its stream. Timers call it before
   // reading the clock.
   virtual void synchronize() const {}
+  // The device time, in milliseconds, of the layers' work in the last forward pass and in the last
+  // backward pass (backward / backward_from), measured between events on the device, so without the
+  // host copies around them; negative where the backend has no device clock (the CPU backends, whose
+  // calls return when their work is done: the host clock around a call is their time). Read after
+  // synchronize().
+  struct PassTimes {
+    double forward_ms = -1, backward_ms = -1;
+  };
+  virtual PassTimes device_times() const { return {}; }
 
   // ---- inspection, for tests and per-layer reports: host fp32 NCHW copies
   virtual Tensor activation(int layer) const = 0;       // output of layer i, [n, C, H, W] or [n, F]

@@ -10,6 +10,7 @@
 
 #include <cstdio>
 
+#include "backend/cuda/switches.h"
 #include "core/error.h"
 
 namespace alexnet::cuda {
@@ -32,6 +33,13 @@ inline void check_cublas(cublasStatus_t s, const char* call, const char* file, i
     fail_call("cuBLAS", call, file, line, cat(cublasGetStatusName(s), " (", cublasGetStatusString(s), ")").c_str());
 }
 
+inline void check_launch(const char* kernel, const char* file, int line) {
+  check_cuda(cudaGetLastError(), kernel, file, line);
+  if (sync_each_launch())
+    check_cuda(cudaDeviceSynchronize(), cat(kernel, " (ALEXNET_CUDA_SYNC=1: the device synchronised after it)").c_str(),
+               file, line);
+}
+
 // For destructors, which must not throw: prints the failure instead.
 inline void warn_cuda(cudaError_t e, const char* call, const char* file, int line) {
   if (e != cudaSuccess) std::fprintf(stderr, "CUDA error: %s at %s:%d: %s\n", call, file, line, cudaGetErrorString(e));
@@ -51,6 +59,7 @@ inline void warn_cublas(cublasStatus_t s, const char* call, const char* file, in
 #define CUDA_WARN(call) ::alexnet::cuda::warn_cuda((call), #call, __FILE__, __LINE__)
 #define CUDNN_WARN(call) ::alexnet::cuda::warn_cudnn((call), #call, __FILE__, __LINE__)
 #define CUBLAS_WARN(call) ::alexnet::cuda::warn_cublas((call), #call, __FILE__, __LINE__)
-// After a kernel launch: reports a bad launch configuration at once (execution errors surface at the
-// next synchronising call, which is checked too).
-#define CUDA_CHECK_LAUNCH(what) ::alexnet::cuda::check_cuda(cudaGetLastError(), what, __FILE__, __LINE__)
+// After a kernel launch: reports a bad launch configuration at once. Execution errors surface at the
+// next synchronising call, which is checked too, but names that call; with ALEXNET_CUDA_SYNC=1
+// (switches.h) the device is waited for after every launch, so a fault names its kernel.
+#define CUDA_CHECK_LAUNCH(what) ::alexnet::cuda::check_launch(what, __FILE__, __LINE__)

@@ -33,6 +33,7 @@
 #include "backend/cuda/ops/maxpool2d.h"
 #include "backend/cuda/ops/op.h"
 #include "backend/cuda/ops/relu.h"
+#include "backend/cuda/switches.h"
 #include "tensor/bf16.h"
 
 namespace alexnet {
@@ -50,6 +51,7 @@ bool is_weighted(const LayerOp& op) { return std::holds_alternative<Conv2d>(op) 
 class CudaNet final : public Net {
  public:
   CudaNet(const NetSpec& spec, const BuildOptions& options) : Net(spec, options) {
+    switches_ = cuda::read_cuda_switches();  // a bad value is an error, with or without a device
     int devices = 0;
     const cudaError_t e = cudaGetDeviceCount(&devices);
     if (e != cudaSuccess || devices == 0)
@@ -61,6 +63,10 @@ class CudaNet final : public Net {
     cudaStream_t stream = nullptr;
     CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
     stream_.reset(stream);
+    forward_begin_ = cuda::make_event();
+    forward_end_ = cuda::make_event();
+    backward_begin_ = cuda::make_event();
+    backward_end_ = cuda::make_event();
     cudnnHandle_t dnn = nullptr;
     CUDNN_CHECK(cudnnCreate(&dnn));
     cudnn_.reset(dnn);
@@ -120,6 +126,7 @@ class CudaNet final : public Net {
     ctx_.grads = grads_.as<float>();
     ctx_.mirror = mirror_.as<uint16_t>();
     ctx_.seed = options.seed;
+    ctx_.vector = switches_.vector;
 
     // Each layer's offsets in the parameter buffer.
     std::vector<size_t> weight_at(L, 0), bias_at(L, 0);
@@ -245,7 +252,7 @@ class CudaNet final : public Net {
     if (!grads_ready_) fail("sgd_step() needs gradients: run forward and backward first");
     const cuda::SgdArgs a{lr, sgd.momentum, sgd.weight_decay, sgd.dampening, sgd.nesterov, !momentum_ready_};
     cuda::sgd_update(params_.as<float>(), grads_.as<float>(), momentum_.as<float>(), mirror_.get(), table_.total, a,
-                     stream_.get());
+                     switches_.vector, stream_.get());
     momentum_ready_ = true;
     weights_dirty_ = true;
   }
@@ -266,6 +273,8 @@ class CudaNet final : public Net {
     // The first convolution's input gradient is not needed for training: computed here, on request.
     if (is_conv(spec_.layers[0].op) && !input_grad_done_) {
       ops_[0]->backward_data();
+      // The backward pass's device time (device_times) then includes it (and the host's launch gap).
+      CUDA_CHECK(cudaEventRecord(backward_end_.get(), stream_.get()));
       input_grad_done_ = true;
     }
     return to_host(dinput_, in_shape(0), in_c_);
@@ -276,10 +285,13 @@ class CudaNet final : public Net {
   void backprop() {
     // The first convolution's input gradient is not needed for training: input_grad() computes it.
     const bool skip_first_data = is_conv(spec_.layers[0].op);
+    CUDA_CHECK(cudaEventRecord(backward_begin_.get(), stream_.get()));
     for (size_t i = ops_.size(); i-- > 0;) {
       ops_[i]->backward_params();
       if (i > 0 || !skip_first_data) ops_[i]->backward_data();
     }
+    CUDA_CHECK(cudaEventRecord(backward_end_.get(), stream_.get()));
+    backward_timed_ = true;
     backward_done_ = grads_ready_ = true;
     sync();
   }
@@ -289,12 +301,25 @@ class CudaNet final : public Net {
     return i ? shapes_[i - 1] : ActShape{spec_.in_channels, spec_.input_size, spec_.input_size};
   }
   int stored_channels(size_t i) const { return i ? shapes_[i - 1].c : in_c_; }
-  // A ReLU right after a Conv2d/Linear runs in that layer's bias kernel.
+  // A ReLU right after a Conv2d/Linear runs in that layer's bias kernel (unless ALEXNET_CUDA_FUSED=0).
   bool relu_fused(size_t i) const {
-    return i > 0 && std::holds_alternative<ReLU>(spec_.layers[i].op) && is_weighted(spec_.layers[i - 1].op);
+    return switches_.fused && i > 0 && std::holds_alternative<ReLU>(spec_.layers[i].op) && is_weighted(spec_.layers[i - 1].op);
   }
   void sync() const { CUDA_CHECK(cudaStreamSynchronize(stream_.get())); }
   void synchronize() const override { sync(); }
+  PassTimes device_times() const override {
+    PassTimes t;
+    float ms = 0;
+    if (forward_timed_) {
+      CUDA_CHECK(cudaEventElapsedTime(&ms, forward_begin_.get(), forward_end_.get()));
+      t.forward_ms = ms;
+    }
+    if (backward_timed_) {
+      CUDA_CHECK(cudaEventElapsedTime(&ms, backward_begin_.get(), backward_end_.get()));
+      t.backward_ms = ms;
+    }
+    return t;
+  }
 
   // Layer i's op: the layer table's entry, dispatched to its file in ops/.
   std::unique_ptr<cuda::Op> make_op(size_t i, size_t weight_at, size_t bias_at) const {
@@ -345,10 +370,13 @@ class CudaNet final : public Net {
   // needed then).
   void run_forward(int n) {
     const bool fresh = !planned_.count(n);
+    CUDA_CHECK(cudaEventRecord(forward_begin_.get(), stream_.get()));
     for (const auto& op : ops_) {
       if (fresh) op->plan(n);
       op->forward();
     }
+    CUDA_CHECK(cudaEventRecord(forward_end_.get(), stream_.get()));
+    forward_timed_ = true;
     if (fresh) planned_.insert(n);
   }
 
@@ -387,6 +415,7 @@ class CudaNet final : public Net {
     return t;
   }
 
+  cuda::CudaSwitches switches_;  // the fast paths in use (switches.h)
   Elem elem_ = Elem::F32;
   size_t esize_ = 4;
   cublasComputeType_t blas_compute_ = CUBLAS_COMPUTE_32F_PEDANTIC;
@@ -403,6 +432,9 @@ class CudaNet final : public Net {
   DeviceMemory labels_, row_loss_, loss_;            // int64 [max_batch], fp32 [max_batch], fp32 [1]
   DeviceMemory column_scratch_;                      // partial bias-gradient sums
   std::unique_ptr<cuda::PinnedMemory> host_loss_;
+  // Around the layers' work of the last forward and backward (device_times); recorded at least once.
+  cuda::Event forward_begin_, forward_end_, backward_begin_, backward_end_;
+  bool forward_timed_ = false, backward_timed_ = false;
   cuda::Context ctx_;                                // what the ops read: handles, buffers, the current step
   std::vector<std::unique_ptr<cuda::Op>> ops_;       // one per layer
   std::set<int> planned_;                            // the batch sizes every op has been planned for
@@ -438,8 +470,13 @@ std::vector<std::string> cuda_device_summary() {
   cudaRuntimeGetVersion(&runtime);
   cudaDriverGetVersion(&driver);
   const size_t cudnn = cudnnGetVersion();
+  int blas[3] = {0, 0, 0};
+  cublasGetProperty(MAJOR_VERSION, &blas[0]);
+  cublasGetProperty(MINOR_VERSION, &blas[1]);
+  cublasGetProperty(PATCH_LEVEL, &blas[2]);
   out.push_back(cat("CUDA runtime ", runtime / 1000, ".", (runtime % 1000) / 10, ", driver supports ", driver / 1000, ".",
-                    (driver % 1000) / 10, ", cuDNN ", cudnn / 10000, ".", (cudnn % 10000) / 100, ".", cudnn % 100));
+                    (driver % 1000) / 10, ", cuDNN ", cudnn / 10000, ".", (cudnn % 10000) / 100, ".", cudnn % 100,
+                    ", cuBLAS ", blas[0], ".", blas[1], ".", blas[2]));
   int devices = 0;
   const cudaError_t e = cudaGetDeviceCount(&devices);
   if (e != cudaSuccess || devices == 0) {

@@ -85,13 +85,23 @@ struct ConvDescDeleter {
   }
 };
 
+struct EventDeleter {
+  void operator()(std::remove_pointer_t<cudaEvent_t>* e) const { CUDA_WARN(cudaEventDestroy(e)); }
+};
+
 using Stream = std::unique_ptr<std::remove_pointer_t<cudaStream_t>, StreamDeleter>;
+using Event = std::unique_ptr<std::remove_pointer_t<cudaEvent_t>, EventDeleter>;  // with timing
 using CudnnHandle = std::unique_ptr<std::remove_pointer_t<cudnnHandle_t>, CudnnDeleter>;
 using CublasHandle = std::unique_ptr<std::remove_pointer_t<cublasHandle_t>, CublasDeleter>;
 using TensorDesc = std::unique_ptr<std::remove_pointer_t<cudnnTensorDescriptor_t>, TensorDescDeleter>;
 using FilterDesc = std::unique_ptr<std::remove_pointer_t<cudnnFilterDescriptor_t>, FilterDescDeleter>;
 using ConvDesc = std::unique_ptr<std::remove_pointer_t<cudnnConvolutionDescriptor_t>, ConvDescDeleter>;
 
+inline Event make_event() {
+  cudaEvent_t e = nullptr;
+  CUDA_CHECK(cudaEventCreate(&e));
+  return Event(e);
+}
 inline TensorDesc make_tensor_desc() {
   cudnnTensorDescriptor_t d = nullptr;
   CUDNN_CHECK(cudnnCreateTensorDescriptor(&d));

@@ -1,5 +1,6 @@
 // The CUDA backend's own kernels (see kernels.h for the contracts). Element-wise work uses grid-stride
-// loops over 64-bit indices; each kernel loads T (float or bf16), computes in fp32 and stores T.
+// loops over 64-bit indices; each kernel loads T (float or bf16), computes in fp32 with the functions
+// of kernel_math.h (checked on the CPU by tests/cuda_kernel_math_test.cpp) and stores T.
 #include "backend/cuda/kernels.h"
 
 #include "backend/cuda/kernel_util.cuh"
@@ -14,23 +15,15 @@ template <class T>
 __global__ void input_to_nhwc_kernel(T* out, const float* in, int N, int C, int Cpad, int H, int W) {
   const int64_t count = int64_t(N) * H * W * Cpad;
   GRID_STRIDE(i, count) {
-    const int c = int(i % Cpad);
-    const int64_t pix = i / Cpad;  // (n*H + h)*W + w
-    const int64_t hw = pix % (int64_t(H) * W), n = pix / (int64_t(H) * W);
-    store(out, i, c < C ? in[(n * C + c) * H * W + hw] : 0.f);
+    const int64_t at = nhwc_to_nchw_index(i, C, Cpad, H, W);
+    store(out, i, at >= 0 ? in[at] : 0.f);
   }
 }
 
 template <class T>
 __global__ void nhwc_to_nchw_kernel(float* out, const T* in, int N, int C, int Cpad, int H, int W) {
   const int64_t count = int64_t(N) * C * H * W;
-  GRID_STRIDE(i, count) {  // i indexes the NCHW output
-    const int64_t hw = i % (int64_t(H) * W);
-    const int64_t nc = i / (int64_t(H) * W);
-    const int c = int(nc % C);
-    const int64_t n = nc / C;
-    out[i] = load(in, (n * H * W + hw) * Cpad + c);
-  }
+  GRID_STRIDE(i, count) out[i] = load(in, nchw_to_nhwc_index(i, C, Cpad, H, W));  // i indexes the NCHW output
 }
 
 // ---- bias (+ReLU) ------------------------------------------------------------------------------------
@@ -38,9 +31,9 @@ __global__ void nhwc_to_nchw_kernel(float* out, const T* in, int N, int C, int C
 template <class T>
 __global__ void bias_add_kernel(T* y, T* relu_out, const float* bias, int64_t M, int K) {
   GRID_STRIDE(i, M * K) {
-    const float v = load(y, i) + bias[i % K];
+    const float v = bias_value(load(y, i), bias[i % K]);
     store(y, i, v);
-    if (relu_out) store(relu_out, i, v > 0.f ? v : 0.f);
+    if (relu_out) store(relu_out, i, relu_value(v));
   }
 }
 
@@ -50,12 +43,15 @@ __global__ void bias_add_bf16x2_kernel(__nv_bfloat162* y, __nv_bfloat162* relu_o
   GRID_STRIDE(i, pairs) {
     const int k = int(i % K2) * 2;
     float2 v = __bfloat1622float2(y[i]);
-    v.x += bias[k];
-    v.y += bias[k + 1];
+    v.x = bias_value(v.x, bias[k]);
+    v.y = bias_value(v.y, bias[k + 1]);
     const __nv_bfloat162 r = __float22bfloat162_rn(v);
     y[i] = r;
     // ReLU of the rounded value: the ReLU layer sees exactly the conv layer's stored output.
-    if (relu_out) relu_out[i] = __hmax2(r, __float2bfloat162_rn(0.f));
+    if (relu_out) {
+      const float2 rv = __bfloat1622float2(r);
+      relu_out[i] = __floats2bfloat162_rn(relu_value(rv.x), relu_value(rv.y));
+    }
   }
 }
 
@@ -88,9 +84,9 @@ __global__ void softmax_xent_kernel(T* dlogits, float* row_loss, const T* logits
   float loss = 0.f;
   for (int c = lane; c < C; c += 32) {
     const float zc = load(z, c);
-    const float q = (c == y ? 1.f - eps : 0.f) + eps / float(C);
-    loss -= q * (zc - log_sum);
-    store(dlogits, int64_t(n) * C + c, (expf(zc - log_sum) - q) / float(N));
+    const float q = xent_target(c, y, eps, C);
+    loss += xent_loss_term(zc, log_sum, q);
+    store(dlogits, int64_t(n) * C + c, xent_grad(zc, log_sum, q, N));
   }
   loss = warp_sum(loss);
   if (lane == 0) row_loss[n] = loss;
@@ -115,21 +111,26 @@ constexpr int kSumCols = 32;   // columns per block (one warp wide: coalesced ro
 constexpr int kSumLanes = 8;   // rows read at once per block
 constexpr int kSumRows = 256;  // rows per block
 
-// partial[chunk, k] = sum of in[chunk*kSumRows .. +kSumRows, k]
+// partial[chunk, k] = sum of in[chunk*kSumRows .. +kSumRows, k]. The grid's y extent is capped at
+// 65,535 (CUDA's limit), so each block row takes every gridDim.y-th chunk.
 template <class T>
 __global__ void column_partial_kernel(float* partial, const T* in, int64_t M, int K) {
   __shared__ float acc[kSumLanes][kSumCols];
   const int k = int(blockIdx.x) * kSumCols + int(threadIdx.x);
-  const int64_t r0 = int64_t(blockIdx.y) * kSumRows;
-  const int64_t r1 = min(M, r0 + kSumRows);
-  float sum = 0.f;
-  if (k < K)
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += kSumLanes) sum += load(in, r * K + k);
-  acc[threadIdx.y][threadIdx.x] = sum;
-  __syncthreads();
-  if (threadIdx.y == 0 && k < K) {
-    for (int l = 1; l < kSumLanes; ++l) sum += acc[l][threadIdx.x];
-    partial[int64_t(blockIdx.y) * K + k] = sum;
+  const int64_t chunks = (M + kSumRows - 1) / kSumRows;
+  for (int64_t chunk = blockIdx.y; chunk < chunks; chunk += gridDim.y) {
+    const int64_t r0 = chunk * kSumRows;
+    const int64_t r1 = min(M, r0 + kSumRows);
+    float sum = 0.f;
+    if (k < K)
+      for (int64_t r = r0 + threadIdx.y; r < r1; r += kSumLanes) sum += load(in, r * K + k);
+    acc[threadIdx.y][threadIdx.x] = sum;
+    __syncthreads();
+    if (threadIdx.y == 0 && k < K) {
+      for (int l = 1; l < kSumLanes; ++l) sum += acc[l][threadIdx.x];
+      partial[chunk * K + k] = sum;
+    }
+    __syncthreads();  // acc is reused by the next chunk
   }
 }
 
@@ -147,46 +148,19 @@ template <class T>
 __global__ void conv_weight_to_krsc_kernel(T* out, const float* w, int K, int Cg, int Cpad, int R, int S) {
   const int64_t count = int64_t(K) * R * S * Cpad;
   GRID_STRIDE(i, count) {  // i indexes [K, R, S, Cpad]
-    const int c = int(i % Cpad);
-    int64_t rest = i / Cpad;
-    const int s = int(rest % S);
-    rest /= S;
-    const int r = int(rest % R);
-    const int64_t k = rest / R;
-    store(out, i, c < Cg ? w[((k * Cg + c) * R + r) * S + s] : 0.f);
+    const int64_t at = krsc_to_kcrs_index(i, Cg, Cpad, R, S);
+    store(out, i, at >= 0 ? w[at] : 0.f);
   }
 }
 
 template <class T>
 __global__ void conv_grad_to_kcrs_kernel(float* out, const T* dw, int K, int Cg, int Cpad, int R, int S) {
   const int64_t count = int64_t(K) * Cg * R * S;
-  GRID_STRIDE(i, count) {  // i indexes [K, Cg, R, S]
-    const int s = int(i % S);
-    int64_t rest = i / S;
-    const int r = int(rest % R);
-    rest /= R;
-    const int c = int(rest % Cg);
-    const int64_t k = rest / Cg;
-    out[i] = load(dw, ((k * R + r) * S + s) * Cpad + c);
-  }
+  GRID_STRIDE(i, count) out[i] = load(dw, kcrs_to_krsc_index(i, Cg, Cpad, R, S));  // i indexes [K, Cg, R, S]
 }
 
 __global__ void to_bf16_kernel(bf16_t* out, const float* in, int64_t n) {
   GRID_STRIDE(i, n) out[i] = __float2bfloat16_rn(in[i]);
-}
-
-__device__ __forceinline__ float sgd_one(float& p, float g, float& buf, const SgdArgs& a) {
-  const float d = g + a.weight_decay * p;
-  float b;
-  if (a.momentum == 0.f) {
-    b = d;
-  } else {
-    b = a.first_step ? d : a.momentum * buf + (1.f - a.dampening) * d;
-    buf = b;
-  }
-  const float step = (a.momentum != 0.f && a.nesterov) ? d + a.momentum * b : b;
-  p -= a.lr * step;
-  return p;
 }
 
 // Four parameters per thread (16-byte loads and stores); the tail (n % 4) by the scalar kernel.
@@ -245,8 +219,8 @@ void nhwc_to_nchw_f32(float* out, const void* in, Elem e, int N, int C, int Cpad
   CUDA_CHECK_LAUNCH("nhwc_to_nchw_kernel");
 }
 
-void bias_add(void* y, void* relu_out, Elem e, const float* bias, int64_t M, int K, cudaStream_t s) {
-  if (e == Elem::BF16 && K % 2 == 0) {
+void bias_add(void* y, void* relu_out, Elem e, const float* bias, int64_t M, int K, bool vector, cudaStream_t s) {
+  if (vector && e == Elem::BF16 && K % 2 == 0) {
     const int64_t pairs = M * K / 2;
     bias_add_bf16x2_kernel<<<blocks_for(pairs), kThreads, 0, s>>>(
         static_cast<__nv_bfloat162*>(y), static_cast<__nv_bfloat162*>(relu_out), bias, pairs, K / 2);
@@ -277,9 +251,15 @@ void mean_loss(float* loss, const float* row_loss, int N, cudaStream_t s) {
 
 size_t column_sums_scratch(int64_t M, int K) { return size_t((M + kSumRows - 1) / kSumRows) * size_t(K); }
 
+ColumnSumsLaunch column_sums_launch(int64_t M, int K) {
+  const int64_t chunks = (M + kSumRows - 1) / kSumRows;
+  return {unsigned((K + kSumCols - 1) / kSumCols), unsigned(std::clamp<int64_t>(chunks, 1, kMaxGridY)), chunks};
+}
+
 void column_sums(float* out, const void* in, Elem e, int64_t M, int K, float* partial, cudaStream_t s) {
-  const int chunks = int((M + kSumRows - 1) / kSumRows);
-  const dim3 grid(unsigned((K + kSumCols - 1) / kSumCols), unsigned(chunks));
+  const ColumnSumsLaunch l = column_sums_launch(M, K);
+  const int chunks = int(l.chunks);
+  const dim3 grid(l.grid_x, l.grid_y);
   const dim3 block(kSumCols, kSumLanes);
   dispatch(e, [&](auto tag) {
     using T = ELEM_T;
@@ -314,9 +294,9 @@ void to_bf16(void* out, const float* in, size_t n, cudaStream_t s) {
 }
 
 void sgd_update(float* params, const float* grads, float* momentum, void* mirror, size_t n, const SgdArgs& a,
-                cudaStream_t s) {
+                bool vector, cudaStream_t s) {
   // The vector kernel needs 16-byte aligned buffers (cudaMalloc gives 256) and, for the mirror, 8-byte.
-  const int64_t n4 = int64_t(n / 4);
+  const int64_t n4 = vector ? int64_t(n / 4) : 0;
   if (n4 > 0) {
     sgd_vec4_kernel<<<blocks_for(n4), kThreads, 0, s>>>(reinterpret_cast<float4*>(params),
                                                         reinterpret_cast<const float4*>(grads),
@@ -325,7 +305,9 @@ void sgd_update(float* params, const float* grads, float* momentum, void* mirror
     CUDA_CHECK_LAUNCH("sgd_vec4_kernel");
   }
   if (int64_t(n) > n4 * 4) {
-    sgd_scalar_kernel<<<1, 32, 0, s>>>(params, grads, momentum, static_cast<bf16_t*>(mirror), n4 * 4, int64_t(n), a);
+    sgd_scalar_kernel<<<blocks_for(int64_t(n) - n4 * 4), kThreads, 0, s>>>(params, grads, momentum,
+                                                                           static_cast<bf16_t*>(mirror), n4 * 4,
+                                                                           int64_t(n), a);
     CUDA_CHECK_LAUNCH("sgd_scalar_kernel");
   }
 }

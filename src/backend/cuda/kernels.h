@@ -14,6 +14,8 @@
 
 #include <cuda_runtime.h>
 
+#include "backend/cuda/kernel_math.h"
+
 namespace alexnet::cuda {
 
 enum class Elem : uint8_t { F32, BF16 };
@@ -24,8 +26,9 @@ void input_to_nhwc(void* out, Elem e, const float* in, int N, int C, int Cpad, i
 // in NHWC [N, H, W, Cpad] -> out fp32 NCHW [N, C, H, W] (drops the padding channels).
 void nhwc_to_nchw_f32(float* out, const void* in, Elem e, int N, int C, int Cpad, int H, int W, cudaStream_t s);
 
-// y [M, K] += bias [K] (fp32); when relu_out is set, relu_out = max(y, 0) as well.
-void bias_add(void* y, void* relu_out, Elem e, const float* bias, int64_t M, int K, cudaStream_t s);
+// y [M, K] += bias [K] (fp32); when relu_out is set, relu_out = max(y, 0) as well. `vector`: bf16 pairs
+// per thread where K is even (else, and in fp32, one element per thread).
+void bias_add(void* y, void* relu_out, Elem e, const float* bias, int64_t M, int K, bool vector, cudaStream_t s);
 
 // Softmax cross-entropy with label smoothing eps. logits [N, C] -> dlogits [N, C] (written, already / N),
 // row_loss [N] (fp32); then loss[0] = mean(row_loss).
@@ -36,6 +39,14 @@ void mean_loss(float* loss, const float* row_loss, int N, cudaStream_t s);
 // out [K] (fp32, written) = column sums of in [M, K]: bias gradients of NHWC convolutions and of linear
 // layers. `partial` is scratch of at least column_sums_scratch(M, K) floats (two passes, deterministic).
 size_t column_sums_scratch(int64_t M, int K);
+// The first pass's grid: grid_x blocks of 32 columns, grid_y block rows (at most CUDA's 65,535) that
+// share out `chunks` chunks of 256 rows.
+inline constexpr int64_t kMaxGridY = 65535;
+struct ColumnSumsLaunch {
+  unsigned grid_x, grid_y;
+  int64_t chunks;
+};
+ColumnSumsLaunch column_sums_launch(int64_t M, int K);
 void column_sums(float* out, const void* in, Elem e, int64_t M, int K, float* partial, cudaStream_t s);
 
 // Convolution weights: fp32 master [K, Cg, R, S] <-> compute copy [K, R, S, Cpad] (Cpad >= Cg; the padding
@@ -46,13 +57,11 @@ void conv_grad_to_kcrs(float* out, const void* dw, Elem e, int K, int Cg, int Cp
 // out (bf16) = in (fp32), n elements.
 void to_bf16(void* out, const float* in, size_t n, cudaStream_t s);
 
-// torch.optim.SGD over the whole buffer in one pass (see nn/sgd.h); when mirror is set, it also
-// receives the new parameters in bf16 (the bf16 compute copy of the fully connected weights).
-struct SgdArgs {
-  float lr, momentum, weight_decay, dampening;
-  bool nesterov, first_step;
-};
+// torch.optim.SGD over the whole buffer in one pass (see nn/sgd.h; SgdArgs and the per-parameter
+// arithmetic in kernel_math.h); when mirror is set, it also receives the new parameters in bf16 (the
+// bf16 compute copy of the fully connected weights).
+// `vector`: four parameters per thread (else one).
 void sgd_update(float* params, const float* grads, float* momentum, void* mirror, size_t n, const SgdArgs& a,
-                cudaStream_t s);
+                bool vector, cudaStream_t s);
 
 }  // namespace alexnet::cuda

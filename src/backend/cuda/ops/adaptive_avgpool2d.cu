@@ -7,9 +7,6 @@ namespace alexnet::cuda {
 
 namespace {
 
-__device__ __forceinline__ int adaptive_begin(int i, int in, int out) { return (i * in) / out; }
-__device__ __forceinline__ int adaptive_end(int i, int in, int out) { return ((i + 1) * in + out - 1) / out; }
-
 template <class T>
 __global__ void avgpool_forward_kernel(T* y, const T* x, int N, int C, int H, int W, int P, int Q) {
   const int64_t count = int64_t(N) * P * Q * C;
@@ -20,12 +17,7 @@ __global__ void avgpool_forward_kernel(T* y, const T* x, int N, int C, int H, in
     rest /= Q;
     const int p = int(rest % P);
     const int64_t n = rest / P;
-    const int h0 = adaptive_begin(p, H, P), h1 = adaptive_end(p, H, P);
-    const int w0 = adaptive_begin(q, W, Q), w1 = adaptive_end(q, W, Q);
-    float sum = 0.f;
-    for (int h = h0; h < h1; ++h)
-      for (int w = w0; w < w1; ++w) sum += load(x, ((n * H + h) * W + w) * C + c);
-    store(y, i, sum / float((h1 - h0) * (w1 - w0)));
+    store(y, i, avgpool_cell([&](int h, int w) { return load(x, ((n * H + h) * W + w) * C + c); }, H, W, P, Q, p, q));
   }
 }
 
@@ -39,17 +31,7 @@ __global__ void avgpool_backward_kernel(T* dx, const T* dy, int N, int C, int H,
     rest /= W;
     const int h = int(rest % H);
     const int64_t n = rest / H;
-    float acc = 0.f;
-    for (int p = 0; p < P; ++p) {
-      const int h0 = adaptive_begin(p, H, P), h1 = adaptive_end(p, H, P);
-      if (h < h0 || h >= h1) continue;
-      for (int q = 0; q < Q; ++q) {
-        const int w0 = adaptive_begin(q, W, Q), w1 = adaptive_end(q, W, Q);
-        if (w < w0 || w >= w1) continue;
-        acc += load(dy, ((n * P + p) * Q + q) * C + c) / float((h1 - h0) * (w1 - w0));
-      }
-    }
-    store(dx, i, acc);
+    store(dx, i, avgpool_input_grad([&](int p, int q) { return load(dy, ((n * P + p) * Q + q) * C + c); }, H, W, P, Q, h, w));
   }
 }
 

@@ -5,6 +5,11 @@
 
 namespace alexnet::cuda {
 
+bool conv_math_allowed(Precision precision, cudnnMathType_t m) {
+  if (precision != Precision::F32) return true;
+  return m != CUDNN_TENSOR_OP_MATH && m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
 namespace {
 
 // One convolution at one batch size: its descriptors and the algorithms chosen for them.
@@ -48,7 +53,7 @@ class Conv2dOp final : public WeightedOp {
     CUDNN_CHECK(cudnnConvolutionForward(ctx_.cudnn, &one, c.x.get(), in_, filter_.get(), weight_.get(),
                                         c.fwd_desc.get(), c.fwd, ctx_.conv_workspace, ctx_.conv_workspace_bytes,
                                         &zero, c.y.get(), out.get()));
-    bias_add(out.get(), relu_out_, ctx_.elem, bias(), int64_t(n) * o.h * o.w, o.c, ctx_.stream);
+    bias_add(out.get(), relu_out_, ctx_.elem, bias(), int64_t(n) * o.h * o.w, o.c, ctx_.vector, ctx_.stream);
   }
 
   void backward_params() override {
@@ -77,10 +82,7 @@ class Conv2dOp final : public WeightedOp {
     // CUDNN_DEFAULT_MATH lets cuDNN use TF32 on Ampere and later: strict fp32 must ask for FMA kernels.
     return ctx_.precision == Precision::F32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
   }
-  bool math_allowed(cudnnMathType_t m) const {
-    if (ctx_.precision != Precision::F32) return true;
-    return m == CUDNN_FMA_MATH;
-  }
+  bool math_allowed(cudnnMathType_t m) const { return conv_math_allowed(ctx_.precision, m); }
   void set_math(cudnnConvolutionDescriptor_t d, cudnnMathType_t chosen) const {
     if (ctx_.precision != Precision::F32) CUDNN_CHECK(cudnnSetConvolutionMathType(d, chosen));
   }

@@ -10,17 +10,12 @@ namespace {
 
 template <class T>
 __global__ void dropout_kernel(T* out, const T* in, int N, int C, int H, int W, float p, uint64_t key) {
-  const float scale = p < 1.f ? 1.f / (1.f - p) : 0.f;
+  const float scale = dropout_scale(p);
   const int64_t count = int64_t(N) * C * H * W;
   GRID_STRIDE(i, count) {
-    uint64_t index = uint64_t(i);
-    if (H * W > 1) {  // NHWC storage: the mask index is the NCHW position
-      const int c = int(i % C);
-      const int64_t pix = i / C;
-      const int64_t hw = pix % (int64_t(H) * W), n = pix / (int64_t(H) * W);
-      index = uint64_t((n * C + c) * H * W + hw);
-    }
-    store(out, i, dropout_keep(key, index, p) ? load(in, i) * scale : 0.f);
+    // NHWC storage: the mask index is the NCHW position (the same for [N, F] features)
+    const uint64_t index = uint64_t(nhwc_to_nchw_index(i, C, C, H, W));
+    store(out, i, dropout_value(load(in, i), dropout_keep(key, index, p), scale));
   }
 }
 

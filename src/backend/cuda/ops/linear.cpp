@@ -13,7 +13,7 @@ class LinearOp final : public WeightedOp {
     const int n = ctx_.n;
     gemm(CUBLAS_OP_T, CUBLAS_OP_N, op_.out_features, n, op_.in_features, weight(), op_.in_features, in_,
          op_.in_features, out.get(), ctx_.blas_type(), op_.out_features);
-    bias_add(out.get(), relu_out_, ctx_.elem, bias(), n, op_.out_features, ctx_.stream);
+    bias_add(out.get(), relu_out_, ctx_.elem, bias(), n, op_.out_features, ctx_.vector, ctx_.stream);
   }
 
   void backward_params() override {

@@ -8,35 +8,24 @@ namespace alexnet::cuda {
 namespace {
 
 template <class T>
-__global__ void lrn_forward_kernel(T* y, float* scale, const T* x, int64_t pixels, int C, int size, float alpha,
-                                   float beta, float k) {
-  const int before = size / 2, after = (size - 1) / 2;
+__global__ void lrn_forward_kernel(T* y, float* scale, const T* x, int64_t pixels, int C, LrnArgs a) {
   GRID_STRIDE(i, pixels * C) {
     const int c = int(i % C);
     const int64_t base = i - c;
-    float sum = 0.f;
-    for (int j = max(0, c - before); j <= min(C - 1, c + after); ++j) {
-      const float v = load(x, base + j);
-      sum += v * v;
-    }
-    const float s = k + alpha / float(size) * sum;
+    const float s = lrn_scale([&](int j) { return load(x, base + j); }, C, a, c);
     scale[i] = s;
-    store(y, i, load(x, i) * powf(s, -beta));
+    store(y, i, lrn_output(load(x, i), s, a));
   }
 }
 
 template <class T>
 __global__ void lrn_backward_kernel(T* dx, const T* dy, const T* x, const float* scale, int64_t pixels, int C,
-                                    int size, float alpha, float beta) {
-  const int before = size / 2, after = (size - 1) / 2;
-  const float coef = 2.f * alpha * beta / float(size);
+                                    LrnArgs a) {
   GRID_STRIDE(i, pixels * C) {
     const int ic = int(i % C);
     const int64_t base = i - ic;
-    float acc = 0.f;
-    for (int c = max(0, ic - after); c <= min(C - 1, ic + before); ++c)
-      acc += load(dy, base + c) * load(x, base + c) * powf(scale[base + c], -beta - 1.f);
-    store(dx, i, load(dy, i) * powf(scale[i], -beta) - coef * load(x, i) * acc);
+    store(dx, i, lrn_input_grad([&](int j) { return load(dy, base + j); }, [&](int j) { return load(x, base + j); },
+                                [&](int j) { return scale[base + j]; }, C, a, ic));
   }
 }
 
@@ -47,7 +36,7 @@ void lrn_forward(void* y, float* scale, const void* x, Elem e, int64_t pixels, i
   dispatch(e, [&](auto tag) {
     using T = ELEM_T;
     lrn_forward_kernel<<<blocks_for(pixels * C), kThreads, 0, s>>>(static_cast<T*>(y), scale, static_cast<const T*>(x),
-                                                                   pixels, C, size, alpha, beta, k);
+                                                                   pixels, C, LrnArgs{size, alpha, beta, k});
   });
   CUDA_CHECK_LAUNCH("lrn_forward_kernel");
 }
@@ -57,8 +46,8 @@ void lrn_backward(void* dx, const void* dy, const void* x, const float* scale, E
   dispatch(e, [&](auto tag) {
     using T = ELEM_T;
     lrn_backward_kernel<<<blocks_for(pixels * C), kThreads, 0, s>>>(static_cast<T*>(dx), static_cast<const T*>(dy),
-                                                                    static_cast<const T*>(x), scale, pixels, C, size,
-                                                                    alpha, beta);
+                                                                    static_cast<const T*>(x), scale, pixels, C,
+                                                                    LrnArgs{size, alpha, beta, 0.f});
   });
   CUDA_CHECK_LAUNCH("lrn_backward_kernel");
 }

@@ -18,21 +18,10 @@ __global__ void maxpool_forward_kernel(T* y, int32_t* argmax, const T* x, PoolSh
     const int pp = int(rest % p.P);
     const int64_t n = rest / p.P;
     const T* plane = x + n * p.H * p.W * p.C + c;
-    float best = -INFINITY;
-    int32_t where = -1;
-    for (int r = 0; r < p.kernel; ++r) {
-      const int h = pp * p.stride - p.pad + r;
-      if (h < 0 || h >= p.H) continue;
-      for (int s = 0; s < p.kernel; ++s) {
-        const int w = q * p.stride - p.pad + s;
-        if (w < 0 || w >= p.W) continue;
-        const float v = load(plane, (int64_t(h) * p.W + w) * p.C);
-        if (where < 0 || v > best || v != v) {
-          best = v;
-          where = h * p.W + w;
-        }
-      }
-    }
+    float best;
+    int32_t where;
+    maxpool_cell([&](int h, int w) { return load(plane, (int64_t(h) * p.W + w) * p.C); }, p.H, p.W,
+                 PoolWindow{p.kernel, p.stride, p.pad}, pp, q, best, where);
     store(y, i, best);
     argmax[i] = where;
   }
@@ -48,17 +37,10 @@ __global__ void maxpool_backward_kernel(T* dx, const T* dy, const int32_t* argma
     rest /= p.W;
     const int h = int(rest % p.H);
     const int64_t n = rest / p.H;
-    // Outputs whose window holds (h, w): p*stride - pad <= h <= p*stride - pad + kernel - 1.
-    const int p0 = max(0, (h + p.pad - p.kernel + p.stride) / p.stride), p1 = min(p.P - 1, (h + p.pad) / p.stride);
-    const int q0 = max(0, (w + p.pad - p.kernel + p.stride) / p.stride), q1 = min(p.Q - 1, (w + p.pad) / p.stride);
-    const int32_t me = h * p.W + w;
-    float acc = 0.f;
-    for (int pp = p0; pp <= p1; ++pp)
-      for (int q = q0; q <= q1; ++q) {
-        const int64_t o = ((n * p.P + pp) * p.Q + q) * p.C + c;
-        if (argmax[o] == me) acc += load(dy, o);
-      }
-    store(dx, i, acc);
+    auto out_at = [&](int pp, int q) { return ((n * p.P + pp) * p.Q + q) * p.C + c; };
+    store(dx, i, maxpool_input_grad([&](int pp, int q) { return argmax[out_at(pp, q)]; },
+                                    [&](int pp, int q) { return load(dy, out_at(pp, q)); }, p.H, p.W, p.P, p.Q,
+                                    PoolWindow{p.kernel, p.stride, p.pad}, h, w));
   }
 }
 

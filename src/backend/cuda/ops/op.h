@@ -54,6 +54,7 @@ struct Context {
   int n = 0;                        // samples in the current batch
   Mode mode = Mode::Eval;
   uint64_t seed = 0, step = 0;      // dropout masks derive from (seed, step, layer, element)
+  bool vector = true;               // vector kernels allowed (ALEXNET_CUDA_VECTOR, switches.h)
 
   cudnnDataType_t cudnn_type() const { return elem == Elem::BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT; }
   cudaDataType_t blas_type() const { return elem == Elem::BF16 ? CUDA_R_16BF : CUDA_R_32F; }

@@ -10,14 +10,13 @@ namespace {
 template <class T>
 __global__ void relu_forward_kernel(T* y, const T* x, int64_t count) {
   GRID_STRIDE(i, count) {
-    const float v = load(x, i);
-    store(y, i, v > 0.f ? v : 0.f);
+    store(y, i, relu_value(load(x, i)));
   }
 }
 
 template <class T>
 __global__ void relu_backward_kernel(T* dx, const T* dy, const T* y, int64_t count) {
-  GRID_STRIDE(i, count) store(dx, i, load(y, i) > 0.f ? load(dy, i) : 0.f);
+  GRID_STRIDE(i, count) store(dx, i, relu_grad(load(dy, i), load(y, i)));
 }
 
 }  // namespace
