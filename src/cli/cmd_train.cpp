@@ -291,6 +291,7 @@ int train_process(TrainFlags& f, Communicator& comm) {
   if (c.data.empty())
     fail("no training data: pass --data PATH (CIFAR-10/100 binary folder or .tar.gz, an ImageFolder folder/.tar/.tar.gz, "
          "or a .safetensors tensor dataset), set ALEXNET_DATA, put it in ./data, or use --download cifar10");
+  comm.set_collective_timeout(c.collective_timeout);  // the watchdog (dist/communicator.h)
   const TrainResult r = run_training(c, resume.get(), &comm);
   if (comm.is_root()) {
     std::printf("run directory: %s", r.run_dir.c_str());
