@@ -34,9 +34,8 @@ bool have_open_mpi() {
   return r.exit_code == 0 && r.output.find("Open MPI") != std::string::npos;
 }
 
-// N hosts 10.<a>.<b>.1 .. N on one virtual wire: host 1 and host i are joined by a veth pair, host 1
-// holding one end of each (addresses of one /24 on every link of host 1 would clash, so each pair
-// has its own /24: host i is 10.<a>.<i>.2, host 1 is 10.<a>.<i>.1 on that link). Two hosts here.
+// Two hosts, network namespaces named after this process, joined by a veth pair: host 1 is
+// 10.213.7.1, host 2 10.213.7.2 (addresses that exist only inside the two namespaces).
 class NetnsHosts {
  public:
   NetnsHosts() {
