@@ -347,6 +347,7 @@ int train_process(TrainFlags& f, Communicator& comm) {
   if (c.data.empty())
     fail("no training data: pass --data PATH (CIFAR-10/100 binary folder or .tar.gz, an ImageFolder folder/.tar/.tar.gz, "
          "or a .safetensors tensor dataset), set ALEXNET_DATA, put it in ./data, or use --download cifar10");
+  comm.set_collective_timeout(c.collective_timeout);  // the watchdog (dist/communicator.h)
   const TrainResult r = run_training(c, resume.get(), &comm);
   if (comm.is_root()) {
     std::printf("run directory: %s", r.run_dir.c_str());
@@ -371,9 +372,12 @@ void add_train(CLI::App& app) {
   f->device.add(cmd);
   cmd->add_option("--gpus", f->gpus, "Train on these GPUs, one process each (data parallel), as 0,1,2,3: starts the "
                                      "processes itself (mpirun -np N for several); under mpirun use --device cuda instead");
+  std::string may_change;
+  for (const ConfigField& field : train_config_fields())
+    if (field.resumable) may_change += long_flag(field) + ", ";
   cmd->add_option("--resume", f->resume, "Continue the run in this directory (or of this checkpoint file) exactly where it "
-                                         "stopped (epochs, steps, data, resize-float, workers, print-freq and the device "
-                                         "may change)");
+                                         "stopped. " + may_change + "--threads and the device may change (each change is "
+                                         "said); any other flag given must equal the run's, or the run is refused");
   std::vector<std::string> recipe_names;
   std::string recipes = "Recipes (--recipe NAME sets these flags; flags given beside it win):";
   for (const Recipe& r : train_recipes()) {

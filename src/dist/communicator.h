@@ -6,8 +6,10 @@
 // (make_communicator); code below it never asks which.
 //
 // Failure policy: an MPI call that fails throws alexnet::Error naming the call, file:line and MPI's
-// message. A process of a group of several that cannot continue must call abort(): the others are
-// then inside a collective that would never complete, and abort() (MPI_Abort) ends all of them.
+// message; so does a collective that waits longer than the collective timeout (set_collective_timeout).
+// A process of a group of several that cannot continue must call abort(): the others are then
+// inside a collective that would never complete, and abort() (MPI_Abort) ends all of them, or, when
+// the launcher cannot be reached either, ends this process a few seconds later.
 #pragma once
 
 #include <cstddef>
@@ -50,6 +52,11 @@ class Communicator {
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
   // Ends every process of the group with `code`, as soon as the transport can (does not return).
   [[noreturn]] virtual void abort(int code) = 0;
+  // The watchdog: a collective that has not completed `seconds` after this process entered it throws
+  // alexnet::Error naming the call and the limit (a process, its host or its network died: MPI
+  // itself would wait forever on a peer whose link is cut). 0 waits forever. Groups made by split()
+  // keep the limit of the group they came from. The single process has nothing to wait for.
+  virtual void set_collective_timeout(double /*seconds*/) {}
 
   template <class T>
   void broadcast_values(std::span<T> data, int root) {

@@ -1,9 +1,11 @@
 // The MPI communicator (MPI_COMM_WORLD), and make_communicator's choice between it and a single
 // process. Compiled with or without MPI: without, mpi_compiled_in() is false.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -33,6 +35,8 @@ void mpi_check(int rc, const char* call, const char* file, int line) {
 
 // MPI counts are ints: large buffers go in pieces of at most 2^30 elements.
 constexpr size_t kMaxCount = size_t(1) << 30;
+// How long abort() waits for MPI_Abort before this process ends by itself.
+constexpr int kAbortGraceSeconds = 5;
 
 class MpiCommunicator final : public Communicator {
  public:
@@ -58,8 +62,8 @@ class MpiCommunicator final : public Communicator {
     if (const size_t cut = library_.find_first_of(",\n"); cut != std::string::npos) library_.resize(cut);
   }
   // A group split off another (split()): the same process, another communicator.
-  MpiCommunicator(MPI_Comm comm, int local_rank, std::string library)
-      : comm_(comm), owns_(true), local_rank_(local_rank), library_(std::move(library)) {
+  MpiCommunicator(MPI_Comm comm, int local_rank, std::string library, double timeout)
+      : comm_(comm), owns_(true), local_rank_(local_rank), library_(std::move(library)), timeout_(timeout) {
     ALEXNET_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
     ALEXNET_MPI(MPI_Comm_rank(comm_, &rank_));
     ALEXNET_MPI(MPI_Comm_size(comm_, &size_));
@@ -76,7 +80,7 @@ class MpiCommunicator final : public Communicator {
   std::unique_ptr<Communicator> split(int color, int key) override {
     MPI_Comm sub = MPI_COMM_NULL;
     ALEXNET_MPI(MPI_Comm_split(comm_, color, key, &sub));
-    return std::make_unique<MpiCommunicator>(sub, local_rank_, library_);
+    return std::make_unique<MpiCommunicator>(sub, local_rank_, library_, timeout_);
   }
   void allgather(std::span<const float> mine, std::span<float> all, std::span<const int> counts) override {
     if (counts.size() != size_t(size_) || size_t(counts[size_t(rank_)]) != mine.size())
@@ -89,8 +93,10 @@ class MpiCommunicator final : public Communicator {
       total += size_t(counts[r]);
     }
     if (total != all.size()) fail("allgather: ", total, " floats into a buffer of ", all.size());
-    ALEXNET_MPI(MPI_Allgatherv(mine.data(), int(mine.size()), MPI_FLOAT, all.data(), counts.data(), displs.data(),
-                               MPI_FLOAT, comm_));
+    MPI_Request r = MPI_REQUEST_NULL;
+    ALEXNET_MPI(MPI_Iallgatherv(mine.data(), int(mine.size()), MPI_FLOAT, all.data(), counts.data(), displs.data(),
+                                MPI_FLOAT, comm_, &r));
+    complete(r, "MPI_Allgatherv");
   }
 
   int rank() const override { return rank_; }
@@ -101,13 +107,17 @@ class MpiCommunicator final : public Communicator {
   void allreduce_sum(std::span<float> data) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
-      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, comm_));
+      MPI_Request r = MPI_REQUEST_NULL;
+      ALEXNET_MPI(MPI_Iallreduce(MPI_IN_PLACE, data.data() + at, n, MPI_FLOAT, MPI_SUM, comm_, &r));
+      complete(r, "MPI_Allreduce");
     }
   }
   void allreduce_sum(std::span<double> data) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
-      ALEXNET_MPI(MPI_Allreduce(MPI_IN_PLACE, data.data() + at, n, MPI_DOUBLE, MPI_SUM, comm_));
+      MPI_Request r = MPI_REQUEST_NULL;
+      ALEXNET_MPI(MPI_Iallreduce(MPI_IN_PLACE, data.data() + at, n, MPI_DOUBLE, MPI_SUM, comm_, &r));
+      complete(r, "MPI_Allreduce");
     }
   }
   void start_allreduce_sum(std::span<float> data) override {
@@ -126,29 +136,61 @@ class MpiCommunicator final : public Communicator {
   }
   void wait_all() override {
     if (pending_.empty()) return;
-    ALEXNET_MPI(MPI_Waitall(int(pending_.size()), pending_.data(), MPI_STATUSES_IGNORE));
+    complete(pending_, "MPI_Iallreduce of the gradients");
     pending_.clear();
   }
   void broadcast(std::span<std::byte> data, int root) override {
     for (size_t at = 0; at < data.size(); at += kMaxCount) {
       const int n = int(std::min(kMaxCount, data.size() - at));
-      ALEXNET_MPI(MPI_Bcast(data.data() + at, n, MPI_BYTE, root, comm_));
+      MPI_Request r = MPI_REQUEST_NULL;
+      ALEXNET_MPI(MPI_Ibcast(data.data() + at, n, MPI_BYTE, root, comm_, &r));
+      complete(r, "MPI_Bcast");
     }
   }
-  void barrier() override { ALEXNET_MPI(MPI_Barrier(comm_)); }
+  void barrier() override {
+    MPI_Request r = MPI_REQUEST_NULL;
+    ALEXNET_MPI(MPI_Ibarrier(comm_, &r));
+    complete(r, "MPI_Barrier");
+  }
   [[noreturn]] void abort(int code) override {
     std::fflush(stdout);
     std::fflush(stderr);
+    // MPI_Abort asks the launcher to end every process; with the launcher's host unreachable (a cut
+    // link) it may never return: this process ends by itself a few seconds later.
+    std::thread([code] {
+      std::this_thread::sleep_for(std::chrono::seconds(kAbortGraceSeconds));
+      std::_Exit(code);
+    }).detach();
     MPI_Abort(MPI_COMM_WORLD, code);  // every process of every group; does not return when it works, else exit anyway
     std::_Exit(code);
   }
+  void set_collective_timeout(double seconds) override { timeout_ = seconds; }
 
  private:
   MPI_Comm comm_ = MPI_COMM_WORLD;
   bool owns_ = false;  // a split-off group, freed by its destructor (the world finalises MPI instead)
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   std::string library_;
+  double timeout_ = 0;  // seconds a collective may wait (set_collective_timeout); 0: forever
   std::vector<MPI_Request> pending_;  // started, not yet completed non-blocking collectives
+
+  // Waits for `requests` as MPI_Waitall does (spinning on MPI_Testall, as Open MPI's own wait spins),
+  // but no longer than the collective timeout: then it throws, and the caller's error path runs
+  // (rank 0 saves a checkpoint of the last completed step, cmd_train aborts the job).
+  void complete(std::span<MPI_Request> requests, const char* call) {
+    using clock = std::chrono::steady_clock;
+    const clock::time_point start = clock::now();
+    for (;;) {
+      int done = 0;
+      ALEXNET_MPI(MPI_Testall(int(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE));
+      if (done) return;
+      if (timeout_ > 0 && std::chrono::duration<double>(clock::now() - start).count() > timeout_)
+        fail(call, " did not complete within the collective timeout of ", timeout_, " s (process ", rank_, " of ",
+             size_, " waited for the others: one of them, its host or its network link is gone); raise "
+             "--collective-timeout if a process can legitimately be that late");
+    }
+  }
+  void complete(MPI_Request& request, const char* call) { complete(std::span<MPI_Request>(&request, 1), call); }
 };
 
 }  // namespace

@@ -103,6 +103,12 @@ const std::vector<ConfigField> kConfigFields = {
    .help = "Data parallel: all-reduce the gradients in buckets of this many MiB while backward runs, the last "
            "layers' first (0: all at once after backward)",
    .min = 0, .max = 4096, .resumable = true},
+  {.key = "collective_timeout", .member = &C::collective_timeout,
+   .help = "Several processes: stop the run with an error (rank 0 saving a checkpoint of the last completed "
+           "step) when an exchange between the processes waits this many seconds (a process, host or link died; "
+           "keep it under Open MPI's own 3 to 8 minutes, which end the processes without a checkpoint); 0: wait "
+           "forever",
+   .min = 0, .max = 1e6, .resumable = true},
   {.key = "split", .member = &C::split,
    .help = "Model parallel: split every layer into this many columns, one process each, as the 2012 paper's two "
            "GPUs (mpirun -np 2 alexnet train --model paper --split 2); N processes train N/split data-parallel "

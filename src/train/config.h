@@ -54,6 +54,7 @@ struct TrainConfig {
   Precision precision = Precision::F32;
   uint64_t seed = 0;
   float bucket_mb = 25;          // data parallel: gradient all-reduce buckets (0: all after backward)
+  double collective_timeout = 120;  // several processes: seconds a collective may wait before the run stops (0: forever)
   int split = 1;                 // model parallel: columns per model, one process each (dist/split_net.h)
   // output
   std::string out;               // run directory; empty: runs/<model>-<date-time>
