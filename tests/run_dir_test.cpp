@@ -41,6 +41,10 @@ TEST(RunDir, OneWriterAtATime) {
     }
   }
   EXPECT_NO_THROW(rundir::Writer::open(run));  // released
+  EXPECT_NO_THROW(rundir::check_no_writer(run));
+  EXPECT_NO_THROW(rundir::check_no_writer(dir / "never-written"));
+  const rundir::Writer holder = rundir::Writer::open(run);
+  EXPECT_THROW(rundir::check_no_writer(run), Error);  // asked before a resume reads the checkpoint
 }
 
 TEST(RunDir, OpeningRemovesWhatDeadWritersLeft) {

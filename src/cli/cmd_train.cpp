@@ -331,7 +331,9 @@ int train_process(TrainFlags& f, Communicator& comm) {
   if (!f.resume.empty()) {
     // The stored config wins; only the resumable settings (how long to train, where the data is, how
     // it is read, how often to print) and what computes it may change.
-    resume = std::make_unique<ResumeFrom>(open_resume(resume_run_dir(f.resume)));
+    const std::string dir = resume_run_dir(f.resume);
+    if (comm.is_root()) rundir::check_no_writer(dir);  // before reading what a running writer replaces
+    resume = std::make_unique<ResumeFrom>(open_resume(dir));
     TrainConfig& stored = resume->config;
     apply_resume_flags(f, c, resume->dir, stored, comm.is_root());
     if (given(f.cmd, "--epochs") && !given(f.cmd, "--steps")) stored.steps = 0;

@@ -84,6 +84,32 @@ void remove_leftovers(const std::string& dir, std::optional<int64_t> keep_state_
 
 }  // namespace
 
+namespace {
+
+// Takes the lock on an open lock file, or throws naming the process that holds it (closing fd).
+void lock_or_fail(int fd, const std::string& dir) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return;
+  const int err = errno;
+  char holder[256] = {};
+  const ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
+  ::close(fd);
+  std::string who = n > 0 ? std::string(holder, size_t(n)) : std::string("another process");
+  while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
+  if (err == EWOULDBLOCK)
+    fail(dir, " is being written by ", who, ": one training run writes a run directory at a time (wait for it "
+              "to end, stop it, or pass another --out)");
+  fail(file(dir, kLock), ": cannot lock the run directory (", std::strerror(err), ")");
+}
+
+}  // namespace
+
+void check_no_writer(const std::string& dir) {
+  const int fd = ::open(file(dir, kLock).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // no lock file: never written by a process that locks, or not a run directory
+  lock_or_fail(fd, dir);
+  ::close(fd);
+}
+
 Writer Writer::open(const std::string& dir, std::optional<int64_t> keep_state_step) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -91,18 +117,7 @@ Writer Writer::open(const std::string& dir, std::optional<int64_t> keep_state_st
   const std::string lock_path = file(dir, kLock);
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) fail(lock_path, ": cannot open the run directory's lock (", std::strerror(errno), ")");
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    char holder[256] = {};
-    const ssize_t n = ::pread(fd, holder, sizeof holder - 1, 0);
-    ::close(fd);
-    std::string who = n > 0 ? std::string(holder, size_t(n)) : std::string("another process");
-    while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) who.pop_back();
-    if (err == EWOULDBLOCK)
-      fail(dir, " is being written by ", who, ": one training run writes a run directory at a time (wait for it "
-                "to end, stop it, or pass another --out)");
-    fail(lock_path, ": cannot lock the run directory (", std::strerror(err), ")");
-  }
+  lock_or_fail(fd, dir);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
   const std::string me = "process " + std::to_string(::getpid()) + " on " + host + "\n";

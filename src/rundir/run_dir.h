@@ -52,6 +52,10 @@ void write_config(const std::string& dir, const std::string& config_json);
 // nullopt when the run has none.
 std::optional<std::string> read_config(const std::string& dir);
 
+// Throws the error Writer::open would when another process is writing `dir` (nothing when it is free
+// or not a run directory): a resume asks before it reads the checkpoint the writer is replacing.
+void check_no_writer(const std::string& dir);
+
 // The right to write a run directory, held from open_for_writing until destroyed (or the process
 // ends, however it ends: the lock is the kernel's, so kill -9 leaves none behind). Opening creates the
 // folder, takes the lock, and removes what dead writers left: temporary files, and the state files of
