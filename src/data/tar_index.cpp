@@ -178,8 +178,9 @@ class Reader {
       }
       out.entries.push_back({prefix + name, data, size});
     }
-    // Running out of blocks without the end marker: a tar cut at a member boundary. Accepted, as
-    // GNU tar does, when the last member is whole (checked above).
+    // Running out of blocks without the end marker: a tar cut at a member boundary, accepted (as GNU
+    // tar does) since every member is whole; a part of a header is not.
+    if (pos < end) fail(where, ": cut short inside the header after member '", last, "'");
   }
 
  private:
