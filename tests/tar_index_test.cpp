@@ -257,4 +257,14 @@ TEST(TarIndex, ArchivesCutShortAreErrorsNamingTheMember) {
   expect_error([&] { open_dataset(dir / "broken.tar", Split::Train); }, {"broken.tar"});
 }
 
+// A compressed archive is read whole, so one above 1 GiB is refused before any of it is read (a
+// sparse file: no disk is used).
+TEST(TarIndex, CompressedArchiveAboveTheLimitIsRefused) {
+  TempDir dir;
+  const std::string path = dir / "huge.tar.gz";
+  write_bytes(path, {0x1F, 0x8B, 0x08, 0x00});
+  fs::resize_file(path, (uint64_t(1) << 30) + 1);
+  expect_error([&] { open_dataset(path, Split::Train); }, {"huge.tar.gz", "compressed archive", "uncompressed .tar"});
+}
+
 }  // namespace
