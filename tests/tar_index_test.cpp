@@ -6,6 +6,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -249,6 +251,16 @@ TEST(TarIndex, ArchivesCutShortAreErrorsNamingTheMember) {
   write_bytes(dir / "half.tar", outer);
   expect_error([&] { open_dataset(dir / "half.tar", Split::Train); }, {"half.tar", "cut short"});
 
+  // A size field (GNU base-256) claiming 2^64 - 1 bytes: data offset plus size would wrap around.
+  std::vector<uint8_t> huge = t.outer;
+  const uint8_t field[12] = {0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+  std::memcpy(&huge[124], field, 12);
+  uint32_t sum = 0;
+  for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : huge[i];
+  std::snprintf(reinterpret_cast<char*>(&huge[148]), 8, "%06o", sum & 0777777);
+  write_bytes(dir / "huge.tar", huge);
+  expect_error([&] { open_dataset(dir / "huge.tar", Split::Train); }, {"huge.tar", "n02085620.tar", "cut short"});
+
   // A header that is not a header.
   std::vector<uint8_t> broken = t.outer;
   broken[0] ^= 0x55;
@@ -265,6 +277,51 @@ TEST(TarIndex, CompressedArchiveAboveTheLimitIsRefused) {
   write_bytes(path, {0x1F, 0x8B, 0x08, 0x00});
   fs::resize_file(path, (uint64_t(1) << 30) + 1);
   expect_error([&] { open_dataset(path, Split::Train); }, {"huge.tar.gz", "compressed archive", "uncompressed .tar"});
+}
+
+// Damaged headers (sizes, checksums, types, names changed at random, and fixed checksums so that
+// the damage gets past them) give an error or a dataset, never a crash or a hang.
+TEST(TarIndex, DamagedArchivesNeverCrash) {
+  TempDir dir;
+  CacheDir cache(dir / "cache");
+  const std::vector<uint8_t> good = class_tars().outer;
+  uint32_t state = 12345;
+  const auto next = [&] {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  size_t errors = 0, opened = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::vector<uint8_t> bytes = good;
+    // Headers are at block starts; hit one of them (the outer's or a class tar's) in its fields.
+    const size_t block = (next() % (bytes.size() / 512)) * 512;
+    for (int k = 0, n = 1 + int(next() % 4); k < n; ++k) {
+      const size_t at = block + (next() % 2 ? 124 + next() % 12 : next() % 512);  // often the size field
+      bytes[at] = uint8_t(next() % 3 == 0 ? 0xFF : next());
+    }
+    if (next() % 2) {  // make the checksum right again
+      uint32_t sum = 0;
+      for (size_t i = 0; i < 512; ++i) sum += (i >= 148 && i < 156) ? ' ' : bytes[block + i];
+      std::snprintf(reinterpret_cast<char*>(&bytes[block + 148]), 8, "%06o", sum & 0777777);
+    }
+    write_bytes(dir / "d.tar", bytes);
+    try {
+      auto d = open_dataset(dir / "d.tar", Split::Train);
+      ++opened;
+      for (size_t i = 0; i < d->size(); ++i) {
+        try {
+          d->image(i);
+        } catch (const CorruptSample&) {
+        }
+      }
+    } catch (const CorruptSample& e) {
+      ADD_FAILURE() << "trial " << trial << ": a corrupt sample at open: " << e.what();
+    } catch (const Error&) {
+      ++errors;
+    }
+  }
+  EXPECT_GT(errors, 0u);  // the damage is seen
+  EXPECT_GT(opened, 0u);  // and damage in image bytes alone still opens
 }
 
 }  // namespace

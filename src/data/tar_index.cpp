@@ -124,14 +124,15 @@ class Reader {
       const char type = char(h[156]);
       if (have_pax_size) size = pax_size;
       const uint64_t data = pos + kBlock;
-      const uint64_t padded = (size + kBlock - 1) / kBlock * kBlock;
+      // data <= end here; comparing with end - data cannot overflow, whatever size a header claims.
+      const uint64_t left = end - data;
+      const uint64_t padded = size > left ? left : (size + kBlock - 1) / kBlock * kBlock;
       const auto past_end = [&](const std::string& member) {
-        fail(where, ": member '", member, "' is cut short: ", size, " bytes announced, ", data > end ? 0 : end - data,
-             " left in the archive");
+        fail(where, ": member '", member, "' is cut short: ", size, " bytes announced, ", left, " left in the archive");
       };
       if (type == 'L' || type == 'x') {
         if (size > kMaxExtendedHeader) fail(where, ": extended header of ", size, " bytes after member '", last, "'");
-        if (data + size > end) past_end(type == 'L' ? "(long name)" : "(pax header)");
+        if (size > left) past_end(type == 'L' ? "(long name)" : "(pax header)");
         std::string text(size_t(size), '\0');
         if (!read_at(data, reinterpret_cast<uint8_t*>(text.data()), size)) past_end("(extended header)");
         if (type == 'L') {
@@ -157,7 +158,7 @@ class Reader {
       name = strip_leading(name);
       last = name;
       const bool regular = type == '0' || type == '\0' || type == '7';
-      if (regular && data + size > end) past_end(name);
+      if (size > left) past_end(name);  // a link or folder claiming data beyond the end, too
       pos = data + padded;
       if (name.empty() || climbs_out(name)) continue;
       if (type == '5') {
