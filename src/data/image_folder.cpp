@@ -181,9 +181,14 @@ class DiskTree : public Tree {
 
 class ArchiveTree : public Tree {
  public:
-  ArchiveTree(const std::vector<ArchiveMember>& members, std::string archive) : archive_(std::move(archive)) {
-    for (size_t i = 0; i < members.size(); ++i) {
-      std::string name = members[i].name;
+  ArchiveTree(const std::vector<ArchiveMember>& members, std::string archive)
+      : ArchiveTree(members.size(), [&](size_t i) -> const std::string& { return members[i].name; }, std::move(archive)) {}
+
+  // Members given by name alone: name(i) for i < count.
+  template <typename Name>
+  ArchiveTree(size_t count, const Name& member_name, std::string archive) : archive_(std::move(archive)) {
+    for (size_t i = 0; i < count; ++i) {
+      std::string name = member_name(i);
       const bool folder = !name.empty() && name.back() == '/';
       while (!name.empty() && name.back() == '/') name.pop_back();
       if (name.empty()) continue;
@@ -457,11 +462,7 @@ std::unique_ptr<Dataset> open_image_folder_archive(std::vector<ArchiveMember> me
 std::unique_ptr<Dataset> open_image_folder_indexed(const std::string& path, const TarIndex& index, Split split,
                                                    const DatasetOptions& options) {
   if (index.entries.empty()) fail(path, ": archive holds no files");
-  std::vector<ArchiveMember> names;  // names only: ArchiveTree needs no bytes
-  names.reserve(index.entries.size());
-  for (const TarEntry& e : index.entries) names.push_back({e.name, {}});
-  ArchiveTree tree(names, path);
-  names = {};
+  ArchiveTree tree(index.entries.size(), [&](size_t i) -> const std::string& { return index.entries[i].name; }, path);
   Layout layout = find_layout(tree, split, options.exact_split);
   warn_skipped(layout, tree, options);
 
