@@ -17,6 +17,7 @@
 #include "data/image_codec.h"
 #include "data/readers.h"
 #include "data/readers_internal.h"
+#include "data/tar_index.h"
 
 namespace alexnet {
 
@@ -180,9 +181,14 @@ class DiskTree : public Tree {
 
 class ArchiveTree : public Tree {
  public:
-  ArchiveTree(const std::vector<ArchiveMember>& members, std::string archive) : archive_(std::move(archive)) {
-    for (size_t i = 0; i < members.size(); ++i) {
-      std::string name = members[i].name;
+  ArchiveTree(const std::vector<ArchiveMember>& members, std::string archive)
+      : ArchiveTree(members.size(), [&](size_t i) -> const std::string& { return members[i].name; }, std::move(archive)) {}
+
+  // Members given by name alone: name(i) for i < count.
+  template <typename Name>
+  ArchiveTree(size_t count, const Name& member_name, std::string archive) : archive_(std::move(archive)) {
+    for (size_t i = 0; i < count; ++i) {
+      std::string name = member_name(i);
       const bool folder = !name.empty() && name.back() == '/';
       while (!name.empty() && name.back() == '/') name.pop_back();
       if (name.empty()) continue;
@@ -380,6 +386,42 @@ class ArchiveFolderDataset : public Dataset {
   std::string description_;
 };
 
+// Images of an uncompressed tar read in place: each image() reads its member's bytes by offset.
+class IndexedTarDataset : public Dataset {
+ public:
+  struct Sample {
+    std::string name;
+    uint64_t offset, size;
+  };
+  IndexedTarDataset(std::shared_ptr<const TarFile> file, std::vector<std::string> classes, std::vector<Sample> samples,
+                    std::vector<int64_t> labels, std::string description)
+      : file_(std::move(file)),
+        classes_(std::move(classes)),
+        samples_(std::move(samples)),
+        labels_(std::move(labels)),
+        description_(std::move(description)) {}
+
+  size_t size() const override { return samples_.size(); }
+  int64_t label(size_t index) const override { return labels_.at(index); }
+  const std::vector<std::string>& classes() const override { return classes_; }
+  std::string describe() const override { return description_; }
+  Image image(size_t index) const override {
+    const Sample& s = samples_.at(index);
+    const std::string name = sample_name(index);
+    if (s.size > kMaxFileBytes) throw CorruptSample(cat(name, ": ", s.size, " bytes, more than the ", kMaxFileBytes, " accepted for one image"));
+    const std::vector<uint8_t> bytes = file_->read(s.offset, s.size, name);
+    return decode_image(bytes.data(), bytes.size(), name);
+  }
+  std::string sample_name(size_t index) const override { return file_->path() + ":" + samples_.at(index).name; }
+
+ private:
+  std::shared_ptr<const TarFile> file_;
+  std::vector<std::string> classes_;
+  std::vector<Sample> samples_;
+  std::vector<int64_t> labels_;
+  std::string description_;
+};
+
 std::string describe_folder(const char* what, const std::string& where, const Layout& layout) {
   return cat("ImageFolder ", what, " ", where, " (", layout.split_note, ", ", layout.classes.size(), " classes, ",
              layout.paths.size(), " images)");
@@ -415,6 +457,25 @@ std::unique_ptr<Dataset> open_image_folder_archive(std::vector<ArchiveMember> me
   std::string description = describe_folder("archive", archive_name, layout);
   return std::make_unique<ArchiveFolderDataset>(archive_name, std::move(layout.classes), std::move(samples),
                                                 std::move(layout.labels), std::move(description));
+}
+
+std::unique_ptr<Dataset> open_image_folder_indexed(const std::string& path, const TarIndex& index, Split split,
+                                                   const DatasetOptions& options) {
+  if (index.entries.empty()) fail(path, ": archive holds no files");
+  ArchiveTree tree(index.entries.size(), [&](size_t i) -> const std::string& { return index.entries[i].name; }, path);
+  Layout layout = find_layout(tree, split, options.exact_split);
+  warn_skipped(layout, tree, options);
+
+  std::vector<IndexedTarDataset::Sample> samples;
+  samples.reserve(layout.paths.size());
+  for (const std::string& p : layout.paths) {
+    const TarEntry& e = index.entries[tree.member_index(p)];
+    samples.push_back({e.name, e.offset, e.size});
+  }
+  std::string description = describe_folder("archive", path, layout);
+  description.insert(description.size() - 1, cat(", read in place", index.nested_tars ? cat(" from ", index.nested_tars, " class tars") : ""));
+  return std::make_unique<IndexedTarDataset>(std::make_shared<const TarFile>(path), std::move(layout.classes),
+                                             std::move(samples), std::move(layout.labels), std::move(description));
 }
 
 }  // namespace alexnet

@@ -14,6 +14,7 @@
 
 #include "core/rng.h"
 #include "data/readers_internal.h"
+#include "data/tar_index.h"
 
 namespace alexnet {
 
@@ -163,6 +164,9 @@ std::vector<ArchiveMember> read_archive_memory(const uint8_t* data, size_t size,
 
 namespace {
 
+// A compressed archive is read whole into memory (it cannot be read by seeking): up to this size.
+constexpr uint64_t kMaxCompressedArchiveBytes = uint64_t(1) << 30;
+
 const char* kSupported =
     "supported: a CIFAR-10/100 binary folder or its official .tar.gz, an ImageFolder "
     "(ROOT/<class>/<image>.jpg|.png) as a folder, .tar or .tar.gz, or a safetensors file with "
@@ -230,6 +234,16 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, Split split, cons
   }
   const uint64_t file_size = fs::file_size(path, ec);
   if (is_safetensors_magic(head, n, file_size)) return open_tensor_dataset(path, options);
+  if (is_uncompressed_tar(head, n)) {
+    // Indexed and read in place; a CIFAR tar (a few hundred MB at most) is read whole as before.
+    const TarIndex index = index_tar(path);
+    bool cifar = false;
+    for (const TarEntry& e : index.entries) cifar = cifar || is_cifar_member_name(e.name);
+    if (!cifar) return open_image_folder_indexed(path, index, split, options);
+  } else if (is_archive_magic(head, n) && file_size > kMaxCompressedArchiveBytes) {
+    fail(path, ": a compressed archive of ", file_size, " bytes is more than the ", kMaxCompressedArchiveBytes,
+         " read into memory; use the uncompressed .tar (read in place) or an extracted folder");
+  }
   if (is_archive_magic(head, n)) {
     bool cifar = false;
     std::vector<ArchiveMember> members = read_archive(path, [&](const std::string& member) {

@@ -4,6 +4,8 @@
 //     folder holding one of them) or the official .tar.gz, read in place.
 //   * ImageFolder: ROOT/<class>/<image>.{jpg,jpeg,png}, as a folder, .tar or .tar.gz. A train/,
 //     val/ or test/ level is recognised and chosen by the split; single leading folders are skipped.
+//     An uncompressed tar is indexed and read in place (data/tar_index.h), a tar of class tars
+//     (ImageNet's training archive) included; a compressed one is read whole, up to 1 GiB.
 //   * A safetensors tensor dataset: `images` (F32 [N, 3, H, W] or U8 [N, H, W, 3]) and `labels`
 //     (I64 [N]), class names optionally in the metadata key `classes` (a JSON list).
 //
@@ -98,6 +100,12 @@ std::unique_ptr<Dataset> open_image_folder(const std::string& root, Split split,
 // ImageFolder from archive members: the bytes stay in memory, images are decoded when asked for.
 std::unique_ptr<Dataset> open_image_folder_archive(std::vector<ArchiveMember> members,
                                                    const std::string& archive_name, Split split,
+                                                   const DatasetOptions& options);
+
+// ImageFolder from an uncompressed tar indexed by index_tar (data/tar_index.h): images are read by
+// offset and decoded when asked for; nothing but the index is kept in memory.
+struct TarIndex;
+std::unique_ptr<Dataset> open_image_folder_indexed(const std::string& path, const TarIndex& index, Split split,
                                                    const DatasetOptions& options);
 
 // A safetensors tensor dataset.
