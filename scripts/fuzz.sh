@@ -27,6 +27,7 @@ harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz checkpoint_fuzz tensor
 sources=(src/data/image_codec.cpp src/data/readers.cpp src/data/cifar.cpp src/data/image_folder.cpp
          src/data/tensor_dataset.cpp src/data/loader.cpp src/data/transforms.cpp src/data/transforms_resize.cpp
          src/data/transforms_crop.cpp src/data/transforms_colour.cpp src/data/tar_index.cpp
+         src/data/cache_dir.cpp
          src/tensor/tensor.cpp src/tensor/safetensors.cpp src/core/atomic_file.cpp src/core/crc32c.cpp
          src/rundir/run_dir.cpp
          src/model/weights.cpp src/model/net_spec.cpp src/model/layers.cpp

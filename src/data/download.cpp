@@ -320,14 +320,6 @@ CifarArchiveInfo cifar_archive_info(CifarKind kind) {
           "cifar-100-binary.tar.gz"};
 }
 
-std::string default_cache_dir() {
-  const char* cache = std::getenv("ALEXNET_CACHE");
-  if (cache && *cache) return cache;
-  const char* home = std::getenv("HOME");
-  if (!home || !*home) fail("neither ALEXNET_CACHE nor HOME is set; cannot choose a download folder");
-  return cat(home, "/.cache/alexnet");
-}
-
 std::string download_cifar(CifarKind kind, const std::string& cache_dir, const DownloadProgress& progress,
                            const std::string& url) {
   const CifarArchiveInfo info = cifar_archive_info(kind);

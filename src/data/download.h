@@ -11,6 +11,8 @@
 #include <functional>
 #include <string>
 
+#include "data/cache_dir.h"
+
 namespace alexnet {
 
 // MD5 (RFC 1321), for checking downloads against published checksums (not for security).
@@ -57,9 +59,6 @@ struct CifarArchiveInfo {
   const char* file;  // the file name in the cache
 };
 CifarArchiveInfo cifar_archive_info(CifarKind kind);
-
-// $ALEXNET_CACHE, else $HOME/.cache/alexnet.
-std::string default_cache_dir();
 
 // Makes sure the official archive (cifar-10-binary.tar.gz or cifar-100-binary.tar.gz) is in
 // CACHE_DIR (empty: default_cache_dir()) and returns its path, ready for open_dataset. The URL is

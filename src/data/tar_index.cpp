@@ -13,7 +13,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "data/download.h"
+#include "data/cache_dir.h"
 #include "data/readers_internal.h"
 
 namespace alexnet {
