@@ -49,15 +49,6 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Archives
-
-namespace {
-
-struct ArchiveFree {
-  void operator()(archive* a) const { archive_read_free(a); }
-};
-
 std::string strip_leading_dot_slash(std::string name) {
   while (name.rfind("./", 0) == 0) name.erase(0, 2);
   while (!name.empty() && name.front() == '/') name.erase(0, 1);
@@ -74,6 +65,16 @@ bool climbs_out(const std::string& name) {
     start = slash + 1;
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Archives
+
+namespace {
+
+struct ArchiveFree {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+
 
 // The largest member kept in memory: an image or a CIFAR batch is far smaller.
 constexpr int64_t kMaxMemberBytes = int64_t(1) << 30;

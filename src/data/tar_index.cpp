@@ -29,22 +29,6 @@ constexpr uint64_t kMaxExtendedHeader = 1 << 20;
 constexpr size_t kMinCachedEntries = 256;
 constexpr char kCacheMagic[8] = {'A', 'X', 'T', 'A', 'R', 'I', 'X', '1'};
 
-std::string strip_leading(std::string name) {
-  while (name.rfind("./", 0) == 0) name.erase(0, 2);
-  while (!name.empty() && name.front() == '/') name.erase(0, 1);
-  return name;
-}
-
-bool climbs_out(const std::string& name) {
-  size_t start = 0;
-  for (;;) {
-    const size_t slash = name.find('/', start);
-    if (name.compare(start, slash == std::string::npos ? std::string::npos : slash - start, "..") == 0) return true;
-    if (slash == std::string::npos) return false;
-    start = slash + 1;
-  }
-}
-
 std::string field(const uint8_t* p, size_t n) {
   size_t len = 0;
   while (len < n && p[len] != 0) ++len;
@@ -155,7 +139,7 @@ class Reader {
       long_name.clear();
       pax_path.clear();
       have_pax_size = false;
-      name = strip_leading(name);
+      name = strip_leading_dot_slash(name);
       last = name;
       const bool regular = type == '0' || type == '\0' || type == '7';
       if (size > left) past_end(name);  // a link or folder claiming data beyond the end, too
