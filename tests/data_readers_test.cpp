@@ -709,6 +709,52 @@ TEST(Cifar, StructuralProblemsAreErrorsNamingTheFile) {
   }
 }
 
+// A split that is not there is recorded as absent; one that is there but broken is an error, so that
+// `info` and `eval --split auto` never report a corrupt dataset as a smaller one.
+TEST(OpenDatasetSplits, AnAbsentSplitIsRecordedAndABrokenOneIsAnError) {
+  TempDir dir;
+  // CIFAR-10 with its test batch only: a test-only dataset.
+  std::vector<Member> m = cifar10_members("", 2);
+  std::vector<Member> test_only = {m[5], m[6]};
+  write_members(dir / "test-only", test_only);
+  write_tar(dir / "test-only.tar.gz", test_only, true);
+  for (const std::string& path : {dir / "test-only", dir / "test-only.tar.gz"}) {
+    const DatasetSplits s = open_dataset_splits(path);
+    EXPECT_FALSE(s.train) << path;
+    ASSERT_TRUE(s.test) << path;
+    EXPECT_EQ(s.test->size(), 2u);
+    EXPECT_NE(s.missing.find("no train split"), std::string::npos) << s.missing;
+  }
+  // Batch 3 cut short, or batch 4 gone: the training split is there but broken.
+  std::vector<Member> cut = m;
+  cut[2].data.resize(3073 + 100);
+  write_members(dir / "cut", cut);
+  write_tar(dir / "cut.tar.gz", cut, true);
+  expect_error([&] { open_dataset_splits(dir / "cut"); }, {"data_batch_3.bin", "not a whole number"});
+  expect_error([&] { open_dataset_splits(dir / "cut.tar.gz"); }, {"cut.tar.gz:data_batch_3.bin"});
+  std::vector<Member> gone = m;
+  gone.erase(gone.begin() + 3);
+  write_members(dir / "gone", gone);
+  expect_error([&] { open_dataset_splits(dir / "gone"); }, {"missing data_batch_4.bin"});
+  // The same in training: a broken test batch is an error, not a reason to hold out part of the
+  // training set instead.
+  std::vector<Member> bad_test = m;
+  bad_test[5].data.pop_back();
+  write_members(dir / "bad-test", bad_test);
+  expect_error([&] { open_training_data(dir / "bad-test", -1, 1); }, {"test_batch.bin", "not a whole number"});
+  // An ImageFolder with train/ and val/ whose val/ has an empty class folder.
+  write_members(dir / "f", {{"train/a/x.png", encode_png(make_noise(2, 2, 0))},
+                            {"val/a/y.png", encode_png(make_noise(2, 2, 1))},
+                            {"val/b", {}, true}});
+  expect_error([&] { open_dataset_splits(dir / "f"); }, {"val/b", "no images"});
+  // Without val/ the split is absent, and train and test-as-train still open.
+  write_members(dir / "g", {{"train/a/x.png", encode_png(make_noise(2, 2, 0))}});
+  const DatasetSplits g = open_dataset_splits(dir / "g");
+  EXPECT_TRUE(g.train);
+  EXPECT_FALSE(g.val);
+  EXPECT_NE(g.missing.find("no val/"), std::string::npos) << g.missing;
+}
+
 TEST(Cifar, TruncatedTarGzNamesTheArchiveAndMember) {
   TempDir dir;
   write_tar(dir / "full.tar.gz", cifar10_members("cifar-10-batches-bin/", 40), true);

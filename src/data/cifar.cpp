@@ -170,6 +170,12 @@ std::vector<std::string> batch_names(CifarVersion kind, Split split) {
   return names;
 }
 
+// The files a split needs, for messages.
+std::string split_files(CifarVersion kind, Split split) {
+  const std::vector<std::string> names = batch_names(kind, split);
+  return names.size() == 1 ? names[0] : cat(names.front(), " .. ", names.back());
+}
+
 std::string describe(CifarVersion kind, Cifar100Labels labels, Split split, const std::string& where) {
   const char* split_text = split == Split::Train ? "train split" : "test split";
   if (kind == CifarVersion::Ten) return cat("CIFAR-10 binary (", split_text, ") from ", where);
@@ -188,12 +194,16 @@ std::unique_ptr<Dataset> open_cifar_folder(const std::string& folder, Split spli
   const CifarVersion kind = ten ? CifarVersion::Ten : CifarVersion::Hundred;
   const Cifar100Labels labels = options.cifar100_labels;
 
+  const std::vector<std::string> batch_files = batch_names(kind, split);
+  if (std::none_of(batch_files.begin(), batch_files.end(), [&](const std::string& n) { return fs::is_regular_file(dir / n, ec); }))
+    throw SplitAbsent(cat(folder, ": no ", split_name(split), " split (", ten ? "CIFAR-10" : "CIFAR-100", " ",
+                          split_name(split), " split needs ", split_files(kind, split), ")"));
   std::vector<Batch> batches;
-  for (const std::string& name : batch_names(kind, split)) {
+  for (const std::string& name : batch_files) {
     const fs::path p = dir / name;
     if (!fs::is_regular_file(p, ec))
       fail(folder, ": missing ", name, " (", ten ? "CIFAR-10" : "CIFAR-100", " ", split_name(split), " split needs ",
-           ten && split == Split::Train ? "data_batch_1.bin .. data_batch_5.bin" : name, ")");
+           split_files(kind, split), ")");
     try {
       batches.push_back({p.string(), read_file_bytes(p.string())});
     } catch (const CorruptSample& e) {
@@ -231,12 +241,16 @@ std::unique_ptr<Dataset> open_cifar_archive(std::vector<ArchiveMember> members, 
   const CifarVersion kind = ten ? CifarVersion::Ten : CifarVersion::Hundred;
   const Cifar100Labels labels = options.cifar100_labels;
 
+  const std::vector<std::string> batch_files = batch_names(kind, split);
+  if (std::none_of(batch_files.begin(), batch_files.end(), [&](const std::string& n) { return by_base.count(n) != 0; }))
+    throw SplitAbsent(cat(archive_name, ": no ", split_name(split), " split (", ten ? "CIFAR-10" : "CIFAR-100", " ",
+                          split_name(split), " split needs ", split_files(kind, split), ")"));
   std::vector<Batch> batches;
-  for (const std::string& name : batch_names(kind, split)) {
+  for (const std::string& name : batch_files) {
     auto it = by_base.find(name);
     if (it == by_base.end())
       fail(archive_name, ": has no member ", name, " (", ten ? "CIFAR-10" : "CIFAR-100", " ", split_name(split),
-           " split needs ", ten && split == Split::Train ? "data_batch_1.bin .. data_batch_5.bin" : name, ")");
+           " split needs ", split_files(kind, split), ")");
     batches.push_back({cat(archive_name, ":", it->second->name), std::move(it->second->data)});
   }
 

@@ -287,8 +287,8 @@ Layout find_layout(const Tree& tree, Split split, bool exact) {
         std::string present;
         for (const char* s : {"train", "val", "test"})
           if (contains(folders, s)) present += cat(present.empty() ? "" : ", ", s, "/");
-        fail(tree.where(level), ": has ", present, " but no ", wanted.size() == 1 ? wanted[0] + "/" : wanted[0] + "/ or " + wanted[1] + "/",
-             " folder for the ", split_name(split), " split");
+        throw SplitAbsent(cat(tree.where(level), ": has ", present, " but no ", wanted.size() == 1 ? wanted[0] + "/" : wanted[0] + "/ or " + wanted[1] + "/",
+             " folder for the ", split_name(split), " split"));
       }
       level = join(level, chosen);
       layout.split_note = chosen + "/";

@@ -267,9 +267,7 @@ DatasetSplits open_dataset_splits(const std::string& path, const DatasetOptions&
   auto attempt = [&](Split split) -> std::unique_ptr<Dataset> {
     try {
       return open_dataset(path, split, exact);
-    } catch (const CorruptSample&) {
-      throw;
-    } catch (const Error& e) {
+    } catch (const SplitAbsent& e) {
       if (first_error.empty()) first_error = e.what();
       out.missing += cat(out.missing.empty() ? "" : "; ", split_name(split), ": ", e.what());
       return nullptr;
@@ -379,9 +377,7 @@ TrainingData open_training_data(const std::string& path, double val_split, uint6
   if (val_split < 0) {
     try {
       test = open_dataset(path, Split::Test);
-    } catch (const CorruptSample&) {
-      throw;
-    } catch (const Error&) {  // a train/ folder without val/ or test/: no test split
+    } catch (const SplitAbsent&) {  // a train/ folder without val/ or test/: no test split (a broken one is an error)
     }
     if (test && test->describe() == base->describe()) test = nullptr;  // one set for every split
   }

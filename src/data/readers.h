@@ -62,7 +62,14 @@ struct DatasetSplits {
   bool whole = false;
   std::string missing;  // why each absent split is absent, "; "-separated
 };
-// Throws alexnet::Error only when no split opens at all (with the train split's error).
+// A split that is not there at all (no training batches, no val/ folder), as opposed to one that is
+// there but broken: open_dataset_splits records the first and passes the second on.
+class SplitAbsent : public Error {
+ public:
+  using Error::Error;
+};
+// Throws alexnet::Error when a split is present but broken (a truncated batch, an empty class
+// folder), or when no split opens at all (with the train split's error).
 DatasetSplits open_dataset_splits(const std::string& path, const DatasetOptions& options = {});
 
 // ------------------------------------------------------------------------------------------------
