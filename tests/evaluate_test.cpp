@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <vector>
 
 #include "backend/net.h"
@@ -120,6 +121,76 @@ TEST(Evaluate, PlannedBatchesGiveTheResultOfFloatBatches) {
     EXPECT_EQ(planned.n, N);
     EXPECT_NEAR(planned.loss, floats.loss, 1e-6);
     EXPECT_EQ(planned.confusion, floats.confusion);
+  }
+}
+
+// A dataset whose samples in `corrupt` cannot be read (as a truncated JPEG), the others its base's.
+class WithCorrupt : public Dataset {
+ public:
+  WithCorrupt(const Dataset& base, std::set<size_t> corrupt) : base_(base), corrupt_(std::move(corrupt)) {}
+  size_t size() const override { return base_.size(); }
+  int64_t label(size_t i) const override { return base_.label(i); }
+  const std::vector<std::string>& classes() const override { return base_.classes(); }
+  Image image(size_t i) const override {
+    if (corrupt_.count(i)) throw CorruptSample(cat("sample ", i, ": premature end of JPEG data"));
+    return base_.image(i);
+  }
+  std::string describe() const override { return "with corrupt samples"; }
+
+ private:
+  const Dataset& base_;
+  std::set<size_t> corrupt_;
+};
+
+// An unreadable sample is left out of the evaluation and counted, never replaced by another one: the
+// result equals the evaluation of the readable samples alone, in every path (batches, mirrors,
+// planned batches, 10 crops).
+TEST(Evaluate, UnreadableSamplesAreLeftOutAndCounted) {
+  TempDir dir;
+  const std::string path = dir / "u8.safetensors";
+  const int N = 14;
+  Tensor images(DType::U8, {N, 28, 28, 3});
+  Tensor labels(DType::I64, {N});
+  Rng rng(9);
+  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = uint8_t(rng.next() >> 56);
+  for (int i = 0; i < N; ++i) labels.data<int64_t>()[i] = i % 4;
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(path, f);
+  const std::shared_ptr<const Dataset> data = open_dataset(path, Split::Train);
+  const WithCorrupt broken(*data, {2, 3, 11});
+  const SubsetDataset readable(data, {0, 1, 4, 5, 6, 7, 8, 9, 10, 12, 13}, "readable");
+  NetOptions o;
+  o.num_classes = 4;
+  o.width = 0.25;
+  o.hidden = 16;
+  o.input_size = 24;
+  const NetSpec spec = make_net_spec("cifar", o);
+  auto net = make_net(BackendKind::Reference, spec, test::build_options(50, Precision::F32, 1));
+  std::vector<float> params(net->params().total);
+  init_params(spec, net->params(), params, 3);
+  net->set_params(params);
+  for (int mode = 0; mode < 4; ++mode) {
+    SCOPED_TRACE(mode);
+    EvalOptions eo;
+    eo.transform.preset = "standard";
+    eo.transform.input_size = 24;
+    eo.batch_size = mode == 3 ? 50 : 5;
+    eo.threads = 2;
+    eo.flip = mode == 1;
+    eo.planned = mode == 2;
+    eo.ten_crop = mode == 3;
+    const EvalResult want = evaluate(*net, readable, eo);
+    const EvalResult got = evaluate(*net, broken, eo);
+    EXPECT_EQ(got.n, 11);
+    EXPECT_EQ(got.skipped, 3);
+    EXPECT_EQ(got.skipped_indices, (std::vector<size_t>{2, 3, 11}));
+    EXPECT_EQ(got.confusion, want.confusion);
+    EXPECT_NEAR(got.loss, want.loss, 1e-6);
+    EXPECT_NE(got.skipped_note().find("3 unreadable images left out (sample 2, sample 3, sample 11)"), std::string::npos)
+        << got.skipped_note();
+    EXPECT_EQ(want.skipped_note(), "");
   }
 }
 

@@ -199,6 +199,23 @@ TEST(Loader, CorruptSamplesAreReplacedByTheNextOne) {
   EXPECT_NE(s.summary().find("3, 17"), std::string::npos) << s.summary();
 }
 
+// In evaluation a corrupt sample is not replaced: its row keeps its place, labelled kSkippedSample.
+TEST(Loader, WithoutReplacementACorruptSampleKeepsItsRowMarkedSkipped) {
+  MemoryDataset data(24, 16, 16, {3, 17});
+  LoaderOptions o = small_options(2);
+  o.shuffle = false;
+  o.replace_corrupt = false;
+  o.warn = [](const std::string&) {};
+  Loader loader(data, o);
+  Collected c = collect(loader, 0);
+  EXPECT_EQ(c.sizes, std::vector<int64_t>(3, 8));
+  for (size_t i = 0; i < 24; ++i) {
+    EXPECT_EQ(c.indices[i], i);
+    EXPECT_EQ(c.labels[i], i == 3 || i == 17 ? kSkippedSample : int64_t(i % 10)) << i;
+  }
+  EXPECT_EQ(loader.stats().corrupt_indices, (std::vector<size_t>{3, 17}));
+}
+
 TEST(Loader, WorkerErrorsReachTheConsumerWithTheirMessage) {
   MemoryDataset data(40, 16, 16, {}, /*broken=*/21);
   Loader loader(data, small_options(2));

@@ -118,7 +118,8 @@ void run_eval(const EvalFlags& f) {
   const EvalResult r = evaluate(*c.net, *data, eo);
   if (tty) std::fprintf(stderr, "\n");
   const std::vector<std::string>& names = c.model.classes.empty() ? data->classes() : c.model.classes;
-  std::printf("top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images)\n", r.top1 * 100, r.top5 * 100, r.loss, (long long)r.n);
+  std::printf("top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images%s)\n", r.top1 * 100, r.top5 * 100, r.loss, (long long)r.n,
+              r.skipped_note().c_str());
   for (size_t k = 0; k < r.class_total.size(); ++k)
     if (r.class_total[k])
       std::printf("  %-20s %6.2f%%  (%lld)\n", k < names.size() ? names[k].c_str() : std::to_string(k).c_str(),

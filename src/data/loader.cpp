@@ -32,7 +32,7 @@ std::vector<size_t> epoch_order(size_t n, uint64_t seed, int64_t epoch, bool shu
 std::string LoaderStats::summary() const {
   std::string s = cat(batches, " batches, ", samples, " samples, waited ", wait_seconds, " s");
   if (corrupt == 0) return s + "; no corrupt samples";
-  s += cat("; ", corrupt, " corrupt decode", corrupt == 1 ? "" : "s", " replaced (", corrupt_indices.size(),
+  s += cat("; ", corrupt, " corrupt decode", corrupt == 1 ? "" : "s", " skipped (", corrupt_indices.size(),
            " distinct sample", corrupt_indices.size() == 1 ? "" : "s", ": ");
   for (size_t i = 0; i < corrupt_indices.size() && i < 20; ++i) s += cat(i ? ", " : "", corrupt_indices[i]);
   if (corrupt_indices.size() > 20) s += ", ...";
@@ -378,11 +378,30 @@ void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
         auto it = std::lower_bound(stats_.corrupt_indices.begin(), stats_.corrupt_indices.end(), index);
         if (it == stats_.corrupt_indices.end() || *it != index) stats_.corrupt_indices.insert(it, index);
       }
+      if (!options_.replace_corrupt) {
+        warn(cat("skipping corrupt sample ", index, " (", e.what(), "); it is left out of the evaluation"));
+        leave_out(slot, row, index, epoch, key);
+        return;
+      }
       if (tries + 1 >= order_.size()) fail("every sample of ", dataset_.describe(), " is corrupt");
       p = (p + 1) % order_.size();
       warn(cat("skipping corrupt sample ", index, " (", e.what(), "); using sample ", order_[p], " in its place"));
     }
   }
+}
+
+void Loader::leave_out(Slot& slot, int64_t row, size_t index, int64_t epoch, size_t key) {
+  if (options_.format == BatchFormat::F32_NCHW) {
+    std::fill_n(static_cast<float*>(slot.images) + size_t(row) * sample_floats_, sample_floats_, 0.f);
+  } else {
+    std::fill_n(static_cast<uint8_t*>(slot.images) + size_t(row) * sample_bytes_, sample_bytes_, uint8_t(0));
+    if (options_.format == BatchFormat::U8_PLANNED) {  // a valid plan for the zero image, never counted
+      SampleRng rng(options_.seed, uint64_t(epoch), key);
+      slot.plans[size_t(row)] = pipeline_.plan(source_size_, source_size_, rng);
+    }
+  }
+  slot.labels[row] = kSkippedSample;
+  slot.indices[size_t(row)] = index;
 }
 
 void Loader::worker_loop() {

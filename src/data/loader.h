@@ -15,7 +15,10 @@
 //
 // A sample whose decode throws CorruptSample is replaced by the next sample of the epoch's order
 // (then the one after, ...), so batch shapes never change; each replacement is warned about and
-// counted. Any other exception in a worker stops the loader and is rethrown by next().
+// counted. In evaluation (LoaderOptions::replace_corrupt off) it is not replaced but left out: its
+// row keeps its place with the label kSkippedSample, so that no sample is counted twice and the
+// evaluation says how many it could not read. Any other exception in a worker stops the loader and
+// is rethrown by next().
 #pragma once
 
 #include <condition_variable>
@@ -75,7 +78,13 @@ struct LoaderOptions {
   // Float tensor datasets whose images are not S x S: resize them (shorter side to S, centre crop)
   // instead of refusing the dataset (check_model_input).
   bool resize_float_images = false;
+  // A corrupt sample is replaced by the next one (training), or left in its row with the label
+  // kSkippedSample and zero pixels (evaluation: every sample counted once, the unreadable ones not).
+  bool replace_corrupt = true;
 };
+
+// The label of a row whose sample could not be read, when corrupt samples are not replaced.
+constexpr int64_t kSkippedSample = -1;
 
 // The one rule for images whose shape differs from the model's input, S x S x 3 (docs/data-formats.md,
 // "Images and the model's input"), checked before the first batch by every Loader:
@@ -101,7 +110,7 @@ struct Batch {
   float* images_f32 = nullptr;   // [N, 3, H, W] when F32_NCHW
   uint8_t* images_u8 = nullptr;  // [N, H, W, 3] when U8_NHWC or U8_PLANNED
   const SamplePlan* plans = nullptr;  // [N] when U8_PLANNED: each sample's transform to S x S
-  int64_t* labels = nullptr;     // [N]
+  int64_t* labels = nullptr;     // [N]; kSkippedSample for a corrupt sample left out (replace_corrupt off)
   const size_t* indices = nullptr;  // [N] dataset index of each sample (after corrupt replacement)
 };
 
@@ -109,9 +118,9 @@ struct LoaderStats {
   int64_t batches = 0, samples = 0;    // delivered to the consumer, all epochs
   double wait_seconds = 0;             // consumer time spent waiting in next() for a batch
   double busy_seconds = 0;             // summed over workers: time decoding + transforming
-  int64_t corrupt = 0;                 // replacements made (a sample corrupt in two epochs counts twice)
+  int64_t corrupt = 0;                 // corrupt decodes, replaced or left out (one corrupt in two epochs counts twice)
   std::vector<size_t> corrupt_indices; // distinct corrupt dataset indices, ascending
-  // "12 batches, 768 samples, waited 0.42 s; 2 corrupt samples replaced (indices 5, 17)".
+  // "12 batches, 768 samples, waited 0.42 s; 2 corrupt decodes skipped (2 distinct samples: 5, 17)".
   std::string summary() const;
 };
 
@@ -150,6 +159,8 @@ class Loader {
   void worker_loop();
   // Loads order_[pos] (or its replacement) into row `row` of `slot`.
   void load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch);
+  // Fills row `row` for a corrupt sample left out (replace_corrupt off): zeros, kSkippedSample.
+  void leave_out(Slot& slot, int64_t row, size_t index, int64_t epoch, size_t key);
   void warn(const std::string& message);
   int64_t batch_length(int64_t batch) const;
 

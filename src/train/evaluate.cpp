@@ -26,6 +26,12 @@ void count(EvalResult& r, const float* probs, int C, int64_t label) {
   r.n++;
 }
 
+// A sample left out because it could not be read (the loader or the 10-crop path warned about it).
+void skip(EvalResult& r, size_t index) {
+  r.skipped++;
+  if (r.skipped_indices.size() < 20) r.skipped_indices.push_back(index);
+}
+
 void softmax(float* z, int C) {
   const float m = *std::max_element(z, z + C);
   float s = 0;
@@ -62,6 +68,7 @@ void evaluate_batches(Net& net, const Dataset& data, const EvalOptions& options,
   lo.train = false;
   lo.transform = options.transform;
   lo.resize_float_images = options.resize_float_images;
+  lo.replace_corrupt = false;  // every sample once; an unreadable one is left out and counted
   if (options.planned) lo.format = BatchFormat::U8_PLANNED;
   Loader loader(data, lo);
   loader.start_epoch(0);
@@ -81,6 +88,10 @@ void evaluate_batches(Net& net, const Dataset& data, const EvalOptions& options,
     }
     for (int i = 0; i < n; ++i) {
       float* z = logits.data() + size_t(i) * C;
+      if (b->labels[i] == kSkippedSample) {
+        skip(r, b->indices[i]);
+        continue;
+      }
       if (b->labels[i] < 0 || b->labels[i] >= C)
         fail("label ", b->labels[i], " of sample ", b->indices[i], " is out of range for a ", C, "-class network");
       softmax(z, C);
@@ -91,7 +102,7 @@ void evaluate_batches(Net& net, const Dataset& data, const EvalOptions& options,
       }
       count(r, z, C, b->labels[i]);
     }
-    if (options.progress) options.progress(r.n, int64_t(data.size()));
+    if (options.progress) options.progress(r.n + r.skipped, int64_t(data.size()));
   }
 }
 
@@ -109,12 +120,24 @@ void evaluate_ten_crop(Net& net, const Dataset& data, const EvalOptions& options
   for (int64_t at = 0; at < total; at += per_batch) {
     const int n = int(std::min<int64_t>(per_batch, total - at));
     for (int i = 0; i < n; ++i) {
-      pipeline.to_float_ten_crop(data.image(size_t(at + i)), crops.data() + size_t(i) * 10 * 3 * S * S);
-      labels[size_t(i)] = data.label(size_t(at + i));
+      float* out = crops.data() + size_t(i) * 10 * 3 * S * S;
+      try {
+        pipeline.to_float_ten_crop(data.image(size_t(at + i)), out);
+        labels[size_t(i)] = data.label(size_t(at + i));
+      } catch (const CorruptSample& e) {  // left out, as the loader does in evaluation
+        std::fprintf(stderr, "warning: skipping corrupt sample %lld (%s); it is left out of the evaluation\n",
+                     (long long)(at + i), e.what());
+        std::fill_n(out, size_t(10) * 3 * S * S, 0.f);
+        labels[size_t(i)] = kSkippedSample;
+      }
     }
     net.forward(crops.data(), n * 10, Mode::Eval);
     net.get_logits(logits.data());
     for (int i = 0; i < n; ++i) {
+      if (labels[size_t(i)] == kSkippedSample) {
+        skip(r, size_t(at + i));
+        continue;
+      }
       std::vector<float> mean(static_cast<size_t>(C), 0.f);
       for (int k = 0; k < 10; ++k) {
         float* z = logits.data() + (size_t(i) * 10 + k) * C;
@@ -123,7 +146,7 @@ void evaluate_ten_crop(Net& net, const Dataset& data, const EvalOptions& options
       }
       count(r, mean.data(), C, labels[size_t(i)]);
     }
-    if (options.progress) options.progress(r.n, total);
+    if (options.progress) options.progress(r.n + r.skipped, total);
   }
 }
 
@@ -135,7 +158,15 @@ std::string EvalResult::json(const std::vector<std::string>& classes) const {
     per_class.push_back({{"class", c < classes.size() ? classes[c] : std::to_string(c)},
                          {"n", class_total[c]},
                          {"top1", class_total[c] ? double(class_correct[c]) / double(class_total[c]) : 0.0}});
-  return nlohmann::json{{"n", n}, {"top1", top1}, {"top5", top5}, {"loss", loss}, {"per_class", per_class}}.dump();
+  return nlohmann::json{{"n", n}, {"skipped", skipped}, {"top1", top1}, {"top5", top5}, {"loss", loss}, {"per_class", per_class}}.dump();
+}
+
+std::string EvalResult::skipped_note() const {
+  if (skipped == 0) return "";
+  std::string s = cat("; ", skipped, " unreadable image", skipped == 1 ? "" : "s", " left out (");
+  for (size_t i = 0; i < skipped_indices.size(); ++i) s += cat(i ? ", " : "", "sample ", skipped_indices[i]);
+  if (int64_t(skipped_indices.size()) < skipped) s += ", ...";
+  return s + ")";
 }
 
 EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options) {
@@ -167,8 +198,9 @@ EvalResult combine_evaluations(Communicator& comm, const EvalResult& mine) {
     for (double c : all) classes = std::max(classes, c);
   }
   const size_t C = size_t(classes);
-  // [n, loss sum, top-1 count, top-5 count, class_total[C], class_correct[C], confusion[C*C]]
-  std::vector<double> v(4 + 2 * C + C * C, 0.0);
+  // [n, loss sum, top-1 count, top-5 count, class_total[C], class_correct[C], confusion[C*C], skipped]
+  std::vector<double> v(4 + 2 * C + C * C + 1, 0.0);
+  v.back() = double(mine.skipped);
   const double n = double(mine.n);
   v[0] = n, v[1] = mine.loss * n, v[2] = std::round(mine.top1 * n), v[3] = std::round(mine.top5 * n);
   for (size_t c = 0; c < mine.class_total.size(); ++c) {
@@ -189,6 +221,8 @@ EvalResult combine_evaluations(Communicator& comm, const EvalResult& mine) {
     r.class_correct[c] = int64_t(v[4 + C + c]);
     for (size_t p = 0; p < C; ++p) r.confusion[c][p] = int64_t(v[4 + 2 * C + c * C + p]);
   }
+  r.skipped = int64_t(v.back());
+  r.skipped_indices = mine.skipped_indices;
   return r;
 }
 

@@ -28,11 +28,15 @@ struct EvalOptions {
 };
 
 struct EvalResult {
-  int64_t n = 0;
+  int64_t n = 0;                                    // samples scored
+  int64_t skipped = 0;                              // samples left out because they could not be read
+  std::vector<size_t> skipped_indices;              // their dataset indices (this process's; at most 20)
   double loss = 0, top1 = 0, top5 = 0;              // fractions
   std::vector<int64_t> class_total, class_correct;  // per class
   std::vector<std::vector<int64_t>> confusion;      // [true][predicted]
   std::string json(const std::vector<std::string>& classes) const;
+  // "" when nothing was skipped, else "; 2 unreadable images left out (sample 5, sample 17)".
+  std::string skipped_note() const;
 };
 
 EvalResult evaluate(Net& net, const Dataset& data, const EvalOptions& options);

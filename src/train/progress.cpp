@@ -171,8 +171,9 @@ void RunConsole::note(const std::string& text) const {
 
 void RunConsole::validation(int64_t epoch, const EvalResult& r, double best_top1) const {
   if (!print_) return;
-  std::printf("epoch %lld validation: loss %.4f, top-1 %.2f%%, top-5 %.2f%% (best top-1 %.2f%%) on %lld images\n",
-              (long long)epoch, r.loss, r.top1 * 100, r.top5 * 100, best_top1 * 100, (long long)r.n);
+  std::printf("epoch %lld validation: loss %.4f, top-1 %.2f%%, top-5 %.2f%% (best top-1 %.2f%%) on %lld images%s\n",
+              (long long)epoch, r.loss, r.top1 * 100, r.top5 * 100, best_top1 * 100, (long long)r.n,
+              r.skipped_note().c_str());
   std::fflush(stdout);
 }
 
