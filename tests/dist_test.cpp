@@ -10,6 +10,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <csignal>
+#include <thread>
+#include <fstream>
 
 #include "backend/capabilities.h"
 #include "backend/net.h"
@@ -362,6 +367,47 @@ TEST(Dist, SplitStartsItsColumnsOrNeedsAMultipleOfThem) {
   const auto three = testing::run_command("timeout 120 " + mpirun(3) + args + (dir / "three"));
   EXPECT_NE(three.exit_code, 0) << three.output;
   EXPECT_NE(three.output.find("needs a multiple of 2 processes (3 started)"), std::string::npos) << three.output;
+}
+
+
+// `alexnet train --split 2` runs mpirun as its child. A stop signal to it goes on to the job (mpirun
+// turns it into SIGTERM for every process); the processes stop after the same step, process 0 saves
+// it, and the launcher exits 130 for SIGINT as one process does, where mpirun itself always exits 1.
+TEST(Dist, TheLauncherOfSeveralProcessesExitsAsOneProcessDoesOnSigint) {
+  REQUIRE_MPIRUN();
+  TempDir dir;
+  testing::write_toy_dataset(dir / "d.safetensors", 64);
+  const std::string run = dir / "run", log = dir / "log";
+  const std::string cmd = "OMP_NUM_THREADS=1 exec " + kPaper + "--data " + (dir / "d.safetensors") +
+                          " --split 2 --batch-size 8 --epochs 100000 --out " + run + " > " + log + " 2>&1";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  const auto output = [&] {
+    std::ifstream in(log);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  // The event: a few steps done (the validation of the first epochs printed).
+  for (int i = 0; i < 2400 && output().find("epoch 3 validation") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(pid, SIGINT);
+  int status = 0;
+  for (int i = 0; i < 1200 && waitpid(pid, &status, WNOHANG) != pid; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!WIFEXITED(status) && !WIFSIGNALED(status)) {  // hang guard
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "the launcher did not end within 120 s of SIGINT\n" << output();
+  }
+  const std::string out = output();
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << out;
+  const size_t at = out.find("stopped after step ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const int64_t step = std::stoll(out.substr(at + 19));
+  EXPECT_EQ(load_last_checkpoint(run).state.step, step) << out;
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <map>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sys/wait.h>
 #include <memory>
 #include <span>
 #include <omp.h>
@@ -58,14 +60,69 @@ std::vector<int> parse_gpu_list(const std::string& text) {
   return ids;
 }
 
+// The file in which process 0 of a job started by run_processes leaves its exit status: mpirun's own
+// is 1 whenever a process ends non-zero (130 after SIGINT, 143 after SIGTERM) or it was signalled.
+constexpr const char* kExitStatusFileVariable = "ALEXNET_EXIT_STATUS_FILE";
+
+pid_t g_mpirun = 0;
+volatile std::sig_atomic_t g_launcher_signal = 0;
+extern "C" void forward_signal(int sig, siginfo_t* info, void*) {
+  if (!g_launcher_signal) g_launcher_signal = sig;
+  // A signal sent to this process alone goes on to mpirun (which stops the job: SIGTERM to every
+  // process, a checkpoint of the last step); one from the terminal reached mpirun's group already.
+  if (info && info->si_code == SI_USER && g_mpirun > 0) ::kill(g_mpirun, sig);
+}
+
+// Runs argv (mpirun) as a child and exits with process 0's exit status when it left one (a signal
+// that stopped the run, an error), else with mpirun's.
+[[noreturn]] void run_processes(std::vector<char*> argv, const std::string& hint) {
+  char path[] = "/tmp/alexnet-exit-XXXXXX";
+  const int fd = ::mkstemp(path);
+  if (fd < 0) fail("cannot create a temporary file in /tmp: ", std::strerror(errno));
+  ::close(fd);
+  ::setenv(kExitStatusFileVariable, path, 1);
+  const pid_t child = ::fork();
+  if (child < 0) fail("cannot start mpirun (fork: ", std::strerror(errno), ")");
+  if (child == 0) {
+    ::execvp("mpirun", argv.data());
+    std::fprintf(stderr, "error: cannot start mpirun (%s): install openmpi-bin, or %s\n", std::strerror(errno), hint.c_str());
+    ::_exit(1);
+  }
+  g_mpirun = child;
+  struct sigaction sa {};
+  sa.sa_sigaction = forward_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  std::ifstream in(path);
+  int rank0 = -1;
+  if (in >> rank0 && rank0 >= 0 && rank0 < 256) code = rank0;
+  // mpirun turns every stop into SIGTERM for the processes: say which signal the user sent.
+  if (g_launcher_signal && (code == 128 + SIGINT || code == 128 + SIGTERM)) code = 128 + g_launcher_signal;
+  ::unlink(path);
+  std::exit(code);
+}
+
+// Process 0 of a job started by run_processes leaves its exit status for the launcher.
+void leave_exit_status(const Communicator& comm, int code) {
+  const char* path = std::getenv(kExitStatusFileVariable);
+  if (!path || !*path || !comm.is_root()) return;
+  std::ofstream(path) << code << "\n";
+}
+
 // Replaces this process by `n` copies of this program with the same arguments (less the flag `drop`
 // and its value, plus `extra`): `mpirun -np n` (Open MPI's; as root with --allow-run-as-root, more
-// processes than cores allowed), or itself alone for n = 1. `hint` ends the error when that fails.
+// processes than cores allowed), run as a child whose process 0's exit status becomes this one's, or
+// itself alone for n = 1. `hint` ends the error when that fails.
 [[noreturn]] void replace_by_processes(int n, const std::vector<std::string>& mpirun_options, const std::string& drop,
                                        const std::vector<std::string>& extra, const std::string& hint) {
   std::vector<std::string> args;
   if (n > 1) {
-    args = {"mpirun", "--bind-to", "none", "--oversubscribe", "-np", std::to_string(n)};
+    args = {"mpirun", "--bind-to", "none", "--oversubscribe", "-np", std::to_string(n), "-x", kExitStatusFileVariable};
     if (::geteuid() == 0) args.push_back("--allow-run-as-root");
     args.insert(args.end(), mpirun_options.begin(), mpirun_options.end());
   }
@@ -90,9 +147,9 @@ std::vector<int> parse_gpu_list(const std::string& text) {
   argv.push_back(nullptr);
   std::fflush(stdout);
   std::fflush(stderr);
-  if (n > 1) ::execvp("mpirun", argv.data());
-  else ::execv(self.c_str(), argv.data());
-  fail("cannot start ", args[0], " (", std::strerror(errno), ")", n > 1 ? ": install openmpi-bin, or " + hint : "");
+  if (n > 1) run_processes(argv, hint);
+  ::execv(self.c_str(), argv.data());
+  fail("cannot start ", args[0], " (", std::strerror(errno), ")");
 }
 
 // --gpus: checks the list against the GPUs this machine has, then replaces this process by one
@@ -151,9 +208,11 @@ void run_train(TrainFlags& f) {
       code = train_process(f, *comm);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "error (process %d of %d): %s\n", comm->rank(), comm->size(), e.what());
+      leave_exit_status(*comm, 1);
       comm->abort(1);
     }
   }
+  leave_exit_status(*comm, code);
   comm.reset();  // MPI_Finalize
   if (code) std::exit(code);
 }

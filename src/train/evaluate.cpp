@@ -163,7 +163,9 @@ std::string EvalResult::json(const std::vector<std::string>& classes) const {
 
 std::string EvalResult::skipped_note() const {
   if (skipped == 0) return "";
-  std::string s = cat("; ", skipped, " unreadable image", skipped == 1 ? "" : "s", " left out (");
+  std::string s = cat("; ", skipped, " unreadable image", skipped == 1 ? "" : "s", " left out");
+  if (skipped_indices.empty()) return s;  // all in other processes' shards: their warnings name them
+  s += " (";
   for (size_t i = 0; i < skipped_indices.size(); ++i) s += cat(i ? ", " : "", "sample ", skipped_indices[i]);
   if (int64_t(skipped_indices.size()) < skipped) s += ", ...";
   return s + ")";
