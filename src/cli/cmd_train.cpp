@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <memory>
 #include <span>
@@ -64,45 +66,74 @@ std::vector<int> parse_gpu_list(const std::string& text) {
 // is 1 whenever a process ends non-zero (130 after SIGINT, 143 after SIGTERM) or it was signalled.
 constexpr const char* kExitStatusFileVariable = "ALEXNET_EXIT_STATUS_FILE";
 
-pid_t g_mpirun = 0;
-volatile std::sig_atomic_t g_launcher_signal = 0;
-extern "C" void forward_signal(int sig, siginfo_t* info, void*) {
+volatile std::sig_atomic_t g_launcher_signal = 0, g_signals_received = 0;
+extern "C" void note_signal(int sig) {
   if (!g_launcher_signal) g_launcher_signal = sig;
-  // A signal sent to this process alone goes on to mpirun (which stops the job: SIGTERM to every
-  // process, a checkpoint of the last step); one from the terminal reached mpirun's group already.
-  if (info && info->si_code == SI_USER && g_mpirun > 0) ::kill(g_mpirun, sig);
+  g_signals_received = g_signals_received + 1;
+}
+
+// The processes whose parent is `parent` (from /proc).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    const size_t close = line.rfind(')');  // "pid (comm) state ppid ...": comm may hold spaces
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) out.push_back(pid_t(std::stol(name)));
+  }
+  return out;
 }
 
 // Runs argv (mpirun) as a child and exits with process 0's exit status when it left one (a signal
 // that stopped the run, an error), else with mpirun's.
+//
+// Signals: mpirun runs in a process group of its own, so a SIGINT from the terminal reaches this
+// launcher only, and the launcher passes each SIGINT or SIGTERM it receives to the training
+// processes themselves (mpirun's children), not to mpirun: Open MPI answers a signal by killing
+// every process 1 s after a SIGTERM, which cuts a step or a checkpoint longer than that. The
+// processes stop after the same step, process 0 saves it, they leave MPI together and mpirun ends.
 [[noreturn]] void run_processes(std::vector<char*> argv, const std::string& hint) {
   char path[] = "/tmp/alexnet-exit-XXXXXX";
   const int fd = ::mkstemp(path);
   if (fd < 0) fail("cannot create a temporary file in /tmp: ", std::strerror(errno));
   ::close(fd);
   ::setenv(kExitStatusFileVariable, path, 1);
+  struct sigaction sa {};
+  sa.sa_handler = note_signal;
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
   const pid_t child = ::fork();
   if (child < 0) fail("cannot start mpirun (fork: ", std::strerror(errno), ")");
   if (child == 0) {
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // the job ends with its launcher
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
     ::execvp("mpirun", argv.data());
     std::fprintf(stderr, "error: cannot start mpirun (%s): install openmpi-bin, or %s\n", std::strerror(errno), hint.c_str());
     ::_exit(1);
   }
-  g_mpirun = child;
-  struct sigaction sa {};
-  sa.sa_sigaction = forward_signal;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  int status = 0, passed_on = 0;
+  for (;;) {  // polled, so that no signal slips in between a check and a blocking wait
+    const pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) fail("waiting for mpirun: ", std::strerror(errno));
+    for (; passed_on < g_signals_received; ++passed_on)
+      for (const pid_t p : children_of(child)) ::kill(p, g_launcher_signal);
+    ::usleep(100 * 1000);
   }
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   std::ifstream in(path);
   int rank0 = -1;
   if (in >> rank0 && rank0 >= 0 && rank0 < 256) code = rank0;
-  // mpirun turns every stop into SIGTERM for the processes: say which signal the user sent.
-  if (g_launcher_signal && (code == 128 + SIGINT || code == 128 + SIGTERM)) code = 128 + g_launcher_signal;
   ::unlink(path);
   std::exit(code);
 }
@@ -122,7 +153,7 @@ void leave_exit_status(const Communicator& comm, int code) {
                                        const std::vector<std::string>& extra, const std::string& hint) {
   std::vector<std::string> args;
   if (n > 1) {
-    args = {"mpirun", "--bind-to", "none", "--oversubscribe", "-np", std::to_string(n), "-x", kExitStatusFileVariable};
+    args = {"mpirun", "--bind-to", "none", "--oversubscribe", "--stdin", "none", "-np", std::to_string(n), "-x", kExitStatusFileVariable};
     if (::geteuid() == 0) args.push_back("--allow-run-as-root");
     args.insert(args.end(), mpirun_options.begin(), mpirun_options.end());
   }
