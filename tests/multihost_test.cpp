@@ -1,5 +1,5 @@
 // Data-parallel training across machines, tested as machines: each host is a network namespace of
-// its own (made here, joined by a veth pair, addresses that exist only inside the namespaces), and
+// its own (made here, joined to a bridge by a veth pair, addresses that exist only inside the namespaces), and
 // Open MPI starts the remote processes through tests/netns_rsh_agent.sh (`ip netns exec`) where a
 // cluster would use ssh. The processes exchange over TCP between the namespaces, as over a wire.
 //
@@ -34,30 +34,34 @@ bool have_open_mpi() {
   return r.exit_code == 0 && r.output.find("Open MPI") != std::string::npos;
 }
 
-// Two hosts, network namespaces named after this process, joined by a veth pair: host 1 is
-// 10.213.7.1, host 2 10.213.7.2 (addresses that exist only inside the two namespaces).
+// N hosts: network namespaces named after this process, each joined by a veth pair to a bridge in
+// one more namespace (the switch). Host i is 10.213.7.(i+1), an address that exists only inside the
+// namespaces.
 class NetnsHosts {
  public:
-  NetnsHosts() {
+  explicit NetnsHosts(int n) : n_(n) {
     const std::string tag = std::to_string(::getpid() % 100000);
-    for (int i = 0; i < 2; ++i) names_.push_back("alexnet-mh" + tag + "-" + std::to_string(i));
+    for (int i = 0; i <= n; ++i) names_.push_back("alexnet-mh" + tag + "-" + (i == n ? "sw" : std::to_string(i)));
     for (const std::string& ns : names_)
       if (!sh("ip netns add " + ns)) {
         why_not_ = "cannot make a network namespace (ip netns add " + ns + ": " + last_ + ")";
         return;
       }
     made_ = true;
-    const std::string a = "anmh" + tag + "a", b = "anmh" + tag + "b";
-    ok_ = sh("ip link add " + a + " type veth peer name " + b) && sh("ip link set " + a + " netns " + names_[0]) &&
-          sh("ip link set " + b + " netns " + names_[1]) && sh("ip -n " + names_[0] + " addr add 10.213.7.1/24 dev " + a) &&
-          sh("ip -n " + names_[1] + " addr add 10.213.7.2/24 dev " + b) && sh("ip -n " + names_[0] + " link set lo up") &&
-          sh("ip -n " + names_[1] + " link set lo up") && sh("ip -n " + names_[0] + " link set " + a + " up") &&
-          sh("ip -n " + names_[1] + " link set " + b + " up");
-    // TCP gives up on unacknowledged data after 3 retransmissions (~3 s here) instead of 15 (~15
-    // minutes, Linux's default): a daemon whose peer is cut off notices, and ends, in seconds.
-    for (const std::string& ns : names_)
+    const std::string& sw = names_.back();
+    ok_ = sh("ip -n " + sw + " link add br0 type bridge") && sh("ip -n " + sw + " link set br0 up");
+    for (int i = 0; i < n && ok_; ++i) {
+      const std::string host = "anmh" + tag + "h" + std::to_string(i), port = "anmh" + tag + "p" + std::to_string(i);
+      const std::string& ns = names_[size_t(i)];
+      ok_ = sh("ip link add " + host + " type veth peer name " + port) && sh("ip link set " + host + " netns " + ns) &&
+            sh("ip link set " + port + " netns " + sw) && sh("ip -n " + sw + " link set " + port + " master br0") &&
+            sh("ip -n " + sw + " link set " + port + " up") && sh("ip -n " + ns + " addr add " + address(i) + "/24 dev " + host) &&
+            sh("ip -n " + ns + " link set lo up") && sh("ip -n " + ns + " link set " + host + " up");
+      // TCP gives up on unacknowledged data after 3 retransmissions (~3 s here) instead of 15 (~15
+      // minutes, Linux's default): a daemon whose peer is cut off notices, and ends, in seconds.
       ok_ = ok_ && sh("ip netns exec " + ns + " sh -c 'echo 3 > /proc/sys/net/ipv4/tcp_retries2'");
-    link_b_ = b;
+      links_.push_back(host);
+    }
     if (!ok_) why_not_ = "cannot wire the namespaces: " + last_;
   }
   ~NetnsHosts() {
@@ -70,24 +74,34 @@ class NetnsHosts {
   }
   const std::string& why_not() const { return why_not_; }
   bool ready() const { return ok_; }
-  const std::string& ns(int i) const { return names_[size_t(i)]; }
-  // Host 2's only link, cut from outside: host 2 can reach no one, no one reaches it.
-  bool cut_host_2() { return sh("ip -n " + names_[1] + " link set " + link_b_ + " down"); }
+  static std::string address(int i) { return "10.213.7." + std::to_string(i + 1); }
+  // Host i's only link, cut from outside: host i can reach no one, no one reaches it.
+  bool cut_host(int i) { return sh("ip -n " + names_[size_t(i)] + " link set " + links_[size_t(i)] + " down"); }
   void kill_all() {
     for (const std::string& ns : names_) sh("ip netns pids " + ns + " | xargs -r kill -9 2>/dev/null");
   }
-  // The processes left in a namespace.
+  // The processes left in host i's namespace.
   std::string pids(int i) { return run_command("ip netns pids " + names_[size_t(i)]).output; }
 
-  // `mpirun` started in host 1, one process per host (rank 0 on host 1, rank 1 on host 2), over TCP
-  // between them only, `ip netns exec` instead of ssh. Its daemons give up on a silent peer after
-  // 3 s idle + 4 probes 3 s apart (Open MPI's defaults: 300 s + 9 x 20 s): at least 12 s after a cut,
-  // later than the 4 s collective timeout the cut test uses, so rank 0 saves its checkpoint first.
+  // `mpirun` started in host 1, one process per host (rank i on host i+1), over TCP between them
+  // only, `ip netns exec` instead of ssh. Its daemons give up on a silent peer after 3 s idle + 4
+  // probes 3 s apart (Open MPI's defaults: 300 s + 9 x 20 s): at least 12 s after a cut, later than
+  // the 4 s collective timeout the cut test uses, so rank 0 saves its checkpoint first.
   std::string mpirun(const TempDir& dir) const {
-    write_file(dir / "hosts", "10.213.7.1 slots=1\n10.213.7.2 slots=1\n");
-    return "ip netns exec " + names_[0] + " env ALEXNET_NETNS_HOSTS=10.213.7.2=" + names_[1] +
-           " timeout 60 mpirun --allow-run-as-root --hostfile " + (dir / "hosts") + " -np 2 --mca plm_rsh_agent " +
-           ALEXNET_SOURCE_DIR + "/tests/netns_rsh_agent.sh --mca oob_tcp_if_include 10.213.7.0/24 --mca btl tcp,self "
+    std::string hostfile, map;
+    for (int i = 0; i < n_; ++i) {
+      hostfile += address(i) + " slots=1\n";
+      if (i == 0) continue;
+      if (!map.empty()) map += ' ';
+      map += address(i);
+      map += '=';
+      map += names_[size_t(i)];
+    }
+    write_file(dir / "hosts", hostfile);
+    return "ip netns exec " + names_[0] + " env ALEXNET_NETNS_HOSTS='" + map + "'" +
+           " timeout 60 mpirun --allow-run-as-root --hostfile " + (dir / "hosts") + " -np " + std::to_string(n_) +
+           " --mca plm_rsh_agent " + ALEXNET_SOURCE_DIR +
+           "/tests/netns_rsh_agent.sh --mca oob_tcp_if_include 10.213.7.0/24 --mca btl tcp,self "
            "--mca btl_tcp_if_include 10.213.7.0/24 --mca oob_tcp_keepalive_time 3 --mca oob_tcp_keepalive_intvl 3 "
            "--mca oob_tcp_keepalive_probes 4 -x OMP_NUM_THREADS=1 ";
   }
@@ -104,18 +118,19 @@ class NetnsHosts {
     std::fputs(text.c_str(), f);
     std::fclose(f);
   }
-  std::vector<std::string> names_;
-  std::string link_b_, why_not_, last_;
+  int n_;
+  std::vector<std::string> names_, links_;  // names_: the hosts', then the switch's
+  std::string why_not_, last_;
   bool made_ = false, ok_ = false;
 };
 
-#define REQUIRE_HOSTS(hosts)                                                                                  \
+#define REQUIRE_HOSTS(hosts, n)                                                                                \
   if (::geteuid() != 0) GTEST_SKIP() << "needs root to make network namespaces (ip netns add)";               \
   if (run_command("ip -V").exit_code != 0) GTEST_SKIP() << "no `ip` command (install iproute2)";               \
   if (!have_open_mpi())                                                                                       \
     GTEST_SKIP() << (mpi_compiled_in() ? "mpirun (Open MPI) not found on PATH: install openmpi-bin"           \
                                        : "alexnet was built without MPI (install libopenmpi-dev and reconfigure)"); \
-  NetnsHosts hosts;                                                                                           \
+  NetnsHosts hosts(n);                                                                                        \
   if (!hosts.ready()) GTEST_SKIP() << hosts.why_not()
 
 const std::string kTrain = std::string(ALEXNET_BINARY) +
@@ -140,35 +155,35 @@ double worst_relative_error(const std::string& a_path, const std::string& b_path
   return worst;
 }
 
-// Two hosts with batch 8 each train the weights one process trains with batch 16: the same global
+// Three hosts with batch 4 each train the weights one process trains with batch 12: the same global
 // batches (see Dist.TwoProcessesGiveTheWeightsOfOneWithTheGlobalBatch), now exchanged over TCP
-// between two network stacks. The same limit as the MPI test on one machine, 1e-5.
-TEST(MultiHost, TwoHostsTrainTheWeightsOfOneProcess) {
-  REQUIRE_HOSTS(hosts);
+// between three network stacks joined by a switch. The same limit as the MPI test on one machine, 1e-5.
+TEST(MultiHost, ThreeHostsTrainTheWeightsOfOneProcess) {
+  REQUIRE_HOSTS(hosts, 3);
   TempDir dir;
   testing::write_toy_dataset(dir / "d.safetensors", 64);
   const std::string common = kTrain + "--data " + (dir / "d.safetensors") + " --val-split 0.25 --epochs 2 ";
-  const auto one = run_command("OMP_NUM_THREADS=1 " + common + "--batch-size 16 --out " + (dir / "one"));
+  const auto one = run_command("OMP_NUM_THREADS=1 " + common + "--batch-size 12 --out " + (dir / "one"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  const auto two = run_command(hosts.mpirun(dir) + common + "--batch-size 8 --out " + (dir / "two"));
-  ASSERT_EQ(two.exit_code, 0) << two.output;
-  EXPECT_NE(two.output.find("parallel: 2 processes"), std::string::npos) << two.output;
-  EXPECT_EQ(load_last_checkpoint(dir / "two").state.step, 6);
-  const double rel = worst_relative_error(dir / "two/last.safetensors", dir / "one/last.safetensors");
+  const auto three = run_command(hosts.mpirun(dir) + common + "--batch-size 4 --out " + (dir / "three"));
+  ASSERT_EQ(three.exit_code, 0) << three.output;
+  EXPECT_NE(three.output.find("parallel: 3 processes"), std::string::npos) << three.output;
+  EXPECT_EQ(load_last_checkpoint(dir / "three").state.step, 8);  // 48 samples: 4 x 12 per epoch
+  const double rel = worst_relative_error(dir / "three/last.safetensors", dir / "one/last.safetensors");
   EXPECT_LE(rel, 1e-5);
-  std::printf("2 hosts x batch 8 vs 1 process x batch 16 after 6 steps: worst relative error %.3g\n", rel);
+  std::printf("3 hosts x batch 4 vs 1 process x batch 12 after 8 steps: worst relative error %.3g\n", rel);
 }
 
-// Host 2's link cut in the middle of an epoch: rank 0 waits in the next all-reduce, its watchdog
-// (--collective-timeout 4) ends it with one error line after saving the last completed step; rank 1
-// on host 2 ends the same way, and Open MPI's daemons, no longer hearing each other, end the rest.
-// Every process must be gone before `timeout 60` would stop mpirun (measured: printed). The
-// checkpoint loads, holds the last step rank 0 printed, and the run resumes (on one process here:
-// host 2 is gone).
+// Three hosts; host 2's link cut in the middle of an epoch: ranks 0 and 2 wait in the next
+// all-reduce, rank 0's watchdog (--collective-timeout 4) ends it with one error line after saving
+// the last completed step; rank 1 on host 2 ends the same way, and Open MPI's daemons, no longer
+// hearing each other, end the rest. Every process on every host must be gone before `timeout 60`
+// would stop mpirun (measured: printed, 8.5 and 11.9 s in two runs). The checkpoint loads, holds the
+// last step rank 0 printed, and the run resumes (on one process here: host 2 is gone).
 TEST(MultiHost, ACutLinkEndsEveryProcessAndLeavesACheckpoint) {
-  REQUIRE_HOSTS(hosts);
+  REQUIRE_HOSTS(hosts, 3);
   TempDir dir;
-  testing::write_toy_dataset(dir / "d.safetensors", 480);  // 30 steps per epoch over 2 x 8: no epoch-end checkpoint
+  testing::write_toy_dataset(dir / "d.safetensors", 480);  // 20 steps per epoch over 3 x 8: no epoch-end checkpoint
   const std::string run = dir / "run";
   const std::string command = hosts.mpirun(dir) + kTrain + "--data " + (dir / "d.safetensors") +
                               " --val-split 0 --batch-size 8 --steps 1000 --collective-timeout 4 --out " + run + " 2>&1";
@@ -200,14 +215,14 @@ TEST(MultiHost, ACutLinkEndsEveryProcessAndLeavesACheckpoint) {
       if (std::regex_search(line, m, progress)) last_step = std::stol(m[1]) + 1;
       line.clear();
       if (!cut && last_step >= 5) {
-        cut = hosts.cut_host_2();
+        cut = hosts.cut_host(1);
         cut_at = clock::now();
       }
     }
   }
   output += line;
   const double ended = std::chrono::duration<double>(clock::now() - cut_at).count();
-  const std::string left_1 = hosts.pids(0), left_2 = hosts.pids(1);
+  const std::string left_1 = hosts.pids(0), left_2 = hosts.pids(1), left_3 = hosts.pids(2);
   if (!eof) hosts.kill_all();  // so that pclose returns
   const int status = pclose(p);
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -216,8 +231,9 @@ TEST(MultiHost, ACutLinkEndsEveryProcessAndLeavesACheckpoint) {
   EXPECT_NE(code, 0) << output;
   EXPECT_EQ(left_1, "") << "processes left on host 1";
   EXPECT_EQ(left_2, "") << "processes left on host 2";
+  EXPECT_EQ(left_3, "") << "processes left on host 3";
   std::printf("link cut after step %ld: every process had ended %.1f s later (mpirun's exit %d)\n", last_step, ended, code);
-  EXPECT_NE(output.find("error (process 0 of 2): MPI_Allreduce did not complete within the collective timeout of 4 s"),
+  EXPECT_NE(output.find("error (process 0 of 3): MPI_Allreduce did not complete within the collective timeout of 4 s"),
             std::string::npos)
       << output;
   EXPECT_NE(output.find("the run stopped on an error after step " + std::to_string(last_step) +
@@ -228,10 +244,10 @@ TEST(MultiHost, ACutLinkEndsEveryProcessAndLeavesACheckpoint) {
   const int64_t saved = load_last_checkpoint(run).state.step;
   EXPECT_EQ(saved, last_step) << output;
   const auto resumed = run_command("OMP_NUM_THREADS=1 " + std::string(ALEXNET_BINARY) + " train --no-report --resume " + run +
-                                   " --steps " + std::to_string(2 * saved + 2));
+                                   " --steps " + std::to_string(3 * saved + 2));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  // 2 processes' step s is one process's step 2s (the same fraction of the epoch)
-  EXPECT_EQ(load_last_checkpoint(run).state.step, 2 * saved + 2) << resumed.output;
+  // 3 processes' step s is one process's step 3s (the same fraction of the epoch)
+  EXPECT_EQ(load_last_checkpoint(run).state.step, 3 * saved + 2) << resumed.output;
 }
 
 }  // namespace
