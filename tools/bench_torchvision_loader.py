@@ -1,12 +1,19 @@
 #!/usr/bin/python3
-"""Times torchvision's loader on the same data as `alexnet bench --loader-only`: the seed's transform
-(PIL Resize(224) + ToTensor + Normalize(0.5, 0.5)), batch 64, with 1 and 2 DataLoader workers.
+"""Times torchvision's loader on the same data as `alexnet bench --loader-only`, with the transform of
+one of our presets, batch 64, with 1 and 2 DataLoader workers:
 
-The tar.gz is read into memory first (tarfile), so only JPEG decoding, the transforms and batching
-are timed, not gzip or the disk. Prints img/s per worker count, and a JSON line at the end.
+  seed   PIL Resize(224) + ToTensor + Normalize (the seed article's)
+  paper  Resize(256) + RandomCrop(224) + RandomHorizontalFlip + ToTensor + Normalize (the paper's,
+         without its PCA lighting, which torchvision does not have)
+  rrc    RandomResizedCrop(224) + RandomHorizontalFlip + ToTensor + Normalize (torchvision's
+         reference recipe, our `standard` preset on large images)
 
-  /usr/bin/python3 tools/bench_torchvision_loader.py /work/shared/data/cifar10-jpeg-train.tar.gz \
-      [--images 6400] [--workers 1 2] [--batch-size 64]
+The archive (a tar, optionally compressed) is read into memory first (tarfile), so only JPEG
+decoding, the transforms and batching are timed, not gzip or the disk. Prints img/s per worker
+count, and a JSON line at the end.
+
+  python3 tools/bench_torchvision_loader.py /work/shared/data/cifar10-jpeg-train.tar.gz \
+      [--images 6400] [--workers 1 2] [--batch-size 64] [--transform seed|paper|rrc]
 """
 import argparse
 import io
@@ -14,7 +21,9 @@ import json
 import tarfile
 import time
 
+import PIL
 import torch
+import torchvision
 from PIL import Image
 from torchvision import transforms
 
@@ -50,15 +59,23 @@ def main():
     ap.add_argument("--images", type=int, default=6400, help="images timed per run (after one warm-up batch)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--transform", choices=["seed", "paper", "rrc"], default="seed")
+    ap.add_argument("--passes", type=int, default=1, help="times through the images (small sets of large photos)")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
     blobs = read_members(args.data, args.images + args.batch_size)
-    seed = transforms.Compose([transforms.Resize(224), transforms.ToTensor(),
-                               transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+    blobs = blobs * args.passes
+    normalize = [transforms.ToTensor(), transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))]
+    chosen = {
+        "seed": [transforms.Resize(224)],
+        "paper": [transforms.Resize(256), transforms.RandomCrop(224), transforms.RandomHorizontalFlip()],
+        "rrc": [transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip()],
+    }[args.transform]
+    transform = transforms.Compose(chosen + normalize)
     results = {}
     for workers in args.workers:
-        loader = torch.utils.data.DataLoader(MemoryJpegs(blobs, seed), batch_size=args.batch_size, shuffle=True,
+        loader = torch.utils.data.DataLoader(MemoryJpegs(blobs, transform), batch_size=args.batch_size, shuffle=True,
                                              num_workers=workers, drop_last=True, persistent_workers=False)
         it = iter(loader)
         next(it)  # warm-up: workers started, first batch through
@@ -67,10 +84,11 @@ def main():
             n += images.shape[0]
         seconds = time.perf_counter() - start
         results[workers] = n / seconds
-        print(f"torchvision seed transform, {workers} worker(s), batch {args.batch_size}: "
+        print(f"torchvision {args.transform} transform, {workers} worker(s), batch {args.batch_size}: "
               f"{n} images in {seconds:.2f} s = {n / seconds:.0f} img/s")
     print(json.dumps({"torchvision_img_s": {str(k): round(v, 1) for k, v in results.items()},
-                      "torch": torch.__version__, "batch_size": args.batch_size}))
+                      "torch": torch.__version__, "torchvision": torchvision.__version__,
+                      "pillow": PIL.__version__, "transform": args.transform, "batch_size": args.batch_size}))
 
 
 if __name__ == "__main__":

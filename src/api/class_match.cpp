@@ -43,6 +43,7 @@ class RelabelledDataset : public Dataset {
   }
   const std::vector<std::string>& classes() const override { return classes_; }
   Image image(size_t index) const override { return base_->image(index); }
+  Image image_scaled(size_t index, int min_side) const override { return base_->image_scaled(index, min_side); }
   bool has_float_images() const override { return base_->has_float_images(); }
   std::array<int, 2> float_image_size() const override { return base_->float_image_size(); }
   void float_image(size_t index, float* out) const override { base_->float_image(index, out); }

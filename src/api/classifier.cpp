@@ -24,7 +24,7 @@ ClassMatch Classifier::match_classes(const std::vector<std::string>& data_classe
 }
 
 std::vector<Prediction> Classifier::classify(const std::string& image_path, int top) {
-  return classify(read_image_file(image_path), top);
+  return classify(read_image_file(image_path, pipeline_->min_decode_side()), top);
 }
 
 std::vector<Prediction> Classifier::classify(const Image& image, int top) {
@@ -90,7 +90,7 @@ std::vector<std::vector<Prediction>> Classifier::classify_each(size_t n, int top
 
 std::vector<std::vector<Prediction>> Classifier::classify_batch(const std::vector<std::string>& image_paths, int top) {
   return classify_each(image_paths.size(), top,
-                       [&](size_t i, float* dst) { preprocess(read_image_file(image_paths[i]), dst); });
+                       [&](size_t i, float* dst) { preprocess(read_image_file(image_paths[i], pipeline_->min_decode_side()), dst); });
 }
 
 std::vector<std::vector<Prediction>> Classifier::classify_batch(const std::vector<Image>& images, int top) {

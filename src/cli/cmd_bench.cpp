@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/data_flags.h"
 #include "core/rng.h"
 #include "data/loader_bench.h"
 #include "data/readers.h"
@@ -25,6 +26,7 @@ namespace {
 struct BenchFlags {
   ModelFlags model;
   DeviceFlags device;
+  DataLimitFlags limits;  // --loader-only's decoding
   int batch_size = 64;
   int steps = 5;
   int warmup = 2;
@@ -188,6 +190,7 @@ void run_matmul(const BenchFlags& f) {
 }
 
 void run_bench(const BenchFlags& f) {
+  f.limits.apply();
   if (f.loader_only) {
     if (f.data.empty()) fail("--loader-only needs --data PATH");
     return run_loader(f);
@@ -325,6 +328,7 @@ void add_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "Measure training and inference speed on random data");
   f->model.add(cmd, false);
   f->device.add(cmd);
+  f->limits.add(cmd);
   cmd->add_option("-b,--batch-size", f->batch_size, "Images per step")->capture_default_str()->check(number_check(1, 1 << 20));
   cmd->add_option("--steps", f->steps, "Timed steps (the median is reported)")->capture_default_str()->check(number_check(1, 1 << 30));
   cmd->add_option("--warmup", f->warmup, "Untimed steps first")->capture_default_str()->check(number_check(0, 1 << 30));

@@ -35,6 +35,13 @@ class Dataset {
   virtual const std::vector<std::string>& classes() const = 0;
   // Decodes sample `index`. Thread-safe.
   virtual Image image(size_t index) const = 0;
+  // The same, for a caller that will shrink the image to a shorter side of min_side: a dataset of
+  // JPEG files may decode it smaller, its shorter side still >= min_side (decode_image's DCT
+  // scaling, data/image_codec.h). Datasets that wrap another pass it on. Thread-safe.
+  virtual Image image_scaled(size_t index, int min_side) const {
+    (void)min_side;
+    return image(index);
+  }
 
   // Tensor datasets that hold float images ([N, 3, H, W] F32, used exactly as given) say so here and
   // copy sample `index` (3*H*W floats, {H, W} = float_image_size()) with float_image; every other

@@ -48,9 +48,25 @@ ImageFormat detect_image_format(const uint8_t* data, size_t size) {
   return ImageFormat::Unknown;
 }
 
-Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors) {
+std::atomic<bool> g_scaled_jpeg_decode{true};
+
+bool scaled_jpeg_decode() { return g_scaled_jpeg_decode.load(std::memory_order_relaxed); }
+void set_scaled_jpeg_decode(bool scaled) { g_scaled_jpeg_decode.store(scaled, std::memory_order_relaxed); }
+
+int jpeg_scale_eighths(int width, int height, int min_side) {
+  if (min_side <= 0 || width <= 0 || height <= 0) return 8;
+  const int64_t shorter = std::min(width, height);
+  // libjpeg's output size is ceil(side * M / 8). Only 1/8, 1/4 and 1/2: libjpeg-turbo has SIMD
+  // inverse DCTs for those; 3/8, 5/8, 6/8 and 7/8 use plain C ones and were measured no faster than
+  // the full decode (photos of 500x375 to 640x480 for a resize to 256, docs/data-pipeline.md).
+  for (int m : {1, 2, 4})
+    if ((shorter * m + 7) / 8 >= min_side) return m;
+  return 8;
+}
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors, int min_side) {
   switch (detect_image_format(data, size)) {
-    case ImageFormat::Jpeg: return decode_jpeg(data, size, name_for_errors);
+    case ImageFormat::Jpeg: return decode_jpeg(data, size, name_for_errors, min_side);
     case ImageFormat::Png: return decode_png(data, size, name_for_errors);
     case ImageFormat::Unknown: break;
   }
@@ -150,6 +166,7 @@ struct JpegDecodeState {
   int height = 0, width = 0, components = 0;  // of `raw`
   bool adobe = false;                         // an Adobe marker: CMYK is stored inverted
   int orientation = 1;                        // EXIF, 1..8 (1 when absent or not applied)
+  int min_side = 0;                           // > 0: decode at the smallest DCT scale keeping this
   std::vector<uint8_t> raw;                   // [H, W, components]
 };
 
@@ -229,6 +246,12 @@ bool run_jpeg_decode(JpegDecodeState& s) {
     default: s.cinfo.out_color_space = JCS_RGB; break;  // grayscale, YCbCr, RGB
   }
   s.adobe = s.cinfo.saw_Adobe_marker;
+  // The shorter side is the same upright or not: the scale does not depend on the orientation.
+  const int m = scaled_jpeg_decode() ? jpeg_scale_eighths(int(s.cinfo.image_width), int(s.cinfo.image_height), s.min_side) : 8;
+  if (m < 8) {
+    s.cinfo.scale_num = unsigned(m);
+    s.cinfo.scale_denom = 8;
+  }
   jpeg_start_decompress(&s.cinfo);
 
   s.height = int(s.cinfo.output_height);
@@ -266,10 +289,11 @@ bool run_jpeg_decode(JpegDecodeState& s) {
 
 }  // namespace
 
-Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_errors) {
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_errors, int min_side) {
   auto state = std::make_unique<JpegDecodeState>();
   state->data = data;
   state->size = size;
+  state->min_side = min_side;
   if (size == 0) throw CorruptSample(cat(name_for_errors, ": empty file"));
   bool decoded = false;
   try {
@@ -472,9 +496,9 @@ std::vector<uint8_t> read_file_bytes(const std::string& path) {
   return bytes;
 }
 
-Image read_image_file(const std::string& path) {
+Image read_image_file(const std::string& path, int min_side) {
   const std::vector<uint8_t> bytes = read_file_bytes(path);
-  return decode_image(bytes.data(), bytes.size(), path);
+  return decode_image(bytes.data(), bytes.size(), path, min_side);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -46,6 +46,19 @@ int exif_orientation(const uint8_t* payload, size_t size);
 //   7 transverse, 8 rotate 90 counter-clockwise. 1 (or any other value) returns it unchanged.
 Image orient_image(Image image, int orientation);
 
+// Decoding a JPEG at the size it is needed: with min_side > 0, a JPEG is decoded by libjpeg's DCT
+// scaling at 1/8, 1/4 or 1/2 of its size, the smallest that keeps its shorter side at min_side or
+// more (none does when the shorter side is under 2 min_side: then it is decoded whole, as PNGs are).
+// The caller then resizes as it would the full image (its shorter side to min_side), so a 4000x3000
+// photo decodes at 1/8 for a resize to 256. On by default; set_scaled_jpeg_decode(false) (the
+// --exact-decode flag) always decodes at full size. Process-wide. docs/data-pipeline.md has the
+// pixel difference this makes.
+bool scaled_jpeg_decode();
+void set_scaled_jpeg_decode(bool scaled);
+// The scale M (of M/8: 1, 2, 4 or 8) for a JPEG of width x height decoded for a shorter side of
+// min_side: 8 (full size) when min_side <= 0 or no smaller M keeps the shorter side >= min_side.
+int jpeg_scale_eighths(int width, int height, int min_side);
+
 // Decodes a JPEG or PNG held in memory to RGB, 8 bits per channel, [H, W, 3].
 //   JPEG: grayscale is replicated to RGB; CMYK and YCCK are converted (Adobe files store inverted CMYK);
 //         the EXIF orientation is applied (above).
@@ -53,8 +66,9 @@ Image orient_image(Image image, int orientation);
 //        16-bit samples keep their high byte, as PIL's convert("RGB") does.
 // Throws CorruptSample("NAME: ...") for anything it cannot decode; `name_for_errors` is the file or
 // archive member the bytes came from.
-Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors);
-Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_errors);
+// min_side > 0: a JPEG may come back smaller, its shorter side still >= min_side (above).
+Image decode_image(const uint8_t* data, size_t size, const std::string& name_for_errors, int min_side = 0);
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& name_for_errors, int min_side = 0);
 Image decode_png(const uint8_t* data, size_t size, const std::string& name_for_errors);
 
 // The largest file read_file_bytes reads (1 GiB): a bigger one is refused before any buffer is made.
@@ -63,8 +77,8 @@ constexpr uint64_t kMaxFileBytes = uint64_t(1) << 30;
 // Reads a whole regular file (a FIFO, socket or device is refused without waiting on it); throws
 // CorruptSample naming the path when it cannot be read.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
-// Reads and decodes an image file.
-Image read_image_file(const std::string& path);
+// Reads and decodes an image file (min_side: as decode_image).
+Image read_image_file(const std::string& path, int min_side = 0);
 
 // PNG writing (encode_png, write_png, write_png_rgb) is image/png.h's, included here for callers.
 

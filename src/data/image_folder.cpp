@@ -344,9 +344,10 @@ class FolderDataset : public Dataset {
   int64_t label(size_t index) const override { return layout_.labels.at(index); }
   const std::vector<std::string>& classes() const override { return layout_.classes; }
   std::string describe() const override { return description_; }
-  Image image(size_t index) const override {
+  Image image(size_t index) const override { return image_scaled(index, 0); }
+  Image image_scaled(size_t index, int min_side) const override {
     const std::vector<uint8_t> bytes = read_file_bytes(files_.at(index));
-    return decode_image(bytes.data(), bytes.size(), sample_name(index));
+    return decode_image(bytes.data(), bytes.size(), sample_name(index), min_side);
   }
   std::string sample_name(size_t index) const override { return top_ + "/" + layout_.paths.at(index); }
 
@@ -372,9 +373,10 @@ class ArchiveFolderDataset : public Dataset {
   int64_t label(size_t index) const override { return labels_.at(index); }
   const std::vector<std::string>& classes() const override { return classes_; }
   std::string describe() const override { return description_; }
-  Image image(size_t index) const override {
+  Image image(size_t index) const override { return image_scaled(index, 0); }
+  Image image_scaled(size_t index, int min_side) const override {
     const ArchiveMember& m = samples_.at(index);
-    return decode_image(m.data.data(), m.data.size(), archive_ + ":" + m.name);
+    return decode_image(m.data.data(), m.data.size(), archive_ + ":" + m.name, min_side);
   }
   std::string sample_name(size_t index) const override { return archive_ + ":" + samples_.at(index).name; }
 
@@ -405,12 +407,13 @@ class IndexedTarDataset : public Dataset {
   int64_t label(size_t index) const override { return labels_.at(index); }
   const std::vector<std::string>& classes() const override { return classes_; }
   std::string describe() const override { return description_; }
-  Image image(size_t index) const override {
+  Image image(size_t index) const override { return image_scaled(index, 0); }
+  Image image_scaled(size_t index, int min_side) const override {
     const Sample& s = samples_.at(index);
     const std::string name = sample_name(index);
     if (s.size > kMaxFileBytes) throw CorruptSample(cat(name, ": ", s.size, " bytes, more than the ", kMaxFileBytes, " accepted for one image"));
     const std::vector<uint8_t> bytes = file_->read(s.offset, s.size, name);
-    return decode_image(bytes.data(), bytes.size(), name);
+    return decode_image(bytes.data(), bytes.size(), name, min_side);
   }
   std::string sample_name(size_t index) const override { return file_->path() + ":" + samples_.at(index).name; }
 

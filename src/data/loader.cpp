@@ -347,7 +347,7 @@ void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
             resize_float_chw(staged.data(), h, w, S, out);
           }
         } else {
-          const Image image = dataset_.image(index);
+          const Image image = dataset_.image_scaled(index, pipeline_.min_decode_side());
           if (pipeline_.preset() == Preset::None && (image.height != S || image.width != S))
             fail(dataset_.sample_name(index), ": image is ", image.width, "x", image.height, " but the model's input is ",
                  S, "x", S, "; --augment none does not resize (use --augment seed, standard or paper)");
@@ -355,10 +355,10 @@ void Loader::load_sample(Slot& slot, int64_t row, size_t pos, int64_t epoch) {
         }
       } else if (options_.format == BatchFormat::U8_NHWC) {
         uint8_t* out = static_cast<uint8_t*>(slot.images) + size_t(row) * sample_bytes_;
-        pipeline_.to_u8(dataset_.image(index), rng, source_size_, out);
+        pipeline_.to_u8(dataset_.image_scaled(index, pipeline_.min_decode_side_u8(source_size_)), rng, source_size_, out);
       } else {  // U8_PLANNED: the image at S0 x S0 and its plan
         const int S0 = source_size_;
-        Image image = dataset_.image(index);
+        Image image = dataset_.image_scaled(index, S0);
         if (image.height != S0 || image.width != S0) {
           if (pipeline_.preset() == Preset::None)
             fail(dataset_.sample_name(index), ": image is ", image.width, "x", image.height, " but the first was ", S0,

@@ -131,6 +131,7 @@ class SubsetDataset : public Dataset {
   int64_t label(size_t index) const override { return base_->label(indices_.at(index)); }
   const std::vector<std::string>& classes() const override { return base_->classes(); }
   Image image(size_t index) const override { return base_->image(indices_.at(index)); }
+  Image image_scaled(size_t index, int min_side) const override { return base_->image_scaled(indices_.at(index), min_side); }
   bool has_float_images() const override { return base_->has_float_images(); }
   std::array<int, 2> float_image_size() const override { return base_->float_image_size(); }
   void float_image(size_t index, float* out) const override { base_->float_image(indices_.at(index), out); }

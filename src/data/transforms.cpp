@@ -103,6 +103,20 @@ int Pipeline::eval_resize_side() const {
   return small ? config_.input_size : resize_side();
 }
 
+int Pipeline::min_decode_side() const {
+  if (preset_ == Preset::None) return 0;
+  if (!train_) return eval_resize_side();
+  if (preset_ == Preset::Seed) return config_.input_size;
+  if (preset_ == Preset::Paper) return resize_side();
+  return 0;  // standard: random-resized crop, or padding in source pixels
+}
+
+int Pipeline::min_decode_side_u8(int out_size) const {
+  if (!train_ || preset_ == Preset::None || preset_ == Preset::Seed) return out_size;  // centre (none: only if not S0)
+  if (preset_ == Preset::Paper) return int(std::lround(256.0 * out_size / 224.0));
+  return 0;
+}
+
 std::string Pipeline::describe() const {
   const int S = config_.input_size;
   std::string s = cat(preset_name(preset_), train_ ? " (train): " : " (eval): ");

@@ -208,6 +208,12 @@ class Pipeline {
   // shorter side is resized to this (the longer to floor(this * long / short)), then the centre S x S
   // window is taken; 0 for `none`, which takes S x S images as they are.
   int eval_resize_side() const;
+  // The shorter side an image is resized to before anything else looks at its pixels, so that a
+  // JPEG may be decoded that small (Dataset::image_scaled): for the float path and the ten crops,
+  // and for the uint8 path at out_size. 0 where the geometry is not a resize of the whole image
+  // (`none`; `standard`'s random-resized crop and small-image padding, which work in source pixels).
+  int min_decode_side() const;
+  int min_decode_side_u8(int out_size) const;
 
   // The float path: out [3, S, S]. Throws alexnet::Error for an image the preset cannot take
   // (`none` with an image that is not S x S). It is execute(image, plan(H, W, rng), out).

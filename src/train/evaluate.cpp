@@ -122,7 +122,7 @@ void evaluate_ten_crop(Net& net, const Dataset& data, const EvalOptions& options
     for (int i = 0; i < n; ++i) {
       float* out = crops.data() + size_t(i) * 10 * 3 * S * S;
       try {
-        pipeline.to_float_ten_crop(data.image(size_t(at + i)), out);
+        pipeline.to_float_ten_crop(data.image_scaled(size_t(at + i), pipeline.min_decode_side()), out);
         labels[size_t(i)] = data.label(size_t(at + i));
       } catch (const CorruptSample& e) {  // left out, as the loader does in evaluation
         std::fprintf(stderr, "warning: skipping corrupt sample %lld (%s); it is left out of the evaluation\n",
