@@ -521,17 +521,24 @@ std::unique_ptr<Dataset> open_kaggle(const fs::path& root, Split split, const Da
   return open_flat_val(val, *labels, layout, options);
 }
 
-// Labels for a flat validation set given alone: in its own folder (a folder given), else in the
-// folders above, up to Kaggle's ROOT (ROOT/ILSVRC/Data/CLS-LOC/val).
+// Labels for a flat validation set given alone: beside a tar; in a folder or the one above it, or
+// in Kaggle's ROOT for ROOT/ILSVRC/Data/CLS-LOC/val.
 std::optional<Labels> labels_beside(const fs::path& source) {
   std::error_code ec;
-  fs::path dir = fs::canonical(source, ec);
-  if (ec) dir = fs::absolute(source);
-  if (!is_folder(dir)) dir = dir.parent_path();
-  for (int up = 0; up <= 4; ++up, dir = dir.parent_path()) {
-    if (auto l = labels_in(dir, true)) return l;
-    if (dir == dir.parent_path()) break;
+  fs::path path = fs::canonical(source, ec);
+  if (ec) path = fs::absolute(source);
+  std::vector<fs::path> dirs;
+  if (is_folder(path)) {
+    dirs = {path, path.parent_path()};
+    const fs::path data = path.parent_path();
+    if (path.filename() == "val" && data.filename() == "CLS-LOC" && data.parent_path().filename() == "Data" &&
+        data.parent_path().parent_path().filename() == "ILSVRC")
+      dirs.push_back(data.parent_path().parent_path().parent_path());
+  } else {
+    dirs = {path.parent_path()};
   }
+  for (const fs::path& dir : dirs)
+    if (auto l = labels_in(dir, true)) return l;
   return std::nullopt;
 }
 
