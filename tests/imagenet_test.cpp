@@ -638,4 +638,24 @@ TEST(ImageNetCli, BadInputIsOneErrorLine) {
   EXPECT_NE(r.output.find("n09999999 is not one of the 3 classes"), std::string::npos) << r.output;
 }
 
+// The names travel from the data into the checkpoint, and out through predict and eval.
+TEST(ImageNetCli, ClassNamesReachTheCheckpointPredictAndEval) {
+  TempDir dir;
+  write_kaggle(dir);
+  const auto t = run_alexnet("train --model cifar --width 0.25 --steps 1 --batch-size 2 --data '" + dir.str() + "' --out '" +
+                             (dir / "run") + "'");
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  const auto p = run_alexnet("predict --checkpoint '" + (dir / "run") + "' --device cpu --top 3 --json '" +
+                             (dir / ("ILSVRC/Data/CLS-LOC/val/" + val_name(1))) + "'");
+  ASSERT_EQ(p.exit_code, 0) << p.output;
+  for (const std::string& words : kWords) {
+    EXPECT_NE(p.output.find("  " + words + "\n"), std::string::npos) << words << " not in:\n" << p.output;
+    EXPECT_NE(p.output.find("\"description\":\"" + words + "\""), std::string::npos) << words << " not in:\n" << p.output;
+  }
+  const auto e = run_alexnet("eval --checkpoint '" + (dir / "run") + "' --device cpu --data '" + dir.str() + "'");
+  ASSERT_EQ(e.exit_code, 0) << e.output;
+  EXPECT_NE(e.output.find("on 6 images (ImageNet validation set"), std::string::npos) << e.output;  // not the training images
+  for (const std::string& words : kWords) EXPECT_NE(e.output.find(words), std::string::npos) << words << " not in:\n" << e.output;
+}
+
 }  // namespace
