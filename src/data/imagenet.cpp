@@ -33,8 +33,10 @@ constexpr char kValSolution[] = "LOC_val_solution.csv";
 constexpr char kKaggleData[] = "ILSVRC/Data/CLS-LOC";
 constexpr char kValPrefix[] = "ILSVRC2012_val_";
 
-// Label files are a few MB (LOC_val_solution.csv 2.5 MB, meta.mat under 1 MB): more is not one.
+// Label files are a few MB at most (50,000 lines of ground truth or LOC_val_solution.csv, meta.mat's
+// 1,860 synsets); meta.mat's bound also bounds the arrays a crafted one could ask for.
 constexpr uint64_t kMaxLabelFileBytes = uint64_t(64) << 20;
+constexpr uint64_t kMaxMetaMatBytes = uint64_t(16) << 20;
 
 bool is_file(const fs::path& p) {
   std::error_code ec;
@@ -45,11 +47,11 @@ bool is_folder(const fs::path& p) {
   return fs::is_directory(p, ec);
 }
 
-std::string read_label_file(const fs::path& path) {
+std::string read_label_file(const fs::path& path, uint64_t limit = kMaxLabelFileBytes) {
   std::error_code ec;
   const uint64_t size = fs::file_size(path, ec);
   if (ec) fail(path.string(), ": cannot read: ", ec.message());
-  if (size > kMaxLabelFileBytes) fail(path.string(), ": ", size, " bytes, more than the ", kMaxLabelFileBytes, " accepted for a labels file");
+  if (size > limit) fail(path.string(), ": ", size, " bytes, more than the ", limit, " accepted for this file");
   return read_text_file(path.string());
 }
 
@@ -215,7 +217,7 @@ std::optional<Labels> devkit_labels(const fs::path& dir, bool need_val) {
     where = folder.string();
     const fs::path meta = folder / kMetaMat;
     if (!is_file(meta)) fail(meta.string(), ": missing (the devkit's ILSVRC2012_ID -> WNID mapping)");
-    meta_bytes = read_label_file(meta);
+    meta_bytes = read_label_file(meta, kMaxMetaMatBytes);
     const fs::path gt = folder / kGroundTruth;
     if (need_val) {
       if (!is_file(gt)) fail(gt.string(), ": missing (the devkit's validation labels)");
@@ -227,7 +229,8 @@ std::optional<Labels> devkit_labels(const fs::path& dir, bool need_val) {
     for (ArchiveMember& m : read_archive(where, [](const std::string& member) {
            return member.ends_with(kMetaMat) || member.ends_with(kGroundTruth);
          })) {
-      if (m.data.size() > kMaxLabelFileBytes) fail(where, ":", m.name, ": more than ", kMaxLabelFileBytes, " bytes");
+      const uint64_t limit = m.name.ends_with(kMetaMat) ? kMaxMetaMatBytes : kMaxLabelFileBytes;
+      if (m.data.size() > limit) fail(where, ":", m.name, ": more than the ", limit, " bytes accepted for this file");
       std::string& to = m.name.ends_with(kMetaMat) ? meta_bytes : truth;
       (m.name.ends_with(kMetaMat) ? meta_found : truth_found) = true;
       to.assign(m.data.begin(), m.data.end());

@@ -30,7 +30,10 @@ enum : uint32_t {
 };
 enum : uint32_t { mxSTRUCT = 2, mxCHAR = 4, mxDOUBLE = 6, mxUINT64 = 15 };
 
-constexpr size_t kMaxInflatedBytes = size_t(1) << 28;  // the real meta.mat inflates to a few MB
+// The real meta.mat inflates to about 2 MB; these bounds keep a crafted file from asking for more
+// than a few hundred MB of arrays.
+constexpr size_t kMaxInflatedBytes = size_t(16) << 20;
+constexpr uint64_t kMaxArrayElements = uint64_t(1) << 22;
 constexpr int kMaxDepth = 8;
 
 // One MATLAB array of the kinds meta.mat holds.
@@ -109,11 +112,12 @@ class MatReader {
   }
 
  private:
-  void read_top(const Element& e, std::map<std::string, Value>& out) {
+  void read_top(const Element& e, std::map<std::string, Value>& out, bool inside_compressed = false) {
     if (e.type == miCOMPRESSED) {
+      if (inside_compressed) fail(name_, ": a compressed element inside a compressed element");
       const std::vector<uint8_t> inflated = inflate(e.data, e.size);
       for (const Element& inner : elements(inflated.data(), inflated.data() + inflated.size(), "compressed element"))
-        read_top(inner, out);
+        read_top(inner, out, true);
       return;
     }
     if (e.type != miMATRIX) fail(name_, ": a top-level element of type ", e.type, " (expected an array, 14, or compressed, 15)");
@@ -176,7 +180,7 @@ class MatReader {
       if (d < 0) fail(name_, ": an array has a negative dimension (", d, ")");
       v.dims.push_back(d);
       count *= uint64_t(d);
-      if (count > (uint64_t(1) << 28)) fail(name_, ": an array of more than 2^28 elements");
+      if (count > kMaxArrayElements) fail(name_, ": an array of more than ", kMaxArrayElements, " elements");
     }
     if (sub[2].type != miINT8) fail(name_, ": an array's name is not int8 characters");
     if (var) *var = std::string(reinterpret_cast<const char*>(sub[2].data), sub[2].size);
@@ -219,8 +223,7 @@ class MatReader {
         if (count != 0) fail(name_, ": a numeric array of ", count, " values holds no data");
         return v;
       }
-      v.numbers = numbers(sub[3]);
-      if (v.numbers.size() != count) fail(name_, ": a numeric array of ", count, " values holds ", v.numbers.size());
+      v.numbers = numbers(sub[3], count);
       return v;
     }
     return unsupported(std::move(v), cat("an array of MATLAB class ", cls, " (cell, sparse or object)"));
@@ -232,7 +235,7 @@ class MatReader {
     return v;
   }
 
-  std::vector<double> numbers(const Element& e) const {
+  std::vector<double> numbers(const Element& e, uint64_t count) const {
     size_t width = 0;
     switch (e.type) {
       case miINT8: case miUINT8: width = 1; break;
@@ -241,7 +244,8 @@ class MatReader {
       case miDOUBLE: case miINT64: case miUINT64: width = 8; break;
       default: fail(name_, ": numeric data of element type ", e.type);
     }
-    if (e.size % width != 0) fail(name_, ": numeric data of ", e.size, " bytes is not a whole number of values");
+    if (e.size != count * width)
+      fail(name_, ": a numeric array of ", count, " values holds ", e.size, " bytes of ", width, "-byte values");
     std::vector<double> out(e.size / width);
     for (size_t i = 0; i < out.size(); ++i) {
       const uint8_t* p = e.data + i * width;
