@@ -23,7 +23,8 @@ if [ -z "$cxx" ]; then
 fi
 [ -n "$cxx" ] || { echo "fuzz: no clang++ found (install clang and libclang-rt-14-dev)" >&2; exit 1; }
 
-harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz checkpoint_fuzz tensor_loader_fuzz run_config_fuzz)
+harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz checkpoint_fuzz tensor_loader_fuzz run_config_fuzz
+           meta_mat_fuzz)
 sources=(src/data/image_codec.cpp src/data/readers.cpp src/data/cifar.cpp src/data/image_folder.cpp
          src/data/tensor_dataset.cpp src/data/loader.cpp src/data/transforms.cpp src/data/transforms_resize.cpp
          src/data/transforms_crop.cpp src/data/transforms_colour.cpp src/data/tar_index.cpp

@@ -12,7 +12,6 @@
 // there (scripts/setup.sh installs it; the test skips, saying so, without it).
 #include <gtest/gtest.h>
 #include <stdlib.h>
-#include <zlib.h>
 
 #include <cstring>
 #include <filesystem>
@@ -22,6 +21,7 @@
 #include "data/image_codec.h"
 #include "data/imagenet.h"
 #include "data/readers.h"
+#include "mat_writer.h"
 #include "tar_writer.h"
 #include "test_cli_util.h"
 
@@ -32,136 +32,11 @@ using alexnet::testing::run_command;
 using alexnet::testing::tar_bytes;
 using alexnet::testing::TarMember;
 using alexnet::testing::TempDir;
+using alexnet::testing::MatOptions;
+using alexnet::testing::MatSynset;
+using alexnet::testing::write_mat;
 
 namespace {
-
-// ---------------------------------------------------------------------------------------------
-// A MAT v5 writer, for the synsets struct array only
-
-struct MatSynset {
-  double id;
-  std::string wnid, words;
-  double num_children;
-};
-
-void put32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(uint8_t(v >> (8 * i)));
-}
-
-// One element: a small element (tag and up to 4 bytes in 8) when `small` allows, else tag + data
-// padded to 8 bytes.
-void element(std::vector<uint8_t>& out, uint32_t type, const std::vector<uint8_t>& data, bool small = true) {
-  if (small && data.size() <= 4) {
-    put32(out, uint32_t(data.size()) << 16 | type);
-    std::vector<uint8_t> four(data);
-    four.resize(4, 0);
-    out.insert(out.end(), four.begin(), four.end());
-    return;
-  }
-  put32(out, type);
-  put32(out, uint32_t(data.size()));
-  out.insert(out.end(), data.begin(), data.end());
-  while (out.size() % 8) out.push_back(0);
-}
-
-std::vector<uint8_t> array_header(uint32_t cls, const std::vector<int32_t>& dims, const std::string& name) {
-  std::vector<uint8_t> out, flags, d;
-  put32(flags, cls);
-  put32(flags, 0);
-  element(out, 6 /*miUINT32*/, flags, false);
-  for (int32_t v : dims) put32(d, uint32_t(v));
-  element(out, 5 /*miINT32*/, d, false);
-  element(out, 1 /*miINT8*/, std::vector<uint8_t>(name.begin(), name.end()));
-  return out;
-}
-
-std::vector<uint8_t> matrix(const std::vector<uint8_t>& body) {
-  std::vector<uint8_t> out;
-  element(out, 14 /*miMATRIX*/, body, false);
-  return out;
-}
-
-// A 1x1 double, stored as uint8 when whole and below 256 (as MATLAB stores such doubles).
-std::vector<uint8_t> mat_double(double v) {
-  std::vector<uint8_t> body = array_header(6 /*mxDOUBLE*/, {1, 1}, ""), data;
-  if (v >= 0 && v < 256 && v == double(int(v))) {
-    element(body, 2 /*miUINT8*/, {uint8_t(v)});
-  } else {
-    data.resize(8);
-    std::memcpy(data.data(), &v, 8);
-    element(body, 9 /*miDOUBLE*/, data, false);
-  }
-  return matrix(body);
-}
-
-// A 1xN char array of UTF-16 code units (ASCII here), as MATLAB writes them.
-std::vector<uint8_t> mat_char(const std::string& s) {
-  std::vector<uint8_t> body = array_header(4 /*mxCHAR*/, {1, int32_t(s.size())}, ""), data;
-  for (char c : s) {
-    data.push_back(uint8_t(c));
-    data.push_back(0);
-  }
-  element(body, 4 /*miUINT16*/, data, false);
-  return matrix(body);
-}
-
-struct MatOptions {
-  bool compressed = false;
-  bool drop_words = false;      // leave the field 'words' out
-  std::string header = "MATLAB 5.0 MAT-file, written by imagenet_test";
-  std::string endian = "IM";
-};
-
-// meta.mat: synsets, an Nx1 struct array with the devkit's fields (children as an empty double).
-std::vector<uint8_t> write_mat(const std::vector<MatSynset>& synsets, const MatOptions& o = {}) {
-  std::vector<std::string> fields = {"ILSVRC2012_ID", "WNID", "words", "gloss", "num_children", "children",
-                                     "wordnet_height", "num_train_images"};
-  if (o.drop_words) fields.erase(fields.begin() + 2);
-  const uint32_t length = 32;
-  std::vector<uint8_t> body = array_header(2 /*mxSTRUCT*/, {int32_t(synsets.size()), 1}, "synsets"), names, len;
-  put32(len, length);
-  element(body, 5 /*miINT32*/, len);  // small element, as MATLAB writes the name length
-  for (const std::string& f : fields) {
-    std::vector<uint8_t> n(length, 0);
-    std::memcpy(n.data(), f.data(), f.size());
-    names.insert(names.end(), n.begin(), n.end());
-  }
-  element(body, 1 /*miINT8*/, names, false);
-  for (const MatSynset& s : synsets) {
-    for (const std::string& f : fields) {
-      std::vector<uint8_t> v;
-      if (f == "ILSVRC2012_ID") v = mat_double(s.id);
-      else if (f == "WNID") v = mat_char(s.wnid);
-      else if (f == "words") v = mat_char(s.words);
-      else if (f == "gloss") v = mat_char("a gloss");
-      else if (f == "num_children") v = mat_double(s.num_children);
-      else if (f == "children") v = matrix({});  // an empty array: a bare tag
-      else if (f == "wordnet_height") v = mat_double(0);
-      else v = mat_double(1300);
-      body.insert(body.end(), v.begin(), v.end());
-    }
-  }
-  std::vector<uint8_t> var = matrix(body);
-  std::vector<uint8_t> out(128, ' ');
-  std::memcpy(out.data(), o.header.data(), std::min<size_t>(o.header.size(), 116));
-  std::fill(out.begin() + 116, out.begin() + 124, 0);
-  out[124] = 0x00;
-  out[125] = 0x01;  // version 0x0100, little-endian
-  out[126] = uint8_t(o.endian[0]);
-  out[127] = uint8_t(o.endian[1]);
-  if (!o.compressed) {
-    out.insert(out.end(), var.begin(), var.end());
-    return out;
-  }
-  uLongf n = compressBound(uLong(var.size()));
-  std::vector<uint8_t> z(n);
-  EXPECT_EQ(compress2(z.data(), &n, var.data(), uLong(var.size()), 6), Z_OK);
-  z.resize(n);
-  put32(out, 15 /*miCOMPRESSED*/);
-  put32(out, uint32_t(z.size()));
-  out.insert(out.end(), z.begin(), z.end());  // not padded
-  return out;
-}
 
 // Three classes and one inner node. The IDs are not in WNID order (as in the devkit, where ID 1 is
 // n02119789): sorted, the classes are n01440764 (0), n01443537 (1), n02119789 (2).
