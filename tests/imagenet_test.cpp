@@ -375,6 +375,20 @@ TEST(ImageNetLayouts, KaggleFolders) {
   EXPECT_NE(val->sample_name(0).find("CLS-LOC/val/ILSVRC2012_val_00000001.JPEG"), std::string::npos) << val->sample_name(0);
 }
 
+// ROOT/ILSVRC/Data/CLS-LOC (or ILSVRC, or ILSVRC/Data) given for ROOT: the same layout, its val/
+// labelled, never an ImageFolder whose val/ split has no class folders.
+TEST(ImageNetLayouts, KaggleSubfolderGivenForRoot) {
+  TempDir dir;
+  write_kaggle(dir);
+  for (const char* sub : {"ILSVRC", "ILSVRC/Data", "ILSVRC/Data/CLS-LOC"}) {
+    SCOPED_TRACE(sub);
+    auto val = open_dataset(dir / sub, Split::Val);
+    ASSERT_EQ(val->size(), kValClasses.size());
+    for (size_t i = 0; i < val->size(); ++i) EXPECT_EQ(val->label(i), kValClasses[i]);
+    EXPECT_EQ(open_dataset(dir / sub, Split::Train)->size(), 6u);
+  }
+}
+
 TEST(ImageNetLayouts, KaggleTrainSubsetKeepsTheWholeClassList) {
   TempDir dir;
   write_kaggle(dir);

@@ -524,6 +524,24 @@ std::unique_ptr<Dataset> open_kaggle(const fs::path& root, Split split, const Da
   return open_flat_val(val, *labels, layout, options);
 }
 
+// Kaggle's ROOT when PATH is ROOT/ILSVRC, ROOT/ILSVRC/Data or ROOT/ILSVRC/Data/CLS-LOC (with
+// LOC_synset_mapping.txt in ROOT), so that the labelled val/ is read rather than taken for a split
+// folder of an ImageFolder.
+std::optional<fs::path> kaggle_root_above(const fs::path& path) {
+  std::error_code ec;
+  const fs::path p = fs::canonical(path, ec);
+  if (ec) return std::nullopt;
+  const char* const chain[] = {"CLS-LOC", "Data", "ILSVRC"};  // from the deepest up
+  size_t start = 0;
+  while (start < 3 && p.filename() != chain[start]) ++start;
+  if (start == 3) return std::nullopt;
+  fs::path up = p;
+  for (size_t i = start; i < 3; ++i, up = up.parent_path())
+    if (up.filename() != chain[i]) return std::nullopt;
+  if (is_folder(up / kKaggleData) && is_file(up / kSynsetMapping)) return up;
+  return std::nullopt;
+}
+
 // Labels for a flat validation set given alone: beside a tar; in a folder or the one above it, or
 // in Kaggle's ROOT for ROOT/ILSVRC/Data/CLS-LOC/val.
 std::optional<Labels> labels_beside(const fs::path& source) {
@@ -554,6 +572,7 @@ std::unique_ptr<Dataset> open_imagenet_folder(const std::string& path, Split spl
        (is_file(root / kDevkitArchive) || is_folder(root / kDevkitFolder))))
     return open_official(root, split, options);
   if (is_folder(root / kKaggleData)) return open_kaggle(root, split, options);
+  if (const std::optional<fs::path> kaggle = kaggle_root_above(root)) return open_kaggle(*kaggle, split, options);
   // A flat folder of validation images, given alone.
   std::error_code ec;
   bool has_folders = false;
