@@ -389,6 +389,26 @@ TEST(ImageNetLayouts, KaggleSubfolderGivenForRoot) {
   }
 }
 
+// A validation image given as a link: labelled by the link's name, read at its target inside the
+// folder; a link out of the folder is left out and counted.
+TEST(ImageNetLayouts, FlatFolderLinks) {
+  TempDir dir, outside;
+  write_kaggle(dir);
+  const std::string val = dir / "ILSVRC/Data/CLS-LOC/val/";
+  fs::rename(val + val_name(1), val + "stored.jpg");
+  fs::create_symlink("stored.jpg", val + val_name(1));
+  write_bytes(outside / "x.JPEG", jpeg_of(0));
+  fs::remove(val + val_name(2));
+  fs::create_symlink(outside / "x.JPEG", val + val_name(2));
+  Warnings w;
+  auto d = open_dataset(dir.str(), Split::Val, w.options());
+  ASSERT_EQ(d->size(), kValClasses.size() - 1);  // image 2 left out
+  expect_labels_match_pixels(*d);
+  EXPECT_EQ(d->label(0), kValClasses[0]);
+  ASSERT_EQ(w.lines.size(), 3u);  // the outside link; stored.jpg has no label; the labels name image 2
+  EXPECT_NE(w.lines[0].find("skipped 1 entry"), std::string::npos) << w.lines[0];
+}
+
 TEST(ImageNetLayouts, KaggleTrainSubsetKeepsTheWholeClassList) {
   TempDir dir;
   write_kaggle(dir);

@@ -206,14 +206,15 @@ namespace {
 struct Labels {
   ImageNetClasses classes;
   std::optional<ValidationLabels> val;  // absent when only the classes are known
-  std::string note;                     // "ILSVRC2012_devkit_t12.tar.gz (ground truth, meta.mat)"
+  std::string note;                     // where they came from, for describe()
 };
 
 // The devkit (archive or folder) in `dir`, when there.
 std::optional<Labels> devkit_labels(const fs::path& dir, bool need_val) {
   const fs::path archive = dir / kDevkitArchive, folder = dir / kDevkitFolder;
   std::string meta_bytes, truth, where;
-  if (is_folder(folder / "data")) {
+  const bool from_folder = is_folder(folder / "data");
+  if (from_folder) {
     where = folder.string();
     const fs::path meta = folder / kMetaMat;
     if (!is_file(meta)) fail(meta.string(), ": missing (the devkit's ILSVRC2012_ID -> WNID mapping)");
@@ -240,11 +241,12 @@ std::optional<Labels> devkit_labels(const fs::path& dir, bool need_val) {
   } else {
     return std::nullopt;
   }
-  const std::string meta_name = where + (is_folder(folder / "data") ? "/" : ":") + kMetaMat;
+  const std::string inside = from_folder ? "/" : ":";  // a file in the folder, a member of the archive
+  const std::string meta_name = where + inside + kMetaMat;
   const std::vector<Synset> synsets = read_meta_mat(reinterpret_cast<const uint8_t*>(meta_bytes.data()), meta_bytes.size(), meta_name);
   Labels out{classes_from_synsets(synsets, meta_name), std::nullopt, cat(base_name(where), " (meta.mat)")};
   if (need_val) {
-    out.val = read_ground_truth(truth, out.classes, where + (is_folder(folder / "data") ? "/" : ":") + kGroundTruth);
+    out.val = read_ground_truth(truth, out.classes, where + inside + kGroundTruth);
     out.note = cat(base_name(where), " (", kGroundTruth, ", meta.mat)");
   }
   return out;
@@ -271,7 +273,7 @@ std::optional<Labels> labels_in(const fs::path& dir, bool need_val) {
   return loc_labels(dir, need_val);
 }
 
-const char* kLabelsExpected =
+constexpr char kLabelsExpected[] =
     "ILSVRC2012_devkit_t12.tar.gz or its folder ILSVRC2012_devkit_t12/, or LOC_val_solution.csv with "
     "LOC_synset_mapping.txt";
 
@@ -279,8 +281,9 @@ const char* kLabelsExpected =
 // The flat validation set
 
 struct FlatImage {
-  std::string name;              // member name, or the file's path
-  uint64_t offset = 0, size = 0;  // in the tar
+  std::string name;               // the member's name, or the file's path in the folder
+  std::string file;               // a folder's: the file to read (a link's target); empty for a tar
+  uint64_t offset = 0, size = 0;  // a tar's: where the member's bytes are
 };
 
 class FlatValDataset : public Dataset {
@@ -302,7 +305,7 @@ class FlatValDataset : public Dataset {
     const FlatImage& im = images_.at(index);
     const std::string name = sample_name(index);
     if (!tar_) {
-      const std::vector<uint8_t> bytes = read_file_bytes(im.name);
+      const std::vector<uint8_t> bytes = read_file_bytes(im.file);
       return decode_image(bytes.data(), bytes.size(), name);
     }
     if (im.size > kMaxFileBytes) throw CorruptSample(cat(name, ": ", im.size, " bytes, more than the ", kMaxFileBytes, " accepted for one image"));
@@ -344,11 +347,12 @@ std::unique_ptr<Dataset> flat_val_dataset(const std::string& where, std::shared_
     kept.push_back(std::move(im));
   }
   if (not_images > 0)
-    dataset_warning(options, cat(where, ": skipped ", not_images, " file", not_images == 1 ? "" : "s",
-                                 " that are not .jpg, .jpeg or .png"));
+    dataset_warning(options, cat(where, ": skipped ", not_images, " entr", not_images == 1 ? "y" : "ies",
+                                 " that are not .jpg, .jpeg or .png files (or are links out of the folder)"));
   if (unlabelled > 0)
     dataset_warning(options, cat(where, ": left out ", unlabelled, " image", unlabelled == 1 ? "" : "s",
                                  " that ", labels.val->source, " does not label (first: ", first_unlabelled, ")"));
+  if (images.empty()) fail(where, ": holds no images (.jpg, .jpeg, .png)");
   if (kept.empty())
     fail(where, ": none of its ", images.size(), " images is labelled by ", labels.val->source,
          " (validation images are named ILSVRC2012_val_00000001.JPEG ...)");
@@ -368,22 +372,34 @@ std::unique_ptr<Dataset> flat_val_dataset(const std::string& where, std::shared_
                                           std::move(description));
 }
 
-// The images directly inside a folder (hidden names ignored); `not_images` counts other files.
+// The images directly inside a folder (hidden names ignored); `not_images` counts other files. As
+// for an ImageFolder, a link is followed only to a file inside the folder, and read at its target.
 std::vector<FlatImage> flat_folder_images(const fs::path& folder, size_t& not_images) {
   std::vector<FlatImage> out;
   std::error_code ec;
+  const fs::path real_folder = fs::canonical(folder, ec);
+  if (ec) fail(folder.string(), ": cannot resolve the folder: ", ec.message());
   fs::directory_iterator it(folder, ec), end;
   if (ec) fail(folder.string(), ": cannot list folder: ", ec.message());
   for (; it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     if (name.empty() || name[0] == '.') continue;
     std::error_code type_ec;
-    if (!it->is_regular_file(type_ec)) continue;
+    fs::path file = it->path();
+    if (it->is_symlink(type_ec)) {
+      file = fs::canonical(it->path(), type_ec);
+      const auto [end_of_folder, end_of_file] = std::mismatch(real_folder.begin(), real_folder.end(), file.begin(), file.end());
+      if (type_ec || end_of_folder != real_folder.end() || end_of_file == file.end()) {
+        ++not_images;  // a link out of the folder, broken or looping
+        continue;
+      }
+    }
+    if (!fs::is_regular_file(file, type_ec)) continue;
     if (!is_image_name(name)) {
       ++not_images;
       continue;
     }
-    out.push_back({it->path().string(), 0, 0});
+    out.push_back({it->path().string(), file.string(), 0, 0});
   }
   if (ec) fail(folder.string(), ": cannot list folder: ", ec.message());
   return out;
@@ -392,13 +408,14 @@ std::vector<FlatImage> flat_folder_images(const fs::path& folder, size_t& not_im
 // The images at the top level of an indexed tar; false when it holds folders (not a flat set).
 bool flat_tar_images(const TarIndex& index, std::vector<FlatImage>& out, size_t& not_images) {
   for (const TarEntry& e : index.entries) {
+    if (e.name.empty() || e.name == "/") continue;  // the archive's own top folder ("./")
     if (e.name.find('/') != std::string::npos) return false;
-    if (e.name.empty() || e.name[0] == '.') continue;
+    if (e.name[0] == '.') continue;
     if (!is_image_name(e.name)) {
       ++not_images;
       continue;
     }
-    out.push_back({e.name, e.offset, e.size});
+    out.push_back({e.name, "", e.offset, e.size});
   }
   return true;
 }
