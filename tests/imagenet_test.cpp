@@ -554,6 +554,11 @@ TEST(ImageNetCli, ClassNamesReachTheCheckpointPredictAndEval) {
   const auto t = run_alexnet("train --model cifar --width 0.25 --steps 1 --batch-size 2 --data '" + dir.str() + "' --out '" +
                              (dir / "run") + "'");
   ASSERT_EQ(t.exit_code, 0) << t.output;
+  // The run's confusion matrix names the classes by WNID and by name.
+  std::ifstream confusion(dir / "run/confusion.json");
+  const nlohmann::json c = nlohmann::json::parse(confusion);
+  EXPECT_EQ(c.at("classes").get<std::vector<std::string>>(), kWnids);
+  EXPECT_EQ(c.at("class_descriptions").get<std::vector<std::string>>(), kWords);
   const auto p = run_alexnet("predict --checkpoint '" + (dir / "run") + "' --device cpu --top 3 --json '" +
                              (dir / ("ILSVRC/Data/CLS-LOC/val/" + val_name(1))) + "'");
   ASSERT_EQ(p.exit_code, 0) << p.output;
