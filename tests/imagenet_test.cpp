@@ -257,6 +257,48 @@ TEST(MetaMat, ReadsWhatScipySavematWrites) {
   }
 }
 
+// The same root read by torchvision.datasets.ImageNet (which reads our MATLAB-style meta.mat with
+// scipy.io.loadmat and sorts the validation images into class folders): every image has the label
+// torchvision gives it, so weights and labels agree with PyTorch's.
+TEST(ImageNetTorchvision, SameLabelsAsTorchvisionImageNet) {
+  std::string why;
+  std::string py = alexnet::testing::python_with("torchvision, scipy.io", &why);
+  if (py.empty() && run_command("/usr/bin/python3 -c 'import torchvision, scipy.io'").exit_code == 0) py = "/usr/bin/python3";
+  if (py.empty()) GTEST_SKIP() << "torchvision and scipy cannot be imported (scripts/setup.sh installs python3-torchvision "
+                                  "and python3-scipy): " << why;
+  TempDir dir, theirs;
+  CacheScope cache(dir / "cache");
+  write_official(dir);
+  for (const char* f : {"ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar", "ILSVRC2012_devkit_t12.tar.gz"})
+    fs::copy_file(dir / f, theirs / f);  // torchvision extracts beside the archives
+  write_text(theirs / "labels.py",
+             "import os, sys, json\n"
+             "import torchvision.datasets.imagenet as tvi\n"
+             "tvi._verify_archive = lambda *a, **k: None  # small copies, not the official files' checksums\n"
+             "out = {}\n"
+             "for split in ('train', 'val'):\n"
+             "    d = tvi.ImageNet(sys.argv[1], split=split)\n"
+             "    out[split] = {'wnids': d.wnids, 'names': [', '.join(c) for c in d.classes],\n"
+             "                  'labels': {os.path.basename(p): t for p, t in d.samples}}\n"
+             "print(json.dumps(out))\n");
+  const auto r = run_command("'" + py + "' '" + (theirs / "labels.py") + "' '" + theirs.str() + "' 2>/dev/null");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json tv = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  for (const auto& [split, name] : {std::pair{Split::Train, "train"}, std::pair{Split::Val, "val"}}) {
+    SCOPED_TRACE(name);
+    auto d = open_dataset(dir.str(), split);
+    EXPECT_EQ(d->classes(), tv[name]["wnids"].get<std::vector<std::string>>());
+    EXPECT_EQ(d->class_descriptions(), tv[name]["names"].get<std::vector<std::string>>());
+    const auto& labels = tv[name]["labels"];
+    ASSERT_EQ(d->size(), labels.size());
+    for (size_t i = 0; i < d->size(); ++i) {
+      const std::string sample = d->sample_name(i), base = sample.substr(sample.find_last_of("/:") + 1);
+      ASSERT_TRUE(labels.contains(base)) << base;
+      EXPECT_EQ(d->label(i), labels[base].get<int64_t>()) << base;
+    }
+  }
+}
+
 TEST(MetaMat, RefusesWhatItDoesNotRead) {
   const std::vector<uint8_t> good = write_mat(kSynsets, {.compressed = true});
   auto read = [](std::vector<uint8_t> b) { return [b] { read_meta_mat(b.data(), b.size(), "meta.mat"); }; };
