@@ -21,6 +21,7 @@
 #include "data/image_codec.h"
 #include "data/imagenet.h"
 #include "data/readers.h"
+#include "train/checkpoint.h"
 #include "mat_writer.h"
 #include "tar_writer.h"
 #include "test_cli_util.h"
@@ -587,6 +588,22 @@ TEST(ImageNetCli, BadInputIsOneErrorLine) {
   }
   const auto r = run_alexnet("info --data '" + (dir / "ILSVRC/Data/CLS-LOC/val") + "'");
   EXPECT_NE(r.output.find("n09999999 is not one of the 3 classes"), std::string::npos) << r.output;
+}
+
+// Checkpoint metadata: the names written only when there are some, read back, refused when they
+// do not match the classes one for one.
+TEST(ImageNetCheckpoint, ClassDescriptionsInMetadata) {
+  ModelInfo m;
+  m.variant = "cifar";
+  m.options.num_classes = 3;
+  m.classes = kWnids;
+  EXPECT_EQ(m.metadata().count("class_descriptions"), 0u);  // other checkpoints stay as they were
+  m.class_descriptions = kWords;
+  std::map<std::string, std::string> meta = m.metadata();
+  EXPECT_EQ(ModelInfo::from_metadata(meta, "c.safetensors").class_descriptions, kWords);
+  meta["class_descriptions"] = "[\"tench\"]";
+  expect_error([&] { ModelInfo::from_metadata(meta, "c.safetensors"); },
+               {"c.safetensors", "'class_descriptions' holds 1 names for 3 classes"});
 }
 
 // The names travel from the data into the checkpoint, and out through predict and eval.

@@ -23,18 +23,19 @@ using nlohmann::json;
 
 std::map<std::string, std::string> ModelInfo::metadata() const {
   std::map<std::string, std::string> meta = {{"format", "alexnet-weights-1"},
-          {"model", variant},
-          {"num_classes", std::to_string(options.num_classes)},
-          {"width", json(options.width).dump()},
-          {"hidden", std::to_string(options.hidden)},
-          {"input_size", std::to_string(spec().input_size)},
-          {"dropout", json(options.dropout).dump()},
-          {"classes", json(classes).dump()},
-          {"mean", json(mean).dump()},
-          {"std", json(std).dump()},
-          {"eval_preset", eval_preset},
-          {"small_images", small_images ? "true" : "false"}};
-  if (!class_descriptions.empty()) meta["class_descriptions"] = json(class_descriptions).dump();  // only where the data has them
+                                             {"model", variant},
+                                             {"num_classes", std::to_string(options.num_classes)},
+                                             {"width", json(options.width).dump()},
+                                             {"hidden", std::to_string(options.hidden)},
+                                             {"input_size", std::to_string(spec().input_size)},
+                                             {"dropout", json(options.dropout).dump()},
+                                             {"classes", json(classes).dump()},
+                                             {"mean", json(mean).dump()},
+                                             {"std", json(std).dump()},
+                                             {"eval_preset", eval_preset},
+                                             {"small_images", small_images ? "true" : "false"}};
+  // Only where the data has them (ImageNet's names), so that other checkpoints stay as they were.
+  if (!class_descriptions.empty()) meta["class_descriptions"] = json(class_descriptions).dump();
   return meta;
 }
 
