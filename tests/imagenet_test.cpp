@@ -399,6 +399,11 @@ TEST(ImageNetLayouts, OfficialFoldersAndUncompressedMetaMat) {
   auto train = open_dataset(dir.str(), Split::Train);
   ASSERT_EQ(train->size(), 3u);
   expect_labels_match_pixels(*train);
+  // The validation folder given alone: the devkit beside it labels it.
+  auto alone = open_dataset(dir / "ILSVRC2012_img_val", Split::Val);
+  ASSERT_EQ(alone->size(), kValClasses.size());
+  expect_labels_match_pixels(*alone);
+  EXPECT_EQ(alone->describe(), open_dataset(dir / "ILSVRC2012_img_val", Split::Train)->describe());  // one set
 }
 
 TEST(ImageNetLayouts, KaggleFolders) {
