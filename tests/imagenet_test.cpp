@@ -1,15 +1,19 @@
 // ImageNet's layouts (data/imagenet.h) on small generated copies: the official files side by side
 // (a tar of class tars, a flat validation tar, the devkit as .tar.gz or folder), Kaggle's folders
-// with its LOC_ files, a flat validation tar given alone, meta.mat read from MAT-files of both
-// writers, and the bad input each layout can hold.
+// with its LOC_ files, flat validation sets given alone, meta.mat read from MAT-files of two
+// writers, the same labels as torchvision's ImageNet, the class names carried into checkpoints,
+// predict and eval, and the bad input each layout can hold.
 //
 // How the MAT-file format was checked: MathWorks' "MAT-File Format" (Level 5: the 128-byte header,
 // tags and small elements, miCOMPRESSED, the struct array's field name length and names followed by
-// one array per field per element) describes what write_mat below writes, in the forms MATLAB uses
-// (characters as uint16, whole doubles stored as uint8, small elements for short names); and
-// scipy.io.savemat, which torchvision's ImageNet reads meta.mat back with (scipy.io.loadmat), writes
-// a struct array of the devkit's eight fields, compressed and not, when Debian's python3-scipy is
-// there (scripts/setup.sh installs it; the test skips, saying so, without it).
+// one array per field per element) describes what tests/mat_writer.h writes, in the forms MATLAB
+// uses (characters as uint16, whole doubles stored as uint8, small elements for short names); the
+// devkit's field names (ILSVRC2012_ID, WNID, words, gloss, num_children, children, wordnet_height,
+// num_train_images) are those its readme and torchvision's ImageNet use. Two independent
+// implementations check both sides, where Debian's python3-scipy (and python3-torchvision) are
+// installed (scripts/setup.sh; the tests skip, saying so, without them): scipy.io.savemat writes
+// files that read_meta_mat must read, and torchvision reads the test's meta.mat with
+// scipy.io.loadmat and must give every image the label read_meta_mat's classes give it.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -21,10 +25,10 @@
 #include "data/image_codec.h"
 #include "data/imagenet.h"
 #include "data/readers.h"
-#include "train/checkpoint.h"
 #include "mat_writer.h"
 #include "tar_writer.h"
 #include "test_cli_util.h"
+#include "train/checkpoint.h"
 
 namespace fs = std::filesystem;
 using namespace alexnet;
