@@ -12,7 +12,7 @@ packages=(
   libgtest-dev googletest
   clang libclang-rt-14-dev          # sanitizers and libFuzzer
   python3 python3-numpy python3-torch python3-torchvision python3-pil  # golden files, side-by-side benchmarks
-  python3-scipy                     # MAT-files written by scipy.io.savemat (tests/imagenet_test.cpp)
+  python3-scipy                     # MAT-files written and read by scipy (tests/imagenet_test.cpp)
   libopenmpi-dev openmpi-bin        # data-parallel training over processes
   libonnx-dev libprotobuf-dev python3-venv  # alexnet export (ONNX); a venv for the onnxruntime tests
   protobuf-compiler                 # TensorBoard event files (src/report/tensorboard.proto)
