@@ -1,6 +1,6 @@
 // Writes small valid inputs for each harness, so fuzzing starts from real structure:
 //   make_seeds DIR  ->  DIR/image_decode/*, DIR/cifar/*, DIR/image_folder/*, DIR/checkpoint/*,
-//                       DIR/tensor_loader/*, DIR/run_config/*
+//                       DIR/tensor_loader/*, DIR/run_config/*, DIR/meta_mat/*
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +12,7 @@
 #include "tensor/safetensors.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "../tests/mat_writer.h"
 #include "../tests/tar_writer.h"
 
 using namespace alexnet;
@@ -150,6 +151,17 @@ int main(int argc, char** argv) {
   std::string meta;
   for (const auto& [k, v] : model.metadata()) meta += k + "=" + v + "\n";
   save(dir / "run_config/metadata", with_prefix(1, Bytes(meta.begin(), meta.end())));
+
+  // ImageNet's label files: meta.mat in both forms, Kaggle's mapping and solution, the ground truth.
+  const std::vector<testing::MatSynset> synsets = {{1, "n02119789", "kit fox", 0}, {2, "n01440764", "tench", 0},
+                                                   {3, "n01443537", "goldfish", 0}, {1001, "n00001740", "entity", 3}};
+  save(dir / "meta_mat/plain", with_prefix(0, testing::write_mat(synsets)));
+  save(dir / "meta_mat/compressed", with_prefix(0, testing::write_mat(synsets, {.compressed = true})));
+  const auto text = [](const std::string& s) { return Bytes(s.begin(), s.end()); };
+  save(dir / "meta_mat/mapping", with_prefix(1, text("n01440764 tench, Tinca tinca\nn01443537 goldfish\n")));
+  save(dir / "meta_mat/solution", with_prefix(2, text("ImageId,PredictionString\nILSVRC2012_val_00000001,n02119789 1 2 3 4 "
+                                                      "n02119789 5 6 7 8\nILSVRC2012_val_00000002,n01440764 1 2 3 4\n")));
+  save(dir / "meta_mat/ground_truth", with_prefix(3, text("1\n2\n3\n")));
   fs::remove_all(tmp);
 
   // Tensor datasets for the loader harness: byte 0 = input size / batch, byte 1 = preset and flags.

@@ -23,11 +23,12 @@ if [ -z "$cxx" ]; then
 fi
 [ -n "$cxx" ] || { echo "fuzz: no clang++ found (install clang and libclang-rt-14-dev)" >&2; exit 1; }
 
-harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz checkpoint_fuzz tensor_loader_fuzz run_config_fuzz)
+harnesses=(image_decode_fuzz cifar_fuzz image_folder_fuzz checkpoint_fuzz tensor_loader_fuzz run_config_fuzz
+           meta_mat_fuzz)
 sources=(src/data/image_codec.cpp src/data/readers.cpp src/data/cifar.cpp src/data/image_folder.cpp
          src/data/tensor_dataset.cpp src/data/loader.cpp src/data/transforms.cpp src/data/transforms_resize.cpp
          src/data/transforms_crop.cpp src/data/transforms_colour.cpp src/data/tar_index.cpp
-         src/data/cache_dir.cpp
+         src/data/cache_dir.cpp src/data/imagenet.cpp src/data/mat_file.cpp
          src/tensor/tensor.cpp src/tensor/safetensors.cpp src/core/atomic_file.cpp src/core/crc32c.cpp
          src/rundir/run_dir.cpp
          src/model/weights.cpp src/model/net_spec.cpp src/model/layers.cpp
@@ -42,7 +43,7 @@ sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit
 cxxflags="-std=c++20 -O1 -g -march=x86-64-v3 -I$root/src"
 plainflags="$cxxflags -ffunction-sections -fdata-sections"
 cxxflags="$cxxflags $sanitize"
-libs="-ljpeg -lpng -larchive -pthread -Wl,--gc-sections"
+libs="-ljpeg -lpng -larchive -lz -pthread -Wl,--gc-sections"
 
 mkdir -p "$out/obj" "$out/seeds"
 echo "fuzz: building with $cxx into $out"

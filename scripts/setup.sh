@@ -7,11 +7,12 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev opencl-headers ocl-icd-opencl-dev  # oneDNN: CPU kernels (its CMake config wants OpenCL headers)
   libjpeg62-turbo-dev libpng-dev    # image decoders
-  libarchive-dev libcurl4-openssl-dev
+  libarchive-dev libcurl4-openssl-dev zlib1g-dev  # tars; meta.mat's compressed elements (zlib)
   libcli11-dev nlohmann-json3-dev
   libgtest-dev googletest
   clang libclang-rt-14-dev          # sanitizers and libFuzzer
   python3 python3-numpy python3-torch python3-torchvision python3-pil  # golden files, side-by-side benchmarks
+  python3-scipy                     # MAT-files written and read by scipy (tests/imagenet_test.cpp)
   libopenmpi-dev openmpi-bin        # data-parallel training over processes
   libonnx-dev libprotobuf-dev python3-venv  # alexnet export (ONNX); a venv for the onnxruntime tests
   protobuf-compiler                 # TensorBoard event files (src/report/tensorboard.proto)

@@ -27,6 +27,7 @@ namespace alexnet {
 struct Prediction {
   int index = 0;            // class index
   std::string name;         // class name (the index as text when the checkpoint has no names)
+  std::string description;  // its human-readable name where the checkpoint has one (ImageNet's), else empty
   float probability = 0;    // softmax probability
 };
 

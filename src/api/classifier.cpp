@@ -52,7 +52,9 @@ std::vector<Prediction> Classifier::top_classes(const float* logits, int top) co
   std::vector<Prediction> out;
   for (int k = 0; k < top; ++k) {
     const int cls = order[size_t(k)];
-    out.push_back({cls, size_t(cls) < classes().size() ? classes()[size_t(cls)] : std::to_string(cls), p[size_t(cls)] / sum});
+    const std::vector<std::string>& words = net_.model.class_descriptions;
+    out.push_back({cls, size_t(cls) < classes().size() ? classes()[size_t(cls)] : std::to_string(cls),
+                   size_t(cls) < words.size() ? words[size_t(cls)] : "", p[size_t(cls)] / sum});
   }
   return out;
 }

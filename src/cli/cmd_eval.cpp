@@ -120,10 +120,12 @@ void run_eval(const EvalFlags& f) {
   const std::vector<std::string>& names = c.model.classes.empty() ? data->classes() : c.model.classes;
   std::printf("top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%lld images%s)\n", r.top1 * 100, r.top5 * 100, r.loss, (long long)r.n,
               r.skipped_note().c_str());
+  const std::vector<std::string>& words = c.model.class_descriptions.empty() ? data->class_descriptions() : c.model.class_descriptions;
   for (size_t k = 0; k < r.class_total.size(); ++k)
     if (r.class_total[k])
-      std::printf("  %-20s %6.2f%%  (%lld)\n", k < names.size() ? names[k].c_str() : std::to_string(k).c_str(),
-                  100.0 * double(r.class_correct[k]) / double(r.class_total[k]), (long long)r.class_total[k]);
+      std::printf("  %-20s %6.2f%%  (%lld)%s%s\n", k < names.size() ? names[k].c_str() : std::to_string(k).c_str(),
+                  100.0 * double(r.class_correct[k]) / double(r.class_total[k]), (long long)r.class_total[k],
+                  k < words.size() ? "  " : "", k < words.size() ? words[k].c_str() : "");
   if (f.json) print_json_line(r.json(names));
 }
 

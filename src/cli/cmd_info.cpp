@@ -68,8 +68,10 @@ void run_data_info(const InfoFlags& f) {
     if (d.train && !d.val && !d.test) std::printf("  no val or test split (train --val-split holds one out)\n");
   }
   const auto& classes = main.classes();
+  const auto& descriptions = main.class_descriptions();  // ImageNet's human-readable names, else empty
   std::printf("  %zu classes:", classes.size());
-  for (const auto& c : classes) std::printf(" %s", c.c_str());
+  for (size_t k = 0; k < classes.size(); ++k)
+    std::printf(k < descriptions.size() ? " %s (%s)" : " %s", classes[k].c_str(), k < descriptions.size() ? descriptions[k].c_str() : "");
   std::printf("\n");
   // Image sizes, from a sample of up to 64 images spread over the set.
   std::map<std::string, int> sizes;
@@ -96,6 +98,7 @@ void run_data_info(const InfoFlags& f) {
                                    {"splits", splits},
                                    {"num_classes", classes.size()},
                                    {"classes", classes},
+                                   {"class_descriptions", descriptions},
                                    {"image_sizes", sizes}}
                         .dump());
 }

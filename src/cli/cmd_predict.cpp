@@ -46,8 +46,10 @@ void run_predict_images(const PredictFlags& f) {
     std::printf("%s\n", path.c_str());
     nlohmann::json entry{{"image", path}, {"top", nlohmann::json::array()}};
     for (const Prediction& p : top) {
-      std::printf("  %6.2f%%  %s\n", 100.0 * p.probability, p.name.c_str());
+      std::printf("  %6.2f%%  %s%s%s\n", 100.0 * p.probability, p.name.c_str(), p.description.empty() ? "" : "  ",
+                  p.description.c_str());
       entry["top"].push_back({{"class", p.name}, {"index", p.index}, {"probability", p.probability}});
+      if (!p.description.empty()) entry["top"].back()["description"] = p.description;
     }
     if (f.json) print_json_line(entry.dump());  // JSON Lines: one object per picture, as it is classified
   }

@@ -33,6 +33,13 @@ class Dataset {
   virtual size_t size() const = 0;
   virtual int64_t label(size_t index) const = 0;
   virtual const std::vector<std::string>& classes() const = 0;
+  // Human-readable names of classes(), one per class, where the data has them (ImageNet's WNID
+  // n01440764 is "tench, Tinca tinca"); empty otherwise. classes() stays the identity that labels,
+  // checkpoints and class matching use; these are for people.
+  virtual const std::vector<std::string>& class_descriptions() const {
+    static const std::vector<std::string> none;
+    return none;
+  }
   // Decodes sample `index`. Thread-safe.
   virtual Image image(size_t index) const = 0;
   // The same, for a caller that will shrink the image to a shorter side of min_side: a dataset of

@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 
 #include "core/rng.h"
+#include "data/imagenet.h"
 #include "data/readers_internal.h"
 #include "data/tar_index.h"
 
@@ -170,7 +171,8 @@ constexpr uint64_t kMaxCompressedArchiveBytes = uint64_t(1) << 30;
 
 const char* kSupported =
     "supported: a CIFAR-10/100 binary folder or its official .tar.gz, an ImageFolder "
-    "(ROOT/<class>/<image>.jpg|.png) as a folder, .tar or .tar.gz, or a safetensors file with "
+    "(ROOT/<class>/<image>.jpg|.png) as a folder, .tar or .tar.gz, ImageNet's official files or Kaggle's "
+    "layout (docs/data-formats.md), or a safetensors file with "
     "'images' and 'labels'";
 
 // Which CIFAR batches a split needs; the others need not be kept in memory.
@@ -216,6 +218,7 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, Split split, cons
   if (!fs::exists(st)) fail(path, ": no such file or folder");
 
   if (fs::is_directory(st)) {
+    if (auto imagenet = open_imagenet_folder(path, split, options)) return imagenet;
     if (has_cifar_batch(path)) return open_cifar_folder(path, split, options);
     for (const char* inner : {"cifar-10-batches-bin", "cifar-100-binary"}) {
       const fs::path sub = fs::path(path) / inner;
@@ -240,7 +243,10 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, Split split, cons
     const TarIndex index = index_tar(path);
     bool cifar = false;
     for (const TarEntry& e : index.entries) cifar = cifar || is_cifar_member_name(e.name);
-    if (!cifar) return open_image_folder_indexed(path, index, split, options);
+    if (!cifar) {
+      if (auto imagenet_val = open_imagenet_val_tar(path, index, options)) return imagenet_val;
+      return open_image_folder_indexed(path, index, split, options);
+    }
   } else if (is_archive_magic(head, n) && file_size > kMaxCompressedArchiveBytes) {
     fail(path, ": a compressed archive of ", file_size, " bytes is more than the ", kMaxCompressedArchiveBytes,
          " read into memory; use the uncompressed .tar (read in place) or an extracted folder");

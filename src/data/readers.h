@@ -6,6 +6,9 @@
 //     val/ or test/ level is recognised and chosen by the split; single leading folders are skipped.
 //     An uncompressed tar is indexed and read in place (data/tar_index.h), a tar of class tars
 //     (ImageNet's training archive) included; a compressed one is read whole, up to 1 GiB.
+//   * ImageNet's layouts (data/imagenet.h): the official train tar, validation tar and devkit side
+//     by side, Kaggle's folders with its LOC_ files, or a flat validation tar or folder with labels
+//     beside it.
 //   * A safetensors tensor dataset: `images` (F32 [N, 3, H, W] or U8 [N, H, W, 3]) and `labels`
 //     (I64 [N]), class names optionally in the metadata key `classes` (a JSON list).
 //
@@ -130,6 +133,7 @@ class SubsetDataset : public Dataset {
   size_t size() const override { return indices_.size(); }
   int64_t label(size_t index) const override { return base_->label(indices_.at(index)); }
   const std::vector<std::string>& classes() const override { return base_->classes(); }
+  const std::vector<std::string>& class_descriptions() const override { return base_->class_descriptions(); }
   Image image(size_t index) const override { return base_->image(indices_.at(index)); }
   Image image_scaled(size_t index, int min_side) const override { return base_->image_scaled(indices_.at(index), min_side); }
   bool has_float_images() const override { return base_->has_float_images(); }

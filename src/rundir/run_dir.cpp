@@ -30,7 +30,9 @@ std::optional<int64_t> state_step(const std::string& name) {
 std::string file(const std::string& dir, const std::string& name) { return (fs::path(dir) / name).string(); }
 
 void write_confusion(const std::string& dir, const Confusion& c) {
-  write_file_atomic(file(dir, kConfusion), json{{"classes", c.classes}, {"matrix", c.matrix}}.dump() + "\n");
+  json j{{"classes", c.classes}, {"matrix", c.matrix}};
+  if (!c.class_descriptions.empty()) j["class_descriptions"] = c.class_descriptions;
+  write_file_atomic(file(dir, kConfusion), j.dump() + "\n");
 }
 
 std::optional<Confusion> read_confusion(const std::string& dir) {
@@ -40,6 +42,7 @@ std::optional<Confusion> read_confusion(const std::string& dir) {
   try {
     const json j = json::parse(read_text_file(path));
     if (j.contains("classes")) c.classes = j.at("classes").get<std::vector<std::string>>();
+    if (j.contains("class_descriptions")) c.class_descriptions = j.at("class_descriptions").get<std::vector<std::string>>();
     c.matrix = j.at("matrix").get<std::vector<std::vector<int64_t>>>();
   } catch (const Error&) {
     throw;

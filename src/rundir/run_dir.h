@@ -43,6 +43,7 @@ std::string file(const std::string& dir, const std::string& name);
 struct Confusion {
   std::vector<std::string> classes;
   std::vector<std::vector<int64_t>> matrix;
+  std::vector<std::string> class_descriptions = {};  // human-readable names per class (ImageNet's), or empty
 };
 void write_confusion(const std::string& dir, const Confusion& c);
 // nullopt when the run has none; throws alexnet::Error naming the file when it is malformed.

@@ -22,18 +22,21 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 std::map<std::string, std::string> ModelInfo::metadata() const {
-  return {{"format", "alexnet-weights-1"},
-          {"model", variant},
-          {"num_classes", std::to_string(options.num_classes)},
-          {"width", json(options.width).dump()},
-          {"hidden", std::to_string(options.hidden)},
-          {"input_size", std::to_string(spec().input_size)},
-          {"dropout", json(options.dropout).dump()},
-          {"classes", json(classes).dump()},
-          {"mean", json(mean).dump()},
-          {"std", json(std).dump()},
-          {"eval_preset", eval_preset},
-          {"small_images", small_images ? "true" : "false"}};
+  std::map<std::string, std::string> meta = {{"format", "alexnet-weights-1"},
+                                             {"model", variant},
+                                             {"num_classes", std::to_string(options.num_classes)},
+                                             {"width", json(options.width).dump()},
+                                             {"hidden", std::to_string(options.hidden)},
+                                             {"input_size", std::to_string(spec().input_size)},
+                                             {"dropout", json(options.dropout).dump()},
+                                             {"classes", json(classes).dump()},
+                                             {"mean", json(mean).dump()},
+                                             {"std", json(std).dump()},
+                                             {"eval_preset", eval_preset},
+                                             {"small_images", small_images ? "true" : "false"}};
+  // Only where the data has them (ImageNet's names), so that other checkpoints stay as they were.
+  if (!class_descriptions.empty()) meta["class_descriptions"] = json(class_descriptions).dump();
+  return meta;
 }
 
 TransformConfig ModelInfo::transform(const std::string& preset) const {
@@ -66,6 +69,11 @@ ModelInfo ModelInfo::from_metadata(const std::map<std::string, std::string>& met
     m.mean = json::parse(get("mean")).get<std::array<float, 3>>();
     m.std = json::parse(get("std")).get<std::array<float, 3>>();
     m.eval_preset = get("eval_preset");
+    if (auto it = meta.find("class_descriptions"); it != meta.end()) {
+      m.class_descriptions = json::parse(it->second).get<std::vector<std::string>>();
+      if (m.class_descriptions.size() != m.classes.size())
+        fail(path, ": metadata 'class_descriptions' holds ", m.class_descriptions.size(), " names for ", m.classes.size(), " classes");
+    }
     // Checkpoints written before "small_images" was recorded: large images were normalised with
     // ImageNet's statistics, small ones with the seed's 0.5.
     if (auto it = meta.find("small_images"); it != meta.end()) {

@@ -32,6 +32,7 @@ struct ModelInfo {
   std::string variant = "seed";
   NetOptions options;                  // num_classes, width, hidden, input_size, dropout
   std::vector<std::string> classes;    // class names (may be empty)
+  std::vector<std::string> class_descriptions;  // human-readable names per class (ImageNet's), or empty
   std::array<float, 3> mean{0.5f, 0.5f, 0.5f}, std{0.5f, 0.5f, 0.5f};
   std::string eval_preset = "seed";    // the preprocessing preset used for evaluation
   bool small_images = true;            // trained on small (CIFAR-like) images: pad-and-crop, not resize

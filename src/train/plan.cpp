@@ -18,6 +18,7 @@ ModelInfo model_for(const TrainConfig& c, const DataFacts& data) {
   m.variant = c.model;
   m.options = {c.num_classes, c.width, c.hidden, c.input_size, c.dropout, c.init_scheme == "auto" ? "" : c.init_scheme};
   m.classes = data.classes;
+  m.class_descriptions = data.class_descriptions;
   m.small_images = data.small_images;
   if (!m.small_images) m.mean = kImageNetMean, m.std = kImageNetStd;
   m.eval_preset = c.augment;

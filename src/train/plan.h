@@ -22,6 +22,7 @@ namespace alexnet {
 struct DataFacts {
   size_t train_size = 0;
   std::vector<std::string> classes;
+  std::vector<std::string> class_descriptions;  // Dataset::class_descriptions (may be empty)
   bool small_images = true;        // has_small_images
   bool float_images = false;       // Dataset::has_float_images
   std::string train_describe;

@@ -39,7 +39,8 @@ Processes arrange_processes(Communicator* comm, int split) {
 }
 
 DataFacts facts_of(const TrainingData& d) {
-  return {.train_size = d.train->size(), .classes = d.train->classes(), .small_images = has_small_images(*d.train),
+  return {.train_size = d.train->size(), .classes = d.train->classes(),
+          .class_descriptions = d.train->class_descriptions(), .small_images = has_small_images(*d.train),
           .float_images = d.train->has_float_images(), .train_describe = d.train->describe(),
           .val_size = d.val ? d.val->size() : 0, .val_note = d.val_note, .holdout_size = d.holdout ? d.holdout->size() : 0};
 }

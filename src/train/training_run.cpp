@@ -161,7 +161,7 @@ void TrainingRun::validate(report::EpochRecord& record) {
   val_top1_ = er.top1, val_top5_ = er.top5;
   record.values.insert({{"val_loss", er.loss}, {"val_top1", er.top1}, {"val_top5", er.top5}});
   if (procs_.root()) {
-    rundir::write_confusion(plan_.run_dir, {plan_.model.classes, er.confusion});
+    rundir::write_confusion(plan_.run_dir, {plan_.model.classes, er.confusion, plan_.model.class_descriptions});
     metrics_->write_confusion(state_.step, er.confusion, plan_.model.classes);
   }
   if (er.top1 > state_.best_top1) {
