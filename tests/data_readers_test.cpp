@@ -26,7 +26,9 @@
 
 #include "data/image_codec.h"
 #include "data/readers.h"
+#include "data/transforms.h"
 #include "tensor/safetensors.h"
+#include "exif_util.h"
 #include "tar_writer.h"
 #include "test_cli_util.h"
 
@@ -488,6 +490,85 @@ TEST(ImageCodec, BadFilesAreCorruptSamplesNamingTheFile) {
   // Garbage after the JPEG start-of-image marker.
   std::vector<uint8_t> garbage = {0xFF, 0xD8, 0xFF, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06};
   expect_error<CorruptSample>([&] { decode_bytes(garbage, "garbage.jpg"); }, {"garbage.jpg", "corrupt JPEG"});
+}
+
+// A photo-like picture: a smooth gradient, texture at several scales (upsampled noise) and grain.
+Image make_photo(int height, int width, int seed) {
+  Image im = make_image(height, width, seed);
+  const Image coarse = make_noise(height / 16 + 2, width / 16 + 2, seed + 1);
+  const Image grain = make_noise(height, width, seed + 2);
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) {
+        const size_t i = (size_t(y) * size_t(width) + size_t(x)) * 3 + size_t(c);
+        const int t = coarse.pixels[(size_t(y / 16) * size_t(coarse.width) + size_t(x / 16)) * 3 + size_t(c)];
+        const int v = im.pixels[i] / 2 + t / 3 + (grain.pixels[i] - 128) / 12;
+        im.pixels[i] = uint8_t(std::clamp(v, 0, 255));
+      }
+  return im;
+}
+
+// The DCT scale keeps the shorter side at least what the resize needs, and only 1/8, 1/4, 1/2.
+TEST(ImageCodec, ScaledDecodeKeepsTheShorterSideAtLeastWhatTheResizeNeeds) {
+  EXPECT_EQ(jpeg_scale_eighths(4000, 3000, 256), 1);
+  EXPECT_EQ(jpeg_scale_eighths(3000, 4000, 256), 1);  // portrait: the shorter side decides
+  EXPECT_EQ(jpeg_scale_eighths(2048, 1536, 256), 2);
+  EXPECT_EQ(jpeg_scale_eighths(1024, 768, 256), 4);
+  EXPECT_EQ(jpeg_scale_eighths(1024, 511, 256), 4);   // libjpeg rounds up: 255.5 -> 256
+  EXPECT_EQ(jpeg_scale_eighths(1024, 509, 256), 8);   // 254.5 -> 255: too small
+  EXPECT_EQ(jpeg_scale_eighths(1024, 512, 256), 4);
+  EXPECT_EQ(jpeg_scale_eighths(640, 480, 256), 8);
+  EXPECT_EQ(jpeg_scale_eighths(640, 480, 0), 8);
+  const std::vector<uint8_t> jpeg = encode_jpeg(make_photo(768, 1024, 3), 90);
+  const Image half = decode_image(jpeg.data(), jpeg.size(), "x.jpg", 256);
+  EXPECT_EQ(half.width, 512);
+  EXPECT_EQ(half.height, 384);
+  const Image full = decode_image(jpeg.data(), jpeg.size(), "x.jpg");
+  EXPECT_EQ(full.width, 1024);
+  set_scaled_jpeg_decode(false);
+  EXPECT_EQ(decode_image(jpeg.data(), jpeg.size(), "x.jpg", 256).width, 1024);
+  set_scaled_jpeg_decode(true);
+  // Upright after scaling: stored 1024 x 768, EXIF orientation 6 (rotate 90 clockwise).
+  const std::vector<uint8_t> turned = alexnet::testing::with_exif_orientation(jpeg, 6);
+  const Image t = decode_image(turned.data(), turned.size(), "t.jpg", 100);
+  EXPECT_EQ(t.width, 192);
+  EXPECT_EQ(t.height, 256);
+  // PNGs are decoded whole.
+  const std::vector<uint8_t> png = encode_png(make_image(600, 800, 1));
+  EXPECT_EQ(decode_image(png.data(), png.size(), "p.png", 64).width, 800);
+}
+
+// What the scaled decode changes in the preset's output, against the full decode: the paper's
+// evaluation transform (shorter side to 256, centre 224) of photo-like JPEGs at 4/3 and 8 times that.
+TEST(ImageCodec, ScaledDecodeChangesThePresetsOutputLittle) {
+  TransformConfig tc;
+  tc.preset = "paper";
+  tc.input_size = 224;
+  tc.small_images = false;
+  tc.mean = {0.f, 0.f, 0.f};
+  tc.std = {1.f, 1.f, 1.f};  // outputs in [0, 1]: differences in units of 1/255 below
+  const Pipeline eval(tc, false);
+  ASSERT_EQ(eval.min_decode_side(), 256);
+  for (const auto& [h, w] : std::vector<std::pair<int, int>>{{768, 1024}, {1536, 2048}}) {
+    const std::vector<uint8_t> jpeg = encode_jpeg(make_photo(h, w, 5), 90);
+    std::vector<float> scaled(3 * 224 * 224), exact(scaled.size());
+    SampleRng rng(1, 0, 0);
+    eval.to_float(decode_image(jpeg.data(), jpeg.size(), "x.jpg", eval.min_decode_side()), rng, scaled.data());
+    eval.to_float(decode_image(jpeg.data(), jpeg.size(), "x.jpg"), rng, exact.data());
+    double sum = 0, worst = 0;
+    for (size_t i = 0; i < scaled.size(); ++i) {
+      const double d = std::abs(double(scaled[i]) - double(exact[i])) * 255;
+      sum += d;
+      worst = std::max(worst, d);
+    }
+    const double mean = sum / double(scaled.size());
+    std::printf("%dx%d JPEG at 1/%d for the paper's eval transform: mean |difference| %.3f, max %.2f (of 255)\n", w, h,
+                8 / jpeg_scale_eighths(w, h, 256), mean, worst);
+    EXPECT_GT(worst, 0.0) << "the scaled decode did not happen";
+    // Measured 0.73 / 9.3 (1/2) and 0.77 / 6.7 (1/4) here (2026-12-08).
+    EXPECT_LT(mean, 1.5);
+    EXPECT_LT(worst, 20.0);
+  }
 }
 
 TEST(ImageCodec, WritePngWritesAReadableFileAndNoTemporary) {
