@@ -69,9 +69,12 @@ void run_data_info(const InfoFlags& f) {
   }
   const auto& classes = main.classes();
   const auto& descriptions = main.class_descriptions();  // ImageNet's human-readable names, else empty
+  // The first classes by name; ImageNet's thousand would fill the screen.
+  constexpr size_t kShown = 24;
   std::printf("  %zu classes:", classes.size());
-  for (size_t k = 0; k < classes.size(); ++k)
+  for (size_t k = 0; k < classes.size() && k < kShown; ++k)
     std::printf(k < descriptions.size() ? " %s (%s)" : " %s", classes[k].c_str(), k < descriptions.size() ? descriptions[k].c_str() : "");
+  if (classes.size() > kShown) std::printf(" ... and %zu more (--json lists them all)", classes.size() - kShown);
   std::printf("\n");
   // Image sizes, from a sample of up to 64 images spread over the set.
   std::map<std::string, int> sizes;

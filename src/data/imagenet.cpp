@@ -494,7 +494,7 @@ std::unique_ptr<Dataset> on_class_list(std::unique_ptr<Dataset> base, const std:
 }
 
 [[noreturn]] void no_test_split(const std::string& root, const std::string& val) {
-  fail(root, ": ImageNet has no labelled test split (the test images' labels are not public); the validation set is ", val);
+  throw SplitAbsent(cat(root, ": ImageNet has no labelled test split (the test images' labels are not public); the validation set is ", val));
 }
 
 // ROOT with the official downloads (or their extracted folders) side by side.
@@ -506,19 +506,19 @@ std::unique_ptr<Dataset> open_official(const fs::path& root, Split split, const 
     fs::path where;
     if (is_file(tar)) {
       where = tar;
-      base = open_image_folder_indexed(tar.string(), index_tar(tar.string()), Split::Train, options);
+      base = open_image_folder_indexed(tar.string(), std::make_shared<const TarIndex>(index_tar(tar.string())), Split::Train, options);
     } else if (is_folder(folder)) {
       where = folder;
       base = open_image_folder(folder.string(), Split::Train, options);
     } else {
-      fail(root.string(), ": no ", kTrainTar, " (nor its folder ", kTrainFolder, "/) for the train split");
+      throw SplitAbsent(cat(root.string(), ": no ", kTrainTar, " (nor its folder ", kTrainFolder, "/) for the train split"));
     }
     return on_class_list(std::move(base), where.string(), labels_in(root, false), layout);
   }
   const fs::path tar = root / kValTar, folder = root / kValFolder;
   const fs::path source = is_file(tar) ? tar : folder;
   if (!is_file(tar) && !is_folder(folder))
-    fail(root.string(), ": no ", kValTar, " (nor its folder ", kValFolder, "/) for the ", split_name(split), " split");
+    throw SplitAbsent(cat(root.string(), ": no ", kValTar, " (nor its folder ", kValFolder, "/) for the ", split_name(split), " split"));
   if (split == Split::Test && options.exact_split) no_test_split(root.string(), source.string());
   const std::optional<Labels> labels = labels_in(root, true);
   if (!labels) fail(root.string(), ": ", base_name(source.string()), " has no labels of its own, and none are beside it (", kLabelsExpected, ")");
@@ -531,12 +531,12 @@ std::unique_ptr<Dataset> open_kaggle(const fs::path& root, Split split, const Da
   const fs::path data = root / kKaggleData;
   if (split == Split::Train) {
     const fs::path train = data / "train";
-    if (!is_folder(train)) fail(root.string(), ": no ", kKaggleData, "/train/ for the train split");
+    if (!is_folder(train)) throw SplitAbsent(cat(root.string(), ": no ", kKaggleData, "/train/ for the train split"));
     if (!is_file(root / kSynsetMapping)) fail(root.string(), ": no ", kSynsetMapping, " (Kaggle's class list)");
     return on_class_list(open_image_folder(train.string(), Split::Train, options), train.string(), loc_labels(root, false), layout);
   }
   const fs::path val = data / "val";
-  if (!is_folder(val)) fail(root.string(), ": no ", kKaggleData, "/val/ for the ", split_name(split), " split");
+  if (!is_folder(val)) throw SplitAbsent(cat(root.string(), ": no ", kKaggleData, "/val/ for the ", split_name(split), " split"));
   if (split == Split::Test && options.exact_split) no_test_split(root.string(), val.string());
   const std::optional<Labels> labels = loc_labels(root, true);
   if (!labels) fail(root.string(), ": no ", kSynsetMapping, " and ", kValSolution, " (the validation labels)");

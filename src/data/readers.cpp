@@ -240,11 +240,11 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, Split split, cons
   if (is_safetensors_magic(head, n, file_size)) return open_tensor_dataset(path, options);
   if (is_uncompressed_tar(head, n)) {
     // Indexed and read in place; a CIFAR tar (a few hundred MB at most) is read whole as before.
-    const TarIndex index = index_tar(path);
+    const auto index = std::make_shared<const TarIndex>(index_tar(path));
     bool cifar = false;
-    for (const TarEntry& e : index.entries) cifar = cifar || is_cifar_member_name(e.name);
+    for (const TarEntry& e : index->entries) cifar = cifar || is_cifar_member_name(e.name);
     if (!cifar) {
-      if (auto imagenet_val = open_imagenet_val_tar(path, index, options)) return imagenet_val;
+      if (auto imagenet_val = open_imagenet_val_tar(path, *index, options)) return imagenet_val;
       return open_image_folder_indexed(path, index, split, options);
     }
   } else if (is_archive_magic(head, n) && file_size > kMaxCompressedArchiveBytes) {

@@ -115,8 +115,8 @@ std::unique_ptr<Dataset> open_image_folder_archive(std::vector<ArchiveMember> me
 // ImageFolder from an uncompressed tar indexed by index_tar (data/tar_index.h): images are read by
 // offset and decoded when asked for; nothing but the index is kept in memory.
 struct TarIndex;
-std::unique_ptr<Dataset> open_image_folder_indexed(const std::string& path, const TarIndex& index, Split split,
-                                                   const DatasetOptions& options);
+std::unique_ptr<Dataset> open_image_folder_indexed(const std::string& path, std::shared_ptr<const TarIndex> index,
+                                                   Split split, const DatasetOptions& options);
 
 // A safetensors tensor dataset.
 std::unique_ptr<Dataset> open_tensor_dataset(const std::string& path, const DatasetOptions& options);
