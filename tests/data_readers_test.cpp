@@ -514,8 +514,7 @@ TEST(ImageCodec, ScaledDecodeKeepsTheShorterSideAtLeastWhatTheResizeNeeds) {
   EXPECT_EQ(jpeg_scale_eighths(3000, 4000, 256), 1);  // portrait: the shorter side decides
   EXPECT_EQ(jpeg_scale_eighths(2048, 1536, 256), 2);
   EXPECT_EQ(jpeg_scale_eighths(1024, 768, 256), 4);
-  EXPECT_EQ(jpeg_scale_eighths(1024, 511, 256), 4);   // libjpeg rounds up: 255.5 -> 256
-  EXPECT_EQ(jpeg_scale_eighths(1024, 509, 256), 8);   // 254.5 -> 255: too small
+  EXPECT_EQ(jpeg_scale_eighths(1024, 511, 256), 8);   // 255.5 before rounding: too small (Pillow's draft rule)
   EXPECT_EQ(jpeg_scale_eighths(1024, 512, 256), 4);
   EXPECT_EQ(jpeg_scale_eighths(640, 480, 256), 8);
   EXPECT_EQ(jpeg_scale_eighths(640, 480, 0), 8);

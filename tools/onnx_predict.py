@@ -16,6 +16,11 @@ from PIL import Image, ImageOps
 def prepare(path, m):
     """The picture at `path` as the model's input: float32 [1, 3, S, S]."""
     image = Image.open(path)
+    if image.format == "JPEG" and m["preprocess.resize"] == "shorter_side":
+        # As `alexnet predict` decodes (unless --exact-decode): a JPEG at least twice the resize's
+        # shorter side decoded at 1/2, 1/4 or 1/8 by the JPEG library's DCT scaling.
+        n = int(m["preprocess.resize_size"])
+        image.draft("RGB", (n, n))
     if m["preprocess.exif_orientation"] == "apply":
         image = ImageOps.exif_transpose(image)  # phone photos: turned upright
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)  # [H, W, 3] in 0..255

@@ -56,11 +56,13 @@ void set_scaled_jpeg_decode(bool scaled) { g_scaled_jpeg_decode.store(scaled, st
 int jpeg_scale_eighths(int width, int height, int min_side) {
   if (min_side <= 0 || width <= 0 || height <= 0) return 8;
   const int64_t shorter = std::min(width, height);
-  // libjpeg's output size is ceil(side * M / 8). Only 1/8, 1/4 and 1/2: libjpeg-turbo has SIMD
-  // inverse DCTs for those; 3/8, 5/8, 6/8 and 7/8 use plain C ones and were measured no faster than
-  // the full decode (photos of 500x375 to 640x480 for a resize to 256, docs/data-pipeline.md).
+  // Only 1/8, 1/4 and 1/2: libjpeg-turbo has SIMD inverse DCTs for those; 3/8, 5/8, 6/8 and 7/8 use
+  // plain C ones and were measured no faster than the full decode (photos of 500x375 to 640x480 for
+  // a resize to 256, docs/data-pipeline.md). A scale is taken when side * M / 8 >= min_side before
+  // rounding (libjpeg then rounds the size up), which is Pillow's Image.draft rule: the deployed
+  // Python program (tools/onnx_predict.py) decodes the same pixels.
   for (int m : {1, 2, 4})
-    if ((shorter * m + 7) / 8 >= min_side) return m;
+    if (shorter * m >= int64_t(min_side) * 8) return m;
   return 8;
 }
 

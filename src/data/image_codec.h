@@ -47,8 +47,8 @@ int exif_orientation(const uint8_t* payload, size_t size);
 Image orient_image(Image image, int orientation);
 
 // Decoding a JPEG at the size it is needed: with min_side > 0, a JPEG is decoded by libjpeg's DCT
-// scaling at 1/8, 1/4 or 1/2 of its size, the smallest that keeps its shorter side at min_side or
-// more (none does when the shorter side is under 2 min_side: then it is decoded whole, as PNGs are).
+// scaling at 1/8, 1/4 or 1/2 of its size, the smallest for which shorter side * scale >= min_side
+// (none when the shorter side is under 2 min_side: then it is decoded whole, as PNGs are).
 // The caller then resizes as it would the full image (its shorter side to min_side), so a 4000x3000
 // photo decodes at 1/8 for a resize to 256. On by default; set_scaled_jpeg_decode(false) (the
 // --exact-decode flag) always decodes at full size. Process-wide. docs/data-pipeline.md has the
