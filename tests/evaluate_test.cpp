@@ -80,23 +80,27 @@ TEST(Evaluate, FlipAveragesTheSoftmaxOfEachImageAndItsMirror) {
   EXPECT_GT(std::abs(flipped.loss - plain.loss), 1e-6) << "the mirror images changed nothing: the test would not see a missing flip";
 }
 
+// A uint8 tensor dataset of n random side x side pictures, labels i % 4, written to `path` and opened.
+std::unique_ptr<Dataset> random_u8_dataset(const std::string& path, int n, int side, uint64_t seed) {
+  Tensor images(DType::U8, {n, side, side, 3});
+  Tensor labels(DType::I64, {n});
+  Rng rng(seed);
+  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = uint8_t(rng.next() >> 56);
+  for (int i = 0; i < n; ++i) labels.data<int64_t>()[i] = i % 4;
+  TensorFile f;
+  f.tensors.emplace("images", images);
+  f.tensors.emplace("labels", labels);
+  write_safetensors(path, f);
+  return open_dataset(path, Split::Train);
+}
+
 // Planned batches (uint8 images and their plans, transformed by the net: the GPU's format) evaluate
 // as the float batches, the flip included (one more mirror in each plan): a uint8 dataset enlarged
 // from 20 x 20 to 24 x 24 by --augment seed.
 TEST(Evaluate, PlannedBatchesGiveTheResultOfFloatBatches) {
   TempDir dir;
-  const std::string path = dir / "u8.safetensors";
   const int N = 12;
-  Tensor images(DType::U8, {N, 20, 20, 3});
-  Tensor labels(DType::I64, {N});
-  Rng rng(5);
-  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = uint8_t(rng.next() >> 56);
-  for (int i = 0; i < N; ++i) labels.data<int64_t>()[i] = i % 4;
-  TensorFile f;
-  f.tensors.emplace("images", images);
-  f.tensors.emplace("labels", labels);
-  write_safetensors(path, f);
-  const std::unique_ptr<Dataset> data = open_dataset(path, Split::Train);
+  const std::unique_ptr<Dataset> data = random_u8_dataset(dir / "u8.safetensors", N, 20, 5);
   NetOptions o;
   o.num_classes = 4;
   o.width = 0.25;
@@ -147,18 +151,7 @@ class WithCorrupt : public Dataset {
 // planned batches, 10 crops).
 TEST(Evaluate, UnreadableSamplesAreLeftOutAndCounted) {
   TempDir dir;
-  const std::string path = dir / "u8.safetensors";
-  const int N = 14;
-  Tensor images(DType::U8, {N, 28, 28, 3});
-  Tensor labels(DType::I64, {N});
-  Rng rng(9);
-  for (int64_t i = 0; i < images.numel(); ++i) images.data<uint8_t>()[i] = uint8_t(rng.next() >> 56);
-  for (int i = 0; i < N; ++i) labels.data<int64_t>()[i] = i % 4;
-  TensorFile f;
-  f.tensors.emplace("images", images);
-  f.tensors.emplace("labels", labels);
-  write_safetensors(path, f);
-  const std::shared_ptr<const Dataset> data = open_dataset(path, Split::Train);
+  const std::shared_ptr<const Dataset> data = random_u8_dataset(dir / "u8.safetensors", 14, 28, 9);
   const WithCorrupt broken(*data, {2, 3, 11});
   const SubsetDataset readable(data, {0, 1, 4, 5, 6, 7, 8, 9, 10, 12, 13}, "readable");
   NetOptions o;
