@@ -218,6 +218,20 @@ TEST(TarIndex, IndexIsCachedAndRebuiltWhenTheArchiveChanges) {
   EXPECT_FALSE(fourth.from_cache);
   EXPECT_EQ(fourth.entries.size(), 301u);
   EXPECT_EQ(open_dataset(tar, Split::Train)->size(), 301u);
+
+  // Shared while held: opened again, the same index; after a change, a new one; once no one holds
+  // it, read again.
+  std::shared_ptr<const TarIndex> a = shared_tar_index(tar), b = shared_tar_index(tar);
+  EXPECT_EQ(a.get(), b.get());
+  members.push_back({"c1/extra.png", png});
+  write_bytes(tar, tar_bytes(members, false));
+  fs::last_write_time(tar, fs::last_write_time(tar) + std::chrono::seconds(10));
+  std::shared_ptr<const TarIndex> c = shared_tar_index(tar);
+  EXPECT_NE(c.get(), a.get());
+  EXPECT_EQ(c->entries.size(), 302u);
+  EXPECT_EQ(a->entries.size(), 301u);  // a holder keeps what it had
+  a.reset(), b.reset(), c.reset();
+  EXPECT_TRUE(shared_tar_index(tar)->from_cache);
 }
 
 TEST(TarIndex, ArchivesCutShortAreErrorsNamingTheMember) {

@@ -506,7 +506,7 @@ std::unique_ptr<Dataset> open_official(const fs::path& root, Split split, const 
     fs::path where;
     if (is_file(tar)) {
       where = tar;
-      base = open_image_folder_indexed(tar.string(), std::make_shared<const TarIndex>(index_tar(tar.string())), Split::Train, options);
+      base = open_image_folder_indexed(tar.string(), shared_tar_index(tar.string()), Split::Train, options);
     } else if (is_folder(folder)) {
       where = folder;
       base = open_image_folder(folder.string(), Split::Train, options);

@@ -240,7 +240,7 @@ std::unique_ptr<Dataset> open_dataset(const std::string& path, Split split, cons
   if (is_safetensors_magic(head, n, file_size)) return open_tensor_dataset(path, options);
   if (is_uncompressed_tar(head, n)) {
     // Indexed and read in place; a CIFAR tar (a few hundred MB at most) is read whole as before.
-    const auto index = std::make_shared<const TarIndex>(index_tar(path));
+    const std::shared_ptr<const TarIndex> index = shared_tar_index(path);
     bool cifar = false;
     for (const TarEntry& e : index->entries) cifar = cifar || is_cifar_member_name(e.name);
     if (!cifar) {

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 
 #include "core/error.h"
 #include "data/cache_dir.h"
@@ -339,6 +341,27 @@ TarIndex index_tar(const std::string& path) {
   }
   ::close(fd);
   if (!index.cache_file.empty() && index.entries.size() >= kMinCachedEntries) write_cache(index.cache_file, key, index);
+  return index;
+}
+
+std::shared_ptr<const TarIndex> shared_tar_index(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<const TarIndex>> held;  // by the path as given
+  struct stat st {};
+  const bool known = ::stat(path.c_str(), &st) == 0;
+  const int64_t mtime = int64_t(st.st_mtim.tv_sec) * 1000000000 + int64_t(st.st_mtim.tv_nsec);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = held.find(path);
+    if (it != held.end()) {
+      std::shared_ptr<const TarIndex> index = it->second.lock();
+      if (index && known && index->archive_size == uint64_t(st.st_size) && index->archive_mtime_ns == mtime) return index;
+      held.erase(it);
+    }
+  }
+  auto index = std::make_shared<const TarIndex>(index_tar(path));
+  std::lock_guard<std::mutex> lock(mutex);
+  held[path] = index;
   return index;
 }
 

@@ -43,6 +43,10 @@ bool is_uncompressed_tar(const uint8_t* head, size_t n);
 // Throws alexnet::Error naming the archive (and the member) when a header is broken or a member's
 // data runs past the end of the archive or of the tar holding it.
 TarIndex index_tar(const std::string& path);
+// index_tar's index, shared: while a dataset opened from PATH holds it, opening PATH again (each
+// split of `info` and `eval --split auto`, training's test split) reuses it when the archive's size
+// and modification time are unchanged, instead of reading and holding it once more. Thread-safe.
+std::shared_ptr<const TarIndex> shared_tar_index(const std::string& path);
 
 // The cache file for PATH's index (under $ALEXNET_CACHE/tar-index); empty when no cache folder can
 // be named.
