@@ -209,8 +209,10 @@ class ArchiveTree : public Tree {
       if (text_.size() == at) continue;
       entries_.push_back({at, uint32_t(text_.size() - at), folder, i});
     }
-    // Sorted by name; of two members with one name the first in the archive is kept.
-    std::stable_sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) { return name(a) < name(b); });
+    // Sorted by name (archives usually are already); of two members with one name the first in the
+    // archive is kept.
+    const auto by_name = [&](const Entry& a, const Entry& b) { return name(a) < name(b); };
+    if (!std::is_sorted(entries_.begin(), entries_.end(), by_name)) std::stable_sort(entries_.begin(), entries_.end(), by_name);
     entries_.erase(std::unique(entries_.begin(), entries_.end(),
                                [&](const Entry& a, const Entry& b) { return name(a) == name(b) && a.folder == b.folder; }),
                    entries_.end());
