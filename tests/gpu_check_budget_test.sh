@@ -133,11 +133,14 @@ expect_log hang "train:tf32:128: failed or timed out"
 expect_log hang "plan: .*: 408 s of a 420 s budget"
 budget_ms=$((420 * 1000 / 100))
 echo "hang: the whole check took $took_ms ms against a budget of $budget_ms ms ($(grep '^time:' "$out/gpu_check_summary.txt"))"
-# The check's own clock: from its first line to its last, within the budget.
+# The check's own clock: from its first line to its last, within the budget. The divisor shrinks the
+# allowances but not the cost of starting and killing each step's processes (a few ms each, more on
+# a loaded machine: 4,216 ms of 4,200 once, with other builds running), so 400 ms are allowed for
+# them; a step that is not stopped at its time-out would take its 1,000 s instead.
 used=$(sed -n 's/^time: \([0-9]*\)\.\([0-9]*\) s.*/\1\2/p' "$out/gpu_check_summary.txt")
-[ -n "$used" ] && [ "$((10#$used))" -le "$budget_ms" ] || fail "hang: the check's clock says ${used:-nothing} ms, over $budget_ms"
-# From outside, with 1 s for starting bash and packing the files.
-[ "$took_ms" -le $((budget_ms + 1000)) ] || fail "hang: took $took_ms ms, over the budget of $budget_ms ms"
+[ -n "$used" ] && [ "$((10#$used))" -le $((budget_ms + 400)) ] || fail "hang: the check's clock says ${used:-nothing} ms, over $budget_ms + 400"
+# From outside, with 1.4 s for starting bash and packing the files.
+[ "$took_ms" -le $((budget_ms + 1400)) ] || fail "hang: took $took_ms ms, over the budget of $budget_ms ms + 1400"
 
 # The plan itself: allowances over the budget are refused before anything runs.
 run over BUDGET=300
