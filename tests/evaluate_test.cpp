@@ -80,6 +80,21 @@ TEST(Evaluate, FlipAveragesTheSoftmaxOfEachImageAndItsMirror) {
   EXPECT_GT(std::abs(flipped.loss - plain.loss), 1e-6) << "the mirror images changed nothing: the test would not see a missing flip";
 }
 
+// The cifar network at a quarter width for 24 x 24 input, 4 classes, reference backend, seeded.
+std::unique_ptr<Net> small_net_24(int max_batch) {
+  NetOptions o;
+  o.num_classes = 4;
+  o.width = 0.25;
+  o.hidden = 16;
+  o.input_size = 24;
+  const NetSpec spec = make_net_spec("cifar", o);
+  auto net = make_net(BackendKind::Reference, spec, test::build_options(max_batch, Precision::F32, 1));
+  std::vector<float> params(net->params().total);
+  init_params(spec, net->params(), params, 3);
+  net->set_params(params);
+  return net;
+}
+
 // A uint8 tensor dataset of n random side x side pictures, labels i % 4, written to `path` and opened.
 std::unique_ptr<Dataset> random_u8_dataset(const std::string& path, int n, int side, uint64_t seed) {
   Tensor images(DType::U8, {n, side, side, 3});
@@ -101,16 +116,7 @@ TEST(Evaluate, PlannedBatchesGiveTheResultOfFloatBatches) {
   TempDir dir;
   const int N = 12;
   const std::unique_ptr<Dataset> data = random_u8_dataset(dir / "u8.safetensors", N, 20, 5);
-  NetOptions o;
-  o.num_classes = 4;
-  o.width = 0.25;
-  o.hidden = 16;
-  o.input_size = 24;
-  const NetSpec spec = make_net_spec("cifar", o);
-  auto net = make_net(BackendKind::Reference, spec, test::build_options(N, Precision::F32, 1));
-  std::vector<float> params(net->params().total);
-  init_params(spec, net->params(), params, 3);
-  net->set_params(params);
+  auto net = small_net_24(N);
   for (bool flip : {false, true}) {
     SCOPED_TRACE(flip ? "flip" : "plain");
     EvalOptions eo;
@@ -154,16 +160,7 @@ TEST(Evaluate, UnreadableSamplesAreLeftOutAndCounted) {
   const std::shared_ptr<const Dataset> data = random_u8_dataset(dir / "u8.safetensors", 14, 28, 9);
   const WithCorrupt broken(*data, {2, 3, 11});
   const SubsetDataset readable(data, {0, 1, 4, 5, 6, 7, 8, 9, 10, 12, 13}, "readable");
-  NetOptions o;
-  o.num_classes = 4;
-  o.width = 0.25;
-  o.hidden = 16;
-  o.input_size = 24;
-  const NetSpec spec = make_net_spec("cifar", o);
-  auto net = make_net(BackendKind::Reference, spec, test::build_options(50, Precision::F32, 1));
-  std::vector<float> params(net->params().total);
-  init_params(spec, net->params(), params, 3);
-  net->set_params(params);
+  auto net = small_net_24(50);
   for (int mode = 0; mode < 4; ++mode) {
     SCOPED_TRACE(mode);
     EvalOptions eo;
